@@ -1,0 +1,922 @@
+/*
+ * eventlog.c - the RocksDB event log: open/refuse, atomic batched append with the hash chain,
+ * reads, iteration, verification and checkpoints. See eventlog.h for the layout and contracts.
+ *
+ * Load: evlog_append is the daemon's group commit, called once per drained batch of commands;
+ * its cost per event is one envelope encode, one BLAKE2b and one WriteBatch put, with buffers
+ * reused across calls. evlog_verify streams the whole log with bounded memory.
+ */
+#include "evlog_internal.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <rocksdb/c.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define META_SCHEMA_KEY "evlog.schema"
+#define META_HEAD_KEY "evlog.head"
+#define META_RESERVED_PREFIX "evlog."
+#define HEAD_VALUE_LEN (8 + OMS_HASH_LEN)
+
+static const char *const s_cf_names[EVLOG_CF_COUNT_] = {
+    [EVLOG_CF_EVENTS] = "events",           [EVLOG_CF_ORDERS] = "orders",
+    [EVLOG_CF_POSITIONS] = "positions",     [EVLOG_CF_ALLOCATIONS] = "allocations",
+    [EVLOG_CF_REFDATA] = "refdata",         [EVLOG_CF_IDEMPOTENCY] = "idempotency",
+    [EVLOG_CF_META] = "meta",
+};
+
+struct evlog_t {
+    rocksdb_t *db;                                         /* the open database */
+    rocksdb_options_t *opts;                               /* db and cf options */
+    rocksdb_column_family_handle_t *cf[EVLOG_CF_COUNT_];   /* our families */
+    rocksdb_column_family_handle_t *cf_default;            /* RocksDB's default family */
+    rocksdb_writeoptions_t *wopts;                         /* sync or not */
+    rocksdb_readoptions_t *ropts;                          /* point reads */
+    rocksdb_writebatch_t *wb;                              /* reused for every append */
+    evlog_mode_t mode;                                     /* write, read-only, secondary */
+    bool failed;                                           /* an append failed: refuse more */
+    uint64_t head_seq;                                     /* last event's seq */
+    oms_hash_t head_hash;                                  /* last event's hash */
+    uint8_t *scratch;                                      /* envelope encode buffer */
+    size_t scratch_cap;                                    /* its capacity */
+    char errmsg[512];                                      /* last failure's detail */
+};
+
+struct evlog_iter_t {
+    rocksdb_iterator_t *it;      /* over the events family */
+    rocksdb_readoptions_t *ropts; /* with the snapshot-less, no-fill-cache scan options */
+    bool started;                /* first next() does not advance */
+};
+
+const char *evlog_cf_name(evlog_cf_t cf)
+{
+    assert(cf >= 0 && cf < EVLOG_CF_COUNT_);
+    return s_cf_names[cf];
+}
+
+static void s_seterr(evlog_t *self, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void s_seterr(evlog_t *self, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(self->errmsg, sizeof self->errmsg, fmt, ap);
+    va_end(ap);
+}
+
+static void s_copyerr(char *err, size_t cap, const char *msg)
+{
+    if (err && cap)
+        snprintf(err, cap, "%s", msg);
+}
+
+void evlog_options_default(evlog_options_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->mode = EVLOG_MODE_WRITE;
+    o->durability = EVLOG_SYNC;
+    o->create_if_missing = true;
+    o->secondary_path = NULL;
+    o->write_buffer_bytes = 64u << 20;
+    o->verify_tail_on_open = true;
+}
+
+static bool s_store_exists(const char *path)
+{
+    char buf[4096];
+    struct stat st;
+    if (snprintf(buf, sizeof buf, "%s/CURRENT", path) >= (int)sizeof buf)
+        return false;
+    return stat(buf, &st) == 0;
+}
+
+/* mkdir -p; 0 or -1 with errno. */
+static int s_mkdirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return -1;
+            buf[i] = c;
+        }
+    }
+    return 0;
+}
+
+static rocksdb_options_t *s_make_options(const evlog_options_t *o)
+{
+    rocksdb_options_t *opts = rocksdb_options_create();
+    rocksdb_options_increase_parallelism(opts, 2);
+    rocksdb_options_set_write_buffer_size(opts, o->write_buffer_bytes);
+    rocksdb_options_set_compression(opts, rocksdb_lz4_compression);
+    /* Many small families share one WAL: bound it so a quiet family cannot pin old WAL files. */
+    rocksdb_options_set_max_total_wal_size(opts, 256u << 20);
+    rocksdb_options_set_keep_log_file_num(opts, 4);
+    rocksdb_options_set_paranoid_checks(opts, 1);
+    /* A torn last WAL record (crash mid-write) is dropped; anything earlier must be intact. */
+    rocksdb_options_set_wal_recovery_mode(opts, 2 /* kPointInTimeRecovery */);
+    if (o->mode == EVLOG_MODE_SECONDARY)
+        rocksdb_options_set_max_open_files(opts, -1);
+    return opts;
+}
+
+/* Compares the store's column families with ours: 0, or OMS_ERR_SCHEMA with the reason. */
+static int s_check_families(const char *path, rocksdb_options_t *opts, char *err, size_t cap)
+{
+    char *rerr = NULL;
+    size_t n = 0;
+    char **names = rocksdb_list_column_families(opts, path, &n, &rerr);
+    if (rerr) {
+        snprintf(err, cap, "cannot list column families of %s: %s", path, rerr);
+        rocksdb_free(rerr);
+        return OMS_ERR_IO;
+    }
+    bool have[EVLOG_CF_COUNT_] = {0};
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (strcmp(names[i], "default") == 0)
+            continue;
+        int found = -1;
+        for (int c = 0; c < EVLOG_CF_COUNT_; c++)
+            if (strcmp(names[i], s_cf_names[c]) == 0)
+                found = c;
+        if (found < 0) {
+            snprintf(err, cap, "store %s has column family '%s', unknown to schema version %u",
+                     path, names[i], EVLOG_SCHEMA_VERSION);
+            rc = OMS_ERR_SCHEMA;
+        } else {
+            have[found] = true;
+        }
+    }
+    for (int c = 0; c < EVLOG_CF_COUNT_ && rc == 0; c++) {
+        if (!have[c]) {
+            snprintf(err, cap, "store %s lacks column family '%s' of schema version %u", path,
+                     s_cf_names[c], EVLOG_SCHEMA_VERSION);
+            rc = OMS_ERR_SCHEMA;
+        }
+    }
+    rocksdb_list_column_families_destroy(names, n);
+    return rc;
+}
+
+static int s_get_meta(evlog_t *self, const char *key, char **val, size_t *len)
+{
+    char *rerr = NULL;
+    *val = rocksdb_get_cf(self->db, self->ropts, self->cf[EVLOG_CF_META], key, strlen(key), len,
+                          &rerr);
+    if (rerr) {
+        s_seterr(self, "reading meta key %s: %s", key, rerr);
+        rocksdb_free(rerr);
+        return OMS_ERR_IO;
+    }
+    return *val ? 0 : OMS_ERR_NOT_FOUND;
+}
+
+/* Reads the last event's key and value (or none) from the events family. */
+static int s_read_tail(evlog_t *self, uint64_t *seq, char **value, size_t *len)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(self->db, self->ropts,
+                                                        self->cf[EVLOG_CF_EVENTS]);
+    rocksdb_iter_seek_to_last(it);
+    int rc = 0;
+    *seq = 0;
+    *value = NULL;
+    *len = 0;
+    if (rocksdb_iter_valid(it)) {
+        size_t kl = 0, vl = 0;
+        const char *k = rocksdb_iter_key(it, &kl);
+        const char *v = rocksdb_iter_value(it, &vl);
+        if (kl != 8) {
+            s_seterr(self, "events family holds a key of %zu bytes (want 8)", kl);
+            rc = OMS_ERR_CORRUPT;
+        } else {
+            *seq = oms_get_be64((const uint8_t *)k);
+            *value = malloc(vl ? vl : 1);
+            if (*value == NULL) {
+                rc = OMS_ERR_NOMEM;
+            } else {
+                memcpy(*value, v, vl);
+                *len = vl;
+            }
+        }
+    } else {
+        char *rerr = NULL;
+        rocksdb_iter_get_error(it, &rerr);
+        if (rerr) {
+            s_seterr(self, "reading the log's tail: %s", rerr);
+            rocksdb_free(rerr);
+            rc = OMS_ERR_IO;
+        }
+    }
+    rocksdb_iter_destroy(it);
+    return rc;
+}
+
+/* Loads schema version and head, and checks them against the log's last event. */
+static int s_load_head(evlog_t *self, bool verify_tail)
+{
+    char *val = NULL;
+    size_t len = 0;
+    int rc = s_get_meta(self, META_SCHEMA_KEY, &val, &len);
+    if (rc == OMS_ERR_NOT_FOUND) {
+        s_seterr(self, "store has no schema version: not an OMS event log");
+        return OMS_ERR_SCHEMA;
+    }
+    if (rc)
+        return rc;
+    uint32_t ver = 0;
+    if (len == 4)
+        ver = (uint32_t)oms_get_be64((const uint8_t[8]){0, 0, 0, 0, (uint8_t)val[0],
+                                                         (uint8_t)val[1], (uint8_t)val[2],
+                                                         (uint8_t)val[3]});
+    rocksdb_free(val);
+    if (len != 4 || ver != EVLOG_SCHEMA_VERSION) {
+        s_seterr(self, "store schema version is %u, this build reads version %u",
+                 len == 4 ? ver : 0, EVLOG_SCHEMA_VERSION);
+        return OMS_ERR_SCHEMA;
+    }
+
+    rc = s_get_meta(self, META_HEAD_KEY, &val, &len);
+    if (rc == OMS_ERR_NOT_FOUND) {
+        s_seterr(self, "store has no recorded head");
+        return OMS_ERR_HEAD_MISMATCH;
+    }
+    if (rc)
+        return rc;
+    if (len != HEAD_VALUE_LEN) {
+        rocksdb_free(val);
+        s_seterr(self, "store's recorded head is %zu bytes (want %d)", len, HEAD_VALUE_LEN);
+        return OMS_ERR_HEAD_MISMATCH;
+    }
+    uint64_t head_seq = oms_get_be64((const uint8_t *)val);
+    oms_hash_t head_hash;
+    memcpy(head_hash.bytes, val + 8, OMS_HASH_LEN);
+    rocksdb_free(val);
+
+    uint64_t tail_seq;
+    char *tail;
+    size_t tail_len;
+    rc = s_read_tail(self, &tail_seq, &tail, &tail_len);
+    if (rc)
+        return rc;
+    if (tail_seq != head_seq) {
+        free(tail);
+        s_seterr(self, "recorded head is seq %llu but the log's last event is seq %llu",
+                 (unsigned long long)head_seq, (unsigned long long)tail_seq);
+        return OMS_ERR_HEAD_MISMATCH;
+    }
+    if (tail_seq > 0) {
+        evlog_record_t rec;
+        bool ok = evlog_record_parse((uint8_t *)tail, tail_len, &rec) == 0 &&
+                  rec.seq == tail_seq && memcmp(rec.hash, head_hash.bytes, OMS_HASH_LEN) == 0;
+        if (ok && verify_tail) {
+            oms_hash_t h;
+            oms_hash(tail, rec.hashed_len, &h);
+            ok = oms_hash_equal(&h, &head_hash);
+        }
+        free(tail);
+        if (!ok) {
+            s_seterr(self, "the log's last event (seq %llu) does not match the recorded head hash",
+                     (unsigned long long)tail_seq);
+            return OMS_ERR_HEAD_MISMATCH;
+        }
+    } else {
+        static const oms_hash_t zero;
+        if (!oms_hash_equal(&head_hash, &zero)) {
+            s_seterr(self, "empty log with a non-zero recorded head hash");
+            return OMS_ERR_HEAD_MISMATCH;
+        }
+    }
+    self->head_seq = head_seq;
+    self->head_hash = head_hash;
+    return 0;
+}
+
+static int s_write_initial_meta(evlog_t *self)
+{
+    uint8_t ver[4] = {0, 0, 0, EVLOG_SCHEMA_VERSION};
+    uint8_t head[HEAD_VALUE_LEN] = {0};
+    rocksdb_writebatch_clear(self->wb);
+    rocksdb_writebatch_put_cf(self->wb, self->cf[EVLOG_CF_META], META_SCHEMA_KEY,
+                              strlen(META_SCHEMA_KEY), (const char *)ver, sizeof ver);
+    rocksdb_writebatch_put_cf(self->wb, self->cf[EVLOG_CF_META], META_HEAD_KEY,
+                              strlen(META_HEAD_KEY), (const char *)head, sizeof head);
+    rocksdb_writeoptions_t *w = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(w, 1);
+    char *rerr = NULL;
+    rocksdb_write(self->db, w, self->wb, &rerr);
+    rocksdb_writeoptions_destroy(w);
+    rocksdb_writebatch_clear(self->wb);
+    if (rerr) {
+        s_seterr(self, "writing the new store's schema: %s", rerr);
+        rocksdb_free(rerr);
+        return OMS_ERR_IO;
+    }
+    return 0;
+}
+
+/* Opens the RocksDB database with all families in the requested mode. */
+static int s_open_db(evlog_t *self, const char *path, const evlog_options_t *o, bool create)
+{
+    const char *names[EVLOG_CF_COUNT_ + 1];
+    const rocksdb_options_t *cfo[EVLOG_CF_COUNT_ + 1];
+    rocksdb_column_family_handle_t *handles[EVLOG_CF_COUNT_ + 1] = {0};
+    names[0] = "default";
+    cfo[0] = self->opts;
+    for (int c = 0; c < EVLOG_CF_COUNT_; c++) {
+        names[c + 1] = s_cf_names[c];
+        cfo[c + 1] = self->opts;
+    }
+    char *rerr = NULL;
+    if (create) {
+        rocksdb_options_set_create_if_missing(self->opts, 1);
+        rocksdb_options_set_create_missing_column_families(self->opts, 1);
+    }
+    switch (o->mode) {
+    case EVLOG_MODE_WRITE:
+        self->db = rocksdb_open_column_families(self->opts, path, EVLOG_CF_COUNT_ + 1, names, cfo,
+                                                handles, &rerr);
+        break;
+    case EVLOG_MODE_READ_ONLY:
+        self->db = rocksdb_open_for_read_only_column_families(
+            self->opts, path, EVLOG_CF_COUNT_ + 1, names, cfo, handles, 0, &rerr);
+        break;
+    case EVLOG_MODE_SECONDARY:
+        self->db = rocksdb_open_as_secondary_column_families(
+            self->opts, path, o->secondary_path, EVLOG_CF_COUNT_ + 1, names, cfo, handles, &rerr);
+        break;
+    }
+    if (rerr) {
+        int rc = (strstr(rerr, "lock") || strstr(rerr, "LOCK")) ? OMS_ERR_BUSY : OMS_ERR_IO;
+        if (rc == OMS_ERR_BUSY)
+            s_seterr(self, "store %s is in use by another writer (%s)", path, rerr);
+        else
+            s_seterr(self, "cannot open store %s: %s", path, rerr);
+        rocksdb_free(rerr);
+        self->db = NULL;
+        return rc;
+    }
+    self->cf_default = handles[0];
+    for (int c = 0; c < EVLOG_CF_COUNT_; c++)
+        self->cf[c] = handles[c + 1];
+    return 0;
+}
+
+static void s_close_db(evlog_t *self)
+{
+    if (self->db == NULL)
+        return;
+    for (int c = 0; c < EVLOG_CF_COUNT_; c++)
+        if (self->cf[c])
+            rocksdb_column_family_handle_destroy(self->cf[c]);
+    if (self->cf_default)
+        rocksdb_column_family_handle_destroy(self->cf_default);
+    memset(self->cf, 0, sizeof self->cf);
+    self->cf_default = NULL;
+    rocksdb_close(self->db);
+    self->db = NULL;
+}
+
+int evlog_open(const char *path, const evlog_options_t *opts, evlog_t **out, char *err,
+               size_t cap)
+{
+    assert(path != NULL && out != NULL);
+    *out = NULL;
+    evlog_options_t o;
+    if (opts)
+        o = *opts;
+    else
+        evlog_options_default(&o);
+    if (o.mode == EVLOG_MODE_SECONDARY && (o.secondary_path == NULL || !*o.secondary_path)) {
+        s_copyerr(err, cap, "secondary mode needs a secondary_path");
+        return OMS_ERR_INVALID;
+    }
+    if (oms_hash_init() != 0) {
+        s_copyerr(err, cap, "libsodium failed to initialise");
+        return OMS_ERR_INVALID;
+    }
+
+    evlog_t *self = calloc(1, sizeof *self);
+    if (self == NULL) {
+        s_copyerr(err, cap, "out of memory");
+        return OMS_ERR_NOMEM;
+    }
+    self->mode = o.mode;
+    self->opts = s_make_options(&o);
+    self->wopts = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(self->wopts, o.durability == EVLOG_SYNC);
+    self->ropts = rocksdb_readoptions_create();
+    self->wb = rocksdb_writebatch_create();
+
+    int rc = 0;
+    bool exists = s_store_exists(path);
+    if (!exists) {
+        if (o.mode != EVLOG_MODE_WRITE || !o.create_if_missing) {
+            s_seterr(self, "no store at %s", path);
+            rc = OMS_ERR_NOT_FOUND;
+        } else if (s_mkdirs(path) != 0) {
+            s_seterr(self, "cannot create %s: %s", path, strerror(errno));
+            rc = OMS_ERR_IO;
+        } else if ((rc = s_open_db(self, path, &o, true)) == 0) {
+            rc = s_write_initial_meta(self);
+            if (rc == 0)
+                rc = s_load_head(self, true);
+        }
+    } else {
+        rc = s_check_families(path, self->opts, self->errmsg, sizeof self->errmsg);
+        if (rc == 0 && o.mode == EVLOG_MODE_WRITE) {
+            /* Check schema and head through a read-only open first, so that a store we refuse
+             * is never opened for writing (no WAL recovery, flush or manifest change). */
+            evlog_options_t ro = o;
+            ro.mode = EVLOG_MODE_READ_ONLY;
+            rc = s_open_db(self, path, &ro, false);
+            if (rc == 0)
+                rc = s_load_head(self, o.verify_tail_on_open);
+            s_close_db(self);
+        }
+        if (rc == 0)
+            rc = s_open_db(self, path, &o, false);
+        if (rc == 0)
+            rc = s_load_head(self, o.verify_tail_on_open);
+        if (rc == OMS_ERR_HEAD_MISMATCH && o.allow_damaged && o.mode == EVLOG_MODE_READ_ONLY)
+            rc = 0; /* head stays as recorded or zero; evlog_verify reports the damage */
+    }
+    if (rc != 0) {
+        s_copyerr(err, cap, self->errmsg);
+        evlog_destroy(&self);
+        return rc;
+    }
+    self->errmsg[0] = '\0';
+    *out = self;
+    return 0;
+}
+
+void evlog_destroy(evlog_t **self_p)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return;
+    evlog_t *self = *self_p;
+    s_close_db(self);
+    if (self->wb)
+        rocksdb_writebatch_destroy(self->wb);
+    if (self->ropts)
+        rocksdb_readoptions_destroy(self->ropts);
+    if (self->wopts)
+        rocksdb_writeoptions_destroy(self->wopts);
+    if (self->opts)
+        rocksdb_options_destroy(self->opts);
+    free(self->scratch);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *evlog_errmsg(const evlog_t *self)
+{
+    return self ? self->errmsg : "";
+}
+
+void evlog_head(const evlog_t *self, uint64_t *seq, oms_hash_t *hash)
+{
+    assert(self != NULL);
+    if (seq)
+        *seq = self->head_seq;
+    if (hash)
+        *hash = self->head_hash;
+}
+
+int evlog_refresh(evlog_t *self)
+{
+    assert(self != NULL);
+    if (self->mode != EVLOG_MODE_SECONDARY)
+        return 0;
+    char *rerr = NULL;
+    rocksdb_try_catch_up_with_primary(self->db, &rerr);
+    if (rerr) {
+        s_seterr(self, "catching up with the writer: %s", rerr);
+        rocksdb_free(rerr);
+        return OMS_ERR_IO;
+    }
+    return s_load_head(self, false);
+}
+
+static size_t s_strlen_bounded(const char *s, size_t max)
+{
+    return s ? strnlen(s, max + 1) : 0;
+}
+
+/* Validates a batch against the limits before anything is written; 0 or an error. */
+static int s_check_batch(evlog_t *self, const evlog_event_t *events, size_t n_events,
+                         const evlog_row_t *rows, size_t n_rows, size_t *max_env)
+{
+    if (n_events == 0 && n_rows == 0) {
+        s_seterr(self, "empty batch");
+        return OMS_ERR_INVALID;
+    }
+    if ((n_events && events == NULL) || (n_rows && rows == NULL)) {
+        s_seterr(self, "NULL events or rows with a non-zero count");
+        return OMS_ERR_INVALID;
+    }
+    if (n_events > OMS_LIMIT_BATCH_EVENTS || n_rows > OMS_LIMIT_BATCH_ROWS) {
+        s_seterr(self, "batch of %zu events and %zu rows is over the limits (%d, %d)", n_events,
+                 n_rows, OMS_LIMIT_BATCH_EVENTS, OMS_LIMIT_BATCH_ROWS);
+        return OMS_ERR_LIMIT;
+    }
+    size_t total = 0;
+    *max_env = 0;
+    for (size_t i = 0; i < n_events; i++) {
+        const evlog_event_t *e = &events[i];
+        size_t pl = s_strlen_bounded(e->principal, OMS_LIMIT_ID_LEN);
+        size_t cl = s_strlen_bounded(e->command_id, OMS_LIMIT_ID_LEN);
+        size_t ol = s_strlen_bounded(e->order_id, OMS_LIMIT_ID_LEN);
+        if (pl > OMS_LIMIT_ID_LEN || cl > OMS_LIMIT_ID_LEN || ol > OMS_LIMIT_ID_LEN) {
+            s_seterr(self, "event %zu: an id is longer than %d bytes", i, OMS_LIMIT_ID_LEN);
+            return OMS_ERR_LIMIT;
+        }
+        if (e->body_len && e->body == NULL) {
+            s_seterr(self, "event %zu: NULL body with length %zu", i, e->body_len);
+            return OMS_ERR_INVALID;
+        }
+        size_t env = evlog_envelope_max_len(pl, cl, ol, e->body_len);
+        if (e->body_len > OMS_LIMIT_EVENT_BYTES || env > OMS_LIMIT_EVENT_BYTES + 256) {
+            s_seterr(self, "event %zu: body of %zu bytes is over the limit of %d", i,
+                     e->body_len, OMS_LIMIT_EVENT_BYTES);
+            return OMS_ERR_LIMIT;
+        }
+        if (env > *max_env)
+            *max_env = env;
+        total += env;
+    }
+    for (size_t i = 0; i < n_rows; i++) {
+        const evlog_row_t *r = &rows[i];
+        if (r->cf <= EVLOG_CF_EVENTS || r->cf >= EVLOG_CF_COUNT_) {
+            s_seterr(self, "row %zu: column family %d is not writable by callers", i, (int)r->cf);
+            return OMS_ERR_INVALID;
+        }
+        if (r->key == NULL || r->key_len == 0 || r->key_len > OMS_LIMIT_ROW_KEY_BYTES) {
+            s_seterr(self, "row %zu: key length %zu outside 1..%d", i, r->key_len,
+                     OMS_LIMIT_ROW_KEY_BYTES);
+            return r->key_len > OMS_LIMIT_ROW_KEY_BYTES ? OMS_ERR_LIMIT : OMS_ERR_INVALID;
+        }
+        if (r->value_len > OMS_LIMIT_ROW_VALUE_BYTES || (r->value == NULL && r->value_len)) {
+            s_seterr(self, "row %zu: value length %zu over %d or NULL", i, r->value_len,
+                     OMS_LIMIT_ROW_VALUE_BYTES);
+            return r->value_len > OMS_LIMIT_ROW_VALUE_BYTES ? OMS_ERR_LIMIT : OMS_ERR_INVALID;
+        }
+        if (r->cf == EVLOG_CF_META && r->key_len >= strlen(META_RESERVED_PREFIX) &&
+            memcmp(r->key, META_RESERVED_PREFIX, strlen(META_RESERVED_PREFIX)) == 0) {
+            s_seterr(self, "row %zu: meta keys starting with '%s' belong to the log", i,
+                     META_RESERVED_PREFIX);
+            return OMS_ERR_INVALID;
+        }
+        total += r->key_len + r->value_len;
+    }
+    if (total > (size_t)OMS_LIMIT_BATCH_BYTES) {
+        s_seterr(self, "batch of %zu bytes is over the limit of %d", total,
+                 OMS_LIMIT_BATCH_BYTES);
+        return OMS_ERR_LIMIT;
+    }
+    return 0;
+}
+
+int evlog_append(evlog_t *self, const evlog_event_t *events, size_t n_events,
+                 const evlog_row_t *rows, size_t n_rows, uint64_t *first_seq)
+{
+    assert(self != NULL);
+    if (self->mode != EVLOG_MODE_WRITE) {
+        s_seterr(self, "store is open read-only");
+        return OMS_ERR_READ_ONLY;
+    }
+    if (self->failed) {
+        s_seterr(self, "an earlier append failed; reopen the store to learn its state");
+        return OMS_ERR_IO;
+    }
+    size_t max_env = 0;
+    int rc = s_check_batch(self, events, n_events, rows, n_rows, &max_env);
+    if (rc)
+        return rc;
+    if (max_env > self->scratch_cap) {
+        size_t cap = self->scratch_cap ? self->scratch_cap : 1024;
+        while (cap < max_env)
+            cap *= 2;
+        uint8_t *p = realloc(self->scratch, cap);
+        if (p == NULL) {
+            s_seterr(self, "out of memory for a %zu-byte envelope", max_env);
+            return OMS_ERR_NOMEM;
+        }
+        self->scratch = p;
+        self->scratch_cap = cap;
+    }
+
+    rocksdb_writebatch_clear(self->wb);
+    uint64_t seq = self->head_seq;
+    oms_hash_t hash = self->head_hash;
+    for (size_t i = 0; i < n_events; i++) {
+        const evlog_event_t *e = &events[i];
+        seq++;
+        oms_hash_t prev = hash;
+        size_t n = evlog_envelope_encode(self->scratch, seq, e,
+                                         s_strlen_bounded(e->principal, OMS_LIMIT_ID_LEN),
+                                         s_strlen_bounded(e->command_id, OMS_LIMIT_ID_LEN),
+                                         s_strlen_bounded(e->order_id, OMS_LIMIT_ID_LEN), &prev,
+                                         &hash);
+        assert(n <= self->scratch_cap);
+        uint8_t key[8];
+        oms_put_be64(key, seq);
+        rocksdb_writebatch_put_cf(self->wb, self->cf[EVLOG_CF_EVENTS], (const char *)key, 8,
+                                  (const char *)self->scratch, n);
+    }
+    for (size_t i = 0; i < n_rows; i++) {
+        const evlog_row_t *r = &rows[i];
+        if (r->value)
+            rocksdb_writebatch_put_cf(self->wb, self->cf[r->cf], (const char *)r->key,
+                                      r->key_len, (const char *)r->value, r->value_len);
+        else
+            rocksdb_writebatch_delete_cf(self->wb, self->cf[r->cf], (const char *)r->key,
+                                         r->key_len);
+    }
+    if (n_events) {
+        uint8_t head[HEAD_VALUE_LEN];
+        oms_put_be64(head, seq);
+        memcpy(head + 8, hash.bytes, OMS_HASH_LEN);
+        rocksdb_writebatch_put_cf(self->wb, self->cf[EVLOG_CF_META], META_HEAD_KEY,
+                                  strlen(META_HEAD_KEY), (const char *)head, sizeof head);
+    }
+    char *rerr = NULL;
+    rocksdb_write(self->db, self->wopts, self->wb, &rerr);
+    rocksdb_writebatch_clear(self->wb);
+    if (rerr) {
+        self->failed = true;
+        s_seterr(self, "append of %zu events failed: %s", n_events, rerr);
+        rocksdb_free(rerr);
+        return OMS_ERR_IO;
+    }
+    if (first_seq)
+        *first_seq = self->head_seq + 1;
+    self->head_seq = seq;
+    self->head_hash = hash;
+    return 0;
+}
+
+static int s_get(evlog_t *self, rocksdb_column_family_handle_t *cf, const char *key,
+                 size_t key_len, uint8_t **value, size_t *len)
+{
+    char *rerr = NULL;
+    size_t vl = 0;
+    char *v = rocksdb_get_cf(self->db, self->ropts, cf, key, key_len, &vl, &rerr);
+    if (rerr) {
+        s_seterr(self, "read failed: %s", rerr);
+        rocksdb_free(rerr);
+        return OMS_ERR_IO;
+    }
+    if (v == NULL)
+        return OMS_ERR_NOT_FOUND;
+    *value = (uint8_t *)v;
+    *len = vl;
+    return 0;
+}
+
+int evlog_get(evlog_t *self, uint64_t seq, uint8_t **value, size_t *len)
+{
+    assert(self != NULL && value != NULL && len != NULL);
+    uint8_t key[8];
+    oms_put_be64(key, seq);
+    return s_get(self, self->cf[EVLOG_CF_EVENTS], (const char *)key, 8, value, len);
+}
+
+int evlog_row_get(evlog_t *self, evlog_cf_t cf, const uint8_t *key, size_t key_len,
+                  uint8_t **value, size_t *len)
+{
+    assert(self != NULL && value != NULL && len != NULL);
+    if (cf < 0 || cf >= EVLOG_CF_COUNT_)
+        return OMS_ERR_INVALID;
+    return s_get(self, self->cf[cf], (const char *)key, key_len, value, len);
+}
+
+void evlog_free(void *p)
+{
+    if (p)
+        rocksdb_free(p);
+}
+
+static rocksdb_readoptions_t *s_scan_ropts(void)
+{
+    rocksdb_readoptions_t *r = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_fill_cache(r, 0);
+    rocksdb_readoptions_set_readahead_size(r, 2u << 20);
+    return r;
+}
+
+int evlog_scan(evlog_t *self, evlog_cf_t cf, const uint8_t *prefix, size_t prefix_len,
+               int (*fn)(void *ctx, const uint8_t *key, size_t key_len, const uint8_t *value,
+                         size_t value_len),
+               void *ctx)
+{
+    assert(self != NULL && fn != NULL);
+    if (cf < 0 || cf >= EVLOG_CF_COUNT_)
+        return OMS_ERR_INVALID;
+    rocksdb_readoptions_t *r = s_scan_ropts();
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(self->db, r, self->cf[cf]);
+    if (prefix_len)
+        rocksdb_iter_seek(it, (const char *)prefix, prefix_len);
+    else
+        rocksdb_iter_seek_to_first(it);
+    int rc = 0;
+    for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = rocksdb_iter_key(it, &kl);
+        if (prefix_len && (kl < prefix_len || memcmp(k, prefix, prefix_len) != 0))
+            break;
+        const char *v = rocksdb_iter_value(it, &vl);
+        rc = fn(ctx, (const uint8_t *)k, kl, (const uint8_t *)v, vl);
+        if (rc)
+            break;
+    }
+    if (rc == 0) {
+        char *rerr = NULL;
+        rocksdb_iter_get_error(it, &rerr);
+        if (rerr) {
+            s_seterr(self, "scan of %s failed: %s", s_cf_names[cf], rerr);
+            rocksdb_free(rerr);
+            rc = OMS_ERR_IO;
+        }
+    }
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(r);
+    return rc;
+}
+
+int evlog_iter_new(evlog_t *self, uint64_t from_seq, evlog_iter_t **out)
+{
+    assert(self != NULL && out != NULL);
+    evlog_iter_t *it = calloc(1, sizeof *it);
+    if (it == NULL)
+        return OMS_ERR_NOMEM;
+    it->ropts = s_scan_ropts();
+    it->it = rocksdb_create_iterator_cf(self->db, it->ropts, self->cf[EVLOG_CF_EVENTS]);
+    uint8_t key[8];
+    oms_put_be64(key, from_seq);
+    rocksdb_iter_seek(it->it, (const char *)key, 8);
+    *out = it;
+    return 0;
+}
+
+int evlog_iter_next(evlog_iter_t *it, uint64_t *seq, const uint8_t **value, size_t *len)
+{
+    assert(it != NULL);
+    if (it->started)
+        rocksdb_iter_next(it->it);
+    it->started = true;
+    if (!rocksdb_iter_valid(it->it)) {
+        char *rerr = NULL;
+        rocksdb_iter_get_error(it->it, &rerr);
+        if (rerr) {
+            rocksdb_free(rerr);
+            return OMS_ERR_IO;
+        }
+        return 0;
+    }
+    size_t kl = 0, vl = 0;
+    const char *k = rocksdb_iter_key(it->it, &kl);
+    if (kl != 8)
+        return OMS_ERR_CORRUPT;
+    *seq = oms_get_be64((const uint8_t *)k);
+    *value = (const uint8_t *)rocksdb_iter_value(it->it, &vl);
+    *len = vl;
+    return 1;
+}
+
+void evlog_iter_destroy(evlog_iter_t **it_p)
+{
+    if (it_p == NULL || *it_p == NULL)
+        return;
+    evlog_iter_t *it = *it_p;
+    rocksdb_iter_destroy(it->it);
+    rocksdb_readoptions_destroy(it->ropts);
+    free(it);
+    *it_p = NULL;
+}
+
+static void s_bad(evlog_verify_t *rep, uint64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void s_bad(evlog_verify_t *rep, uint64_t seq, const char *fmt, ...)
+{
+    rep->ok = false;
+    rep->first_bad_seq = seq;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rep->reason, sizeof rep->reason, fmt, ap);
+    va_end(ap);
+}
+
+int evlog_verify(evlog_t *self, evlog_verify_t *rep, void (*progress)(void *ctx, uint64_t done),
+                 void *ctx)
+{
+    assert(self != NULL && rep != NULL);
+    memset(rep, 0, sizeof *rep);
+    /* The recorded head as stored now (a secondary may have refreshed since). */
+    char *hv = NULL;
+    size_t hl = 0;
+    int rc = s_get_meta(self, META_HEAD_KEY, &hv, &hl);
+    if (rc == OMS_ERR_IO)
+        return rc;
+    if (rc == 0 && hl == HEAD_VALUE_LEN) {
+        rep->head_seq = oms_get_be64((uint8_t *)hv);
+        memcpy(rep->head_hash.bytes, hv + 8, OMS_HASH_LEN);
+    }
+    bool head_ok = rc == 0 && hl == HEAD_VALUE_LEN;
+    evlog_free(hv);
+
+    evlog_iter_t *it = NULL;
+    rc = evlog_iter_new(self, 1, &it);
+    if (rc)
+        return rc;
+    oms_hash_t prev = {{0}};
+    uint64_t expect = 1;
+    rep->ok = true;
+    for (;;) {
+        uint64_t seq;
+        const uint8_t *v;
+        size_t len;
+        int r = evlog_iter_next(it, &seq, &v, &len);
+        if (r == 0)
+            break;
+        if (r == OMS_ERR_IO) {
+            evlog_iter_destroy(&it);
+            s_seterr(self, "read error while verifying at seq %llu", (unsigned long long)expect);
+            return OMS_ERR_IO;
+        }
+        if (r == OMS_ERR_CORRUPT) {
+            s_bad(rep, expect, "seq %llu: the events family holds a malformed key",
+                  (unsigned long long)expect);
+            break;
+        }
+        if (seq != expect) {
+            s_bad(rep, expect, "seq %llu is missing (next stored event is seq %llu)",
+                  (unsigned long long)expect, (unsigned long long)seq);
+            break;
+        }
+        if (evlog_record_check(v, len, expect, &prev, &prev, rep->reason, sizeof rep->reason) !=
+            0) {
+            rep->ok = false;
+            rep->first_bad_seq = expect;
+            break;
+        }
+        rep->events++;
+        expect++;
+        if (progress && (rep->events & ((1u << 20) - 1)) == 0)
+            progress(ctx, rep->events);
+    }
+    evlog_iter_destroy(&it);
+    if (!rep->ok)
+        return 0;
+    if (!head_ok) {
+        s_bad(rep, expect, "the recorded head is missing or malformed");
+    } else if (rep->head_seq != rep->events) {
+        if (rep->head_seq > rep->events)
+            s_bad(rep, expect, "log ends at seq %llu but the recorded head is seq %llu",
+                  (unsigned long long)rep->events, (unsigned long long)rep->head_seq);
+        else
+            s_bad(rep, rep->head_seq + 1,
+                  "log continues to seq %llu past the recorded head seq %llu",
+                  (unsigned long long)rep->events, (unsigned long long)rep->head_seq);
+    } else if (!oms_hash_equal(&prev, &rep->head_hash)) {
+        s_bad(rep, rep->head_seq ? rep->head_seq : 1,
+              "the recorded head hash differs from the last event's hash");
+    }
+    return 0;
+}
+
+int evlog_checkpoint(evlog_t *self, const char *dir)
+{
+    assert(self != NULL && dir != NULL);
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        s_seterr(self, "checkpoint directory %s already exists", dir);
+        return OMS_ERR_EXISTS;
+    }
+    char *rerr = NULL;
+    rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(self->db, &rerr);
+    if (rerr == NULL)
+        rocksdb_checkpoint_create(cp, dir, 0, &rerr);
+    if (cp)
+        rocksdb_checkpoint_object_destroy(cp);
+    if (rerr) {
+        s_seterr(self, "checkpoint into %s failed: %s", dir, rerr);
+        rocksdb_free(rerr);
+        return OMS_ERR_IO;
+    }
+    return 0;
+}
