@@ -70,8 +70,12 @@ int main(int argc, char **argv)
     for (int i = 0; i < 3; i++) {
         size_t n = s_pack_instrument(ids[i], bodies[i], sizeof bodies[i]);
         snprintf(cmd[i], sizeof cmd[i], "demo-%llu-%d", (unsigned long long)head, i);
-        evs[i] = (evlog_event_t){.ts_ns = now, .principal = "admin", .command_id = cmd[i],
-                                 .order_id = "", .body = bodies[i], .body_len = n};
+        evs[i] = (evlog_event_t){.ts_ns = now,
+                                 .principal = "admin",
+                                 .command_id = cmd[i],
+                                 .order_id = "",
+                                 .body = bodies[i],
+                                 .body_len = n};
     }
     uint64_t first = 0;
     rc = evlog_append(log, evs, 3, NULL, 0, &first);

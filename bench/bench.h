@@ -11,10 +11,10 @@
 #include <stddef.h>
 
 typedef struct {
-    bool json;          /* --json: one JSON object instead of the table */
-    double seconds;     /* --seconds: length of one measured round (default 1.0) */
-    int rounds;         /* --rounds: rounds per configuration, best kept (default 3) */
-    const char *dir;    /* --dir: where scratch stores go (default $TMPDIR or /tmp) */
+    bool json;       /* --json: one JSON object instead of the table */
+    double seconds;  /* --seconds: length of one measured round (default 1.0) */
+    int rounds;      /* --rounds: rounds per configuration, best kept (default 3) */
+    const char *dir; /* --dir: where scratch stores go (default $TMPDIR or /tmp) */
 } bench_args_t;
 
 /* Parses the common flags; 0, or -1 on an unknown flag or bad value. */

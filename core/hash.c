@@ -47,8 +47,8 @@ void oms_hash_update(oms_hash_state_t *st, const void *data, size_t len)
 void oms_hash_end(oms_hash_state_t *st, oms_hash_t *out)
 {
     assert(st != NULL && out != NULL);
-    int rc = crypto_generichash_final((crypto_generichash_state *)st->opaque, out->bytes,
-                                      OMS_HASH_LEN);
+    int rc =
+        crypto_generichash_final((crypto_generichash_state *)st->opaque, out->bytes, OMS_HASH_LEN);
     assert(rc == 0);
     (void)rc;
 }

@@ -34,7 +34,7 @@
     X(OMS_ERR_IO, -6, "I/O error")                                                                 \
     X(OMS_ERR_NOT_FOUND, -7, "not found")                                                          \
     X(OMS_ERR_CORRUPT, -8, "data is corrupt")                                                      \
-    X(OMS_ERR_SCHEMA, -9, "store schema version does not match")                                  \
+    X(OMS_ERR_SCHEMA, -9, "store schema version does not match")                                   \
     X(OMS_ERR_HEAD_MISMATCH, -10, "store head does not match the log's last event")                \
     X(OMS_ERR_READ_ONLY, -11, "store is open read-only")                                           \
     X(OMS_ERR_LIMIT, -12, "limit exceeded")                                                        \
@@ -66,19 +66,20 @@ const char *oms_errname(int err);
  * ("banker's rounding") on the exact result, which is unbiased over many operations. */
 typedef int64_t oms_dec_t;
 
-#define OMS_DEC_SCALE 100000000LL /* 10^8 */
+#define OMS_DEC_SCALE  100000000LL /* 10^8 */
 #define OMS_DEC_PLACES 8
-#define OMS_DEC_MAX INT64_MAX
-#define OMS_DEC_MIN (-INT64_MAX)
+#define OMS_DEC_MAX    INT64_MAX
+#define OMS_DEC_MIN    (-INT64_MAX)
 /* Longest text oms_dec_format writes, with its NUL: "-92233720368.54775807" is 21 chars. */
 #define OMS_DEC_STR_MAX 24
 
 /* Parses a decimal string exactly: optional '-' or '+', digits, optional '.' and up to 8
  * fractional digits (further digits are accepted only if they are all zero). No spaces, no
  * exponent, no thousands separators; digits on both sides of a '.', so "", ".", "-", "1." and
- * ".5" are all rejected (write "1" and "0.5"). Leading zeros are allowed ("007.50"). Returns 0 and stores the value in *out, or
- * OMS_ERR_PARSE for text that is not such a number, or OMS_ERR_OVERFLOW for a number outside
- * the range; *out is untouched on failure. `len` is the length of `s` (no NUL needed). */
+ * ".5" are all rejected (write "1" and "0.5"). Leading zeros are allowed ("007.50"). Returns 0 and
+ * stores the value in *out, or OMS_ERR_PARSE for text that is not such a number, or
+ * OMS_ERR_OVERFLOW for a number outside the range; *out is untouched on failure. `len` is the
+ * length of `s` (no NUL needed). */
 int oms_dec_parse(const char *s, size_t len, oms_dec_t *out);
 
 /* Parses a NUL-terminated string; same rules as oms_dec_parse. */
@@ -195,21 +196,21 @@ static inline uint64_t oms_get_be64(const uint8_t *p)
  * desk: far above normal use, far below what would exhaust memory. Changing one is a design
  * decision: say why in the commit. */
 enum {
-    OMS_LIMIT_MSG_BYTES = 64 * 1024,      /* largest command or reply frame on the bus */
-    OMS_LIMIT_EVENT_BYTES = 64 * 1024,    /* largest serialized event envelope in the log */
-    OMS_LIMIT_FRAMES = 1,                 /* frames in a command message (after the identity) */
-    OMS_LIMIT_BATCH_COMMANDS = 1024,      /* commands the sequencer drains into one batch */
-    OMS_LIMIT_BATCH_EVENTS = 8192,        /* events in one appended batch */
-    OMS_LIMIT_BATCH_ROWS = 65536,         /* extra rows in one appended batch */
-    OMS_LIMIT_BATCH_BYTES = 64 << 20,     /* bytes of events + rows in one appended batch */
-    OMS_LIMIT_ROW_KEY_BYTES = 512,        /* key of a projection or idempotency row */
-    OMS_LIMIT_ROW_VALUE_BYTES = 1 << 20,  /* value of a projection or idempotency row */
-    OMS_LIMIT_ID_LEN = 64,                /* ids: order, account, instrument, principal, cmd */
-    OMS_LIMIT_TEXT_LEN = 512,             /* free text: reasons, notes */
-    OMS_LIMIT_ALLOC_ACCOUNTS = 256,       /* allocation instructions per order */
-    OMS_LIMIT_ROLES = 16,                 /* roles per principal */
-    OMS_LIMIT_CATCHUP_EVENTS = 10000,     /* events in one catch-up reply */
-    OMS_LIMIT_QUERY_ROWS = 10000,         /* rows in one query reply */
+    OMS_LIMIT_MSG_BYTES = 64 * 1024,     /* largest command or reply frame on the bus */
+    OMS_LIMIT_EVENT_BYTES = 64 * 1024,   /* largest serialized event envelope in the log */
+    OMS_LIMIT_FRAMES = 1,                /* frames in a command message (after the identity) */
+    OMS_LIMIT_BATCH_COMMANDS = 1024,     /* commands the sequencer drains into one batch */
+    OMS_LIMIT_BATCH_EVENTS = 8192,       /* events in one appended batch */
+    OMS_LIMIT_BATCH_ROWS = 65536,        /* extra rows in one appended batch */
+    OMS_LIMIT_BATCH_BYTES = 64 << 20,    /* bytes of events + rows in one appended batch */
+    OMS_LIMIT_ROW_KEY_BYTES = 512,       /* key of a projection or idempotency row */
+    OMS_LIMIT_ROW_VALUE_BYTES = 1 << 20, /* value of a projection or idempotency row */
+    OMS_LIMIT_ID_LEN = 64,               /* ids: order, account, instrument, principal, cmd */
+    OMS_LIMIT_TEXT_LEN = 512,            /* free text: reasons, notes */
+    OMS_LIMIT_ALLOC_ACCOUNTS = 256,      /* allocation instructions per order */
+    OMS_LIMIT_ROLES = 16,                /* roles per principal */
+    OMS_LIMIT_CATCHUP_EVENTS = 10000,    /* events in one catch-up reply */
+    OMS_LIMIT_QUERY_ROWS = 10000,        /* rows in one query reply */
 };
 
 #endif /* OMS_CORE_H */

@@ -15,42 +15,72 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define META_SCHEMA_KEY "evlog.schema"
-#define META_HEAD_KEY "evlog.head"
+#define META_SCHEMA_KEY      "evlog.schema"
+#define META_HEAD_KEY        "evlog.head"
 #define META_RESERVED_PREFIX "evlog."
-#define HEAD_VALUE_LEN (8 + OMS_HASH_LEN)
+#define HEAD_VALUE_LEN       (8 + OMS_HASH_LEN)
 
 static const char *const s_cf_names[EVLOG_CF_COUNT_] = {
-    [EVLOG_CF_EVENTS] = "events",           [EVLOG_CF_ORDERS] = "orders",
-    [EVLOG_CF_POSITIONS] = "positions",     [EVLOG_CF_ALLOCATIONS] = "allocations",
-    [EVLOG_CF_REFDATA] = "refdata",         [EVLOG_CF_IDEMPOTENCY] = "idempotency",
+    [EVLOG_CF_EVENTS] = "events",       [EVLOG_CF_ORDERS] = "orders",
+    [EVLOG_CF_POSITIONS] = "positions", [EVLOG_CF_ALLOCATIONS] = "allocations",
+    [EVLOG_CF_REFDATA] = "refdata",     [EVLOG_CF_IDEMPOTENCY] = "idempotency",
     [EVLOG_CF_META] = "meta",
 };
 
+/* One batch in the writer pipeline. */
+typedef struct {
+    rocksdb_writebatch_t *wb; /* the staged WriteBatch, reused */
+    uint64_t first_seq;       /* its first event's seq */
+    uint64_t last_seq;        /* its last event's seq (head after it) */
+    oms_hash_t last_hash;     /* head hash after it */
+} evlog_slot_t;
+
 struct evlog_t {
-    rocksdb_t *db;                                         /* the open database */
-    rocksdb_options_t *opts;                               /* db and cf options */
-    rocksdb_column_family_handle_t *cf[EVLOG_CF_COUNT_];   /* our families */
-    rocksdb_column_family_handle_t *cf_default;            /* RocksDB's default family */
-    rocksdb_writeoptions_t *wopts;                         /* sync or not */
-    rocksdb_readoptions_t *ropts;                          /* point reads */
-    rocksdb_writebatch_t *wb;                              /* reused for every append */
-    evlog_mode_t mode;                                     /* write, read-only, secondary */
-    bool failed;                                           /* an append failed: refuse more */
-    uint64_t head_seq;                                     /* last event's seq */
-    oms_hash_t head_hash;                                  /* last event's hash */
-    uint8_t *scratch;                                      /* envelope encode buffer */
-    size_t scratch_cap;                                    /* its capacity */
-    char errmsg[512];                                      /* last failure's detail */
+    rocksdb_t *db;                                       /* the open database */
+    rocksdb_options_t *opts;                             /* db and cf options */
+    rocksdb_column_family_handle_t *cf[EVLOG_CF_COUNT_]; /* our families */
+    rocksdb_column_family_handle_t *cf_default;          /* RocksDB's default family */
+    rocksdb_writeoptions_t *wopts;                       /* sync or not */
+    rocksdb_readoptions_t *ropts;                        /* point reads */
+    rocksdb_writebatch_t *wb;                            /* for the initial meta write */
+    evlog_mode_t mode;                                   /* write, read-only, secondary */
+    uint64_t head_seq;                                   /* readers: last event's seq */
+    oms_hash_t head_hash;                                /* readers: last event's hash */
+
+    /* Writer pipeline. The caller's thread stages batches (encode, hash, build a WriteBatch in
+     * a free slot); the committer thread writes them in ticket order. Tickets count batches
+     * from 0 since open. Guarded by mu unless noted. */
+    evlog_slot_t slots[EVLOG_PIPELINE_DEPTH]; /* batches in flight */
+    pthread_t committer;                      /* the committer thread */
+    bool committer_started;                   /* whether it runs */
+    pthread_mutex_t mu;                       /* guards what follows */
+    pthread_cond_t cv_work;                   /* a batch was queued / stopping */
+    pthread_cond_t cv_done;                   /* a batch finished */
+    bool stopping;                            /* destroy asked the thread to end */
+    uint64_t next_ticket;                     /* ticket of the next submit */
+    uint64_t next_commit;                     /* ticket the committer does next */
+    uint64_t durable_ticket;                  /* tickets < this are durable */
+    uint64_t durable_seq;                     /* head seq that is durable */
+    oms_hash_t durable_hash;                  /* head hash that is durable */
+    bool commit_failed;                       /* a write failed: refuse more */
+    char commit_errmsg[512];                  /* why */
+    uint64_t staged_seq;                      /* caller thread only: staged head */
+    oms_hash_t staged_hash;                   /* caller thread only */
+    int notify_fd;                            /* eventfd bumped per batch done */
+    uint8_t *scratch;                         /* envelope encode buffer */
+    size_t scratch_cap;                       /* its capacity */
+    char errmsg[512];                         /* last failure's detail */
 };
 
 struct evlog_iter_t {
-    rocksdb_iterator_t *it;      /* over the events family */
+    rocksdb_iterator_t *it;       /* over the events family */
     rocksdb_readoptions_t *ropts; /* with the snapshot-less, no-fill-cache scan options */
-    bool started;                /* first next() does not advance */
+    bool started;                 /* first next() does not advance */
 };
 
 const char *evlog_cf_name(evlog_cf_t cf)
@@ -188,8 +218,8 @@ static int s_get_meta(evlog_t *self, const char *key, char **val, size_t *len)
 /* Reads the last event's key and value (or none) from the events family. */
 static int s_read_tail(evlog_t *self, uint64_t *seq, char **value, size_t *len)
 {
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(self->db, self->ropts,
-                                                        self->cf[EVLOG_CF_EVENTS]);
+    rocksdb_iterator_t *it =
+        rocksdb_create_iterator_cf(self->db, self->ropts, self->cf[EVLOG_CF_EVENTS]);
     rocksdb_iter_seek_to_last(it);
     int rc = 0;
     *seq = 0;
@@ -239,9 +269,8 @@ static int s_load_head(evlog_t *self, bool verify_tail)
         return rc;
     uint32_t ver = 0;
     if (len == 4)
-        ver = (uint32_t)oms_get_be64((const uint8_t[8]){0, 0, 0, 0, (uint8_t)val[0],
-                                                         (uint8_t)val[1], (uint8_t)val[2],
-                                                         (uint8_t)val[3]});
+        ver = (uint32_t)oms_get_be64((const uint8_t[8]){
+            0, 0, 0, 0, (uint8_t)val[0], (uint8_t)val[1], (uint8_t)val[2], (uint8_t)val[3]});
     rocksdb_free(val);
     if (len != 4 || ver != EVLOG_SCHEMA_VERSION) {
         s_seterr(self, "store schema version is %u, this build reads version %u",
@@ -280,8 +309,8 @@ static int s_load_head(evlog_t *self, bool verify_tail)
     }
     if (tail_seq > 0) {
         evlog_record_t rec;
-        bool ok = evlog_record_parse((uint8_t *)tail, tail_len, &rec) == 0 &&
-                  rec.seq == tail_seq && memcmp(rec.hash, head_hash.bytes, OMS_HASH_LEN) == 0;
+        bool ok = evlog_record_parse((uint8_t *)tail, tail_len, &rec) == 0 && rec.seq == tail_seq &&
+                  memcmp(rec.hash, head_hash.bytes, OMS_HASH_LEN) == 0;
         if (ok && verify_tail) {
             oms_hash_t h;
             oms_hash(tail, rec.hashed_len, &h);
@@ -351,8 +380,8 @@ static int s_open_db(evlog_t *self, const char *path, const evlog_options_t *o, 
                                                 handles, &rerr);
         break;
     case EVLOG_MODE_READ_ONLY:
-        self->db = rocksdb_open_for_read_only_column_families(
-            self->opts, path, EVLOG_CF_COUNT_ + 1, names, cfo, handles, 0, &rerr);
+        self->db = rocksdb_open_for_read_only_column_families(self->opts, path, EVLOG_CF_COUNT_ + 1,
+                                                              names, cfo, handles, 0, &rerr);
         break;
     case EVLOG_MODE_SECONDARY:
         self->db = rocksdb_open_as_secondary_column_families(
@@ -390,8 +419,29 @@ static void s_close_db(evlog_t *self)
     self->db = NULL;
 }
 
-int evlog_open(const char *path, const evlog_options_t *opts, evlog_t **out, char *err,
-               size_t cap)
+static void *s_committer(void *arg);
+
+/* Writer mode: the slots, the eventfd and the committer thread. 0 or OMS_ERR_NOMEM/IO. */
+static int s_start_pipeline(evlog_t *self)
+{
+    self->staged_seq = self->durable_seq = self->head_seq;
+    self->staged_hash = self->durable_hash = self->head_hash;
+    for (int i = 0; i < EVLOG_PIPELINE_DEPTH; i++)
+        self->slots[i].wb = rocksdb_writebatch_create();
+    self->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (self->notify_fd < 0) {
+        s_seterr(self, "eventfd: %s", strerror(errno));
+        return OMS_ERR_IO;
+    }
+    if (pthread_create(&self->committer, NULL, s_committer, self) != 0) {
+        s_seterr(self, "cannot start the committer thread");
+        return OMS_ERR_NOMEM;
+    }
+    self->committer_started = true;
+    return 0;
+}
+
+int evlog_open(const char *path, const evlog_options_t *opts, evlog_t **out, char *err, size_t cap)
 {
     assert(path != NULL && out != NULL);
     *out = NULL;
@@ -414,6 +464,10 @@ int evlog_open(const char *path, const evlog_options_t *opts, evlog_t **out, cha
         s_copyerr(err, cap, "out of memory");
         return OMS_ERR_NOMEM;
     }
+    self->notify_fd = -1;
+    pthread_mutex_init(&self->mu, NULL);
+    pthread_cond_init(&self->cv_work, NULL);
+    pthread_cond_init(&self->cv_done, NULL);
     self->mode = o.mode;
     self->opts = s_make_options(&o);
     self->wopts = rocksdb_writeoptions_create();
@@ -454,6 +508,8 @@ int evlog_open(const char *path, const evlog_options_t *opts, evlog_t **out, cha
         if (rc == OMS_ERR_HEAD_MISMATCH && o.allow_damaged && o.mode == EVLOG_MODE_READ_ONLY)
             rc = 0; /* head stays as recorded or zero; evlog_verify reports the damage */
     }
+    if (rc == 0 && o.mode == EVLOG_MODE_WRITE)
+        rc = s_start_pipeline(self);
     if (rc != 0) {
         s_copyerr(err, cap, self->errmsg);
         evlog_destroy(&self);
@@ -469,6 +525,22 @@ void evlog_destroy(evlog_t **self_p)
     if (self_p == NULL || *self_p == NULL)
         return;
     evlog_t *self = *self_p;
+    if (self->committer_started) {
+        /* The committer finishes every queued batch before it stops. */
+        pthread_mutex_lock(&self->mu);
+        self->stopping = true;
+        pthread_cond_signal(&self->cv_work);
+        pthread_mutex_unlock(&self->mu);
+        pthread_join(self->committer, NULL);
+    }
+    for (int i = 0; i < EVLOG_PIPELINE_DEPTH; i++)
+        if (self->slots[i].wb)
+            rocksdb_writebatch_destroy(self->slots[i].wb);
+    if (self->notify_fd >= 0)
+        close(self->notify_fd);
+    pthread_cond_destroy(&self->cv_done);
+    pthread_cond_destroy(&self->cv_work);
+    pthread_mutex_destroy(&self->mu);
     s_close_db(self);
     if (self->wb)
         rocksdb_writebatch_destroy(self->wb);
@@ -491,6 +563,16 @@ const char *evlog_errmsg(const evlog_t *self)
 void evlog_head(const evlog_t *self, uint64_t *seq, oms_hash_t *hash)
 {
     assert(self != NULL);
+    if (self->mode == EVLOG_MODE_WRITE) {
+        evlog_t *mut = (evlog_t *)self; /* the mutex only; the value is not changed */
+        pthread_mutex_lock(&mut->mu);
+        if (seq)
+            *seq = self->durable_seq;
+        if (hash)
+            *hash = self->durable_hash;
+        pthread_mutex_unlock(&mut->mu);
+        return;
+    }
     if (seq)
         *seq = self->head_seq;
     if (hash)
@@ -551,8 +633,8 @@ static int s_check_batch(evlog_t *self, const evlog_event_t *events, size_t n_ev
         }
         size_t env = evlog_envelope_max_len(pl, cl, ol, e->body_len);
         if (e->body_len > OMS_LIMIT_EVENT_BYTES || env > OMS_LIMIT_EVENT_BYTES + 256) {
-            s_seterr(self, "event %zu: body of %zu bytes is over the limit of %d", i,
-                     e->body_len, OMS_LIMIT_EVENT_BYTES);
+            s_seterr(self, "event %zu: body of %zu bytes is over the limit of %d", i, e->body_len,
+                     OMS_LIMIT_EVENT_BYTES);
             return OMS_ERR_LIMIT;
         }
         if (env > *max_env)
@@ -584,94 +666,252 @@ static int s_check_batch(evlog_t *self, const evlog_event_t *events, size_t n_ev
         total += r->key_len + r->value_len;
     }
     if (total > (size_t)OMS_LIMIT_BATCH_BYTES) {
-        s_seterr(self, "batch of %zu bytes is over the limit of %d", total,
-                 OMS_LIMIT_BATCH_BYTES);
+        s_seterr(self, "batch of %zu bytes is over the limit of %d", total, OMS_LIMIT_BATCH_BYTES);
         return OMS_ERR_LIMIT;
     }
     return 0;
 }
 
-int evlog_append(evlog_t *self, const evlog_event_t *events, size_t n_events,
-                 const evlog_row_t *rows, size_t n_rows, uint64_t *first_seq)
+/* The committer thread: writes queued batches in ticket order. After a failure it fails every
+ * later batch without writing it, so the store stays a prefix of what was submitted. */
+static void *s_committer(void *arg)
+{
+    evlog_t *self = arg;
+    pthread_mutex_lock(&self->mu);
+    for (;;) {
+        while (!self->stopping && self->next_commit == self->next_ticket)
+            pthread_cond_wait(&self->cv_work, &self->mu);
+        if (self->next_commit == self->next_ticket && self->stopping)
+            break;
+        uint64_t t = self->next_commit;
+        evlog_slot_t *slot = &self->slots[t % EVLOG_PIPELINE_DEPTH];
+        bool skip = self->commit_failed;
+        pthread_mutex_unlock(&self->mu);
+
+        char *rerr = NULL;
+        if (!skip)
+            rocksdb_write(self->db, self->wopts, slot->wb, &rerr);
+        rocksdb_writebatch_clear(slot->wb);
+
+        pthread_mutex_lock(&self->mu);
+        if (skip || rerr) {
+            self->commit_failed = true;
+            if (rerr && !self->commit_errmsg[0])
+                snprintf(self->commit_errmsg, sizeof self->commit_errmsg,
+                         "append of batch %llu (seqs %llu..%llu) failed: %s", (unsigned long long)t,
+                         (unsigned long long)slot->first_seq, (unsigned long long)slot->last_seq,
+                         rerr);
+        } else {
+            self->durable_seq = slot->last_seq;
+            self->durable_hash = slot->last_hash;
+            self->durable_ticket = t + 1;
+        }
+        rocksdb_free(rerr);
+        self->next_commit = t + 1;
+        pthread_cond_broadcast(&self->cv_done);
+        if (self->notify_fd >= 0) {
+            uint64_t one = 1;
+            ssize_t w = write(self->notify_fd, &one, sizeof one);
+            (void)w; /* an eventfd counter cannot fill up in practice; readers poll state */
+        }
+    }
+    pthread_mutex_unlock(&self->mu);
+    return NULL;
+}
+
+static int s_grow_scratch(evlog_t *self, size_t need)
+{
+    if (need <= self->scratch_cap)
+        return 0;
+    size_t cap = self->scratch_cap ? self->scratch_cap : 1024;
+    while (cap < need)
+        cap *= 2;
+    uint8_t *p = realloc(self->scratch, cap);
+    if (p == NULL) {
+        s_seterr(self, "out of memory for a %zu-byte envelope", need);
+        return OMS_ERR_NOMEM;
+    }
+    self->scratch = p;
+    self->scratch_cap = cap;
+    return 0;
+}
+
+static void s_stage(evlog_t *self, evlog_slot_t *slot, const evlog_event_t *events, size_t n_events,
+                    const evlog_row_t *rows, size_t n_rows, uint64_t *first_seq);
+
+/* Validates a batch and waits for a free slot; 0, or the error evlog_submit documents. */
+static int s_admit(evlog_t *self, const evlog_event_t *events, size_t n_events,
+                   const evlog_row_t *rows, size_t n_rows, bool *idle)
 {
     assert(self != NULL);
     if (self->mode != EVLOG_MODE_WRITE) {
         s_seterr(self, "store is open read-only");
         return OMS_ERR_READ_ONLY;
     }
-    if (self->failed) {
-        s_seterr(self, "an earlier append failed; reopen the store to learn its state");
-        return OMS_ERR_IO;
-    }
     size_t max_env = 0;
     int rc = s_check_batch(self, events, n_events, rows, n_rows, &max_env);
     if (rc)
         return rc;
-    if (max_env > self->scratch_cap) {
-        size_t cap = self->scratch_cap ? self->scratch_cap : 1024;
-        while (cap < max_env)
-            cap *= 2;
-        uint8_t *p = realloc(self->scratch, cap);
-        if (p == NULL) {
-            s_seterr(self, "out of memory for a %zu-byte envelope", max_env);
-            return OMS_ERR_NOMEM;
-        }
-        self->scratch = p;
-        self->scratch_cap = cap;
-    }
+    if ((rc = s_grow_scratch(self, max_env)) != 0)
+        return rc;
 
-    rocksdb_writebatch_clear(self->wb);
-    uint64_t seq = self->head_seq;
-    oms_hash_t hash = self->head_hash;
+    /* Wait for a free slot: at most EVLOG_PIPELINE_DEPTH batches are in flight. */
+    pthread_mutex_lock(&self->mu);
+    while (!self->commit_failed && self->next_ticket - self->next_commit >= EVLOG_PIPELINE_DEPTH)
+        pthread_cond_wait(&self->cv_done, &self->mu);
+    bool failed = self->commit_failed;
+    *idle = self->next_ticket == self->next_commit;
+    pthread_mutex_unlock(&self->mu);
+    if (failed) {
+        pthread_mutex_lock(&self->mu);
+        s_seterr(self, "%s; the handle refuses appends until the store is reopened",
+                 self->commit_errmsg[0] ? self->commit_errmsg : "an earlier append failed");
+        pthread_mutex_unlock(&self->mu);
+        return OMS_ERR_IO;
+    }
+    return 0;
+}
+
+int evlog_submit(evlog_t *self, const evlog_event_t *events, size_t n_events,
+                 const evlog_row_t *rows, size_t n_rows, uint64_t *ticket, uint64_t *first_seq)
+{
+    bool idle;
+    int rc = s_admit(self, events, n_events, rows, n_rows, &idle);
+    if (rc)
+        return rc;
+    uint64_t t = self->next_ticket;
+    s_stage(self, &self->slots[t % EVLOG_PIPELINE_DEPTH], events, n_events, rows, n_rows,
+            first_seq);
+    pthread_mutex_lock(&self->mu);
+    self->next_ticket = t + 1;
+    pthread_cond_signal(&self->cv_work);
+    pthread_mutex_unlock(&self->mu);
+    if (ticket)
+        *ticket = t;
+    return 0;
+}
+
+/* Encodes, chains and puts a validated batch into slot's WriteBatch and advances the staged
+ * head. Only the submitting thread touches a free slot, the staged head and the scratch. */
+static void s_stage(evlog_t *self, evlog_slot_t *slot, const evlog_event_t *events, size_t n_events,
+                    const evlog_row_t *rows, size_t n_rows, uint64_t *first_seq)
+{
+    rocksdb_writebatch_t *wb = slot->wb;
+    uint64_t seq = self->staged_seq;
+    oms_hash_t hash = self->staged_hash;
     for (size_t i = 0; i < n_events; i++) {
         const evlog_event_t *e = &events[i];
         seq++;
         oms_hash_t prev = hash;
-        size_t n = evlog_envelope_encode(self->scratch, seq, e,
-                                         s_strlen_bounded(e->principal, OMS_LIMIT_ID_LEN),
-                                         s_strlen_bounded(e->command_id, OMS_LIMIT_ID_LEN),
-                                         s_strlen_bounded(e->order_id, OMS_LIMIT_ID_LEN), &prev,
-                                         &hash);
+        size_t n = evlog_envelope_encode(
+            self->scratch, seq, e, s_strlen_bounded(e->principal, OMS_LIMIT_ID_LEN),
+            s_strlen_bounded(e->command_id, OMS_LIMIT_ID_LEN),
+            s_strlen_bounded(e->order_id, OMS_LIMIT_ID_LEN), &prev, &hash);
         assert(n <= self->scratch_cap);
         uint8_t key[8];
         oms_put_be64(key, seq);
-        rocksdb_writebatch_put_cf(self->wb, self->cf[EVLOG_CF_EVENTS], (const char *)key, 8,
+        rocksdb_writebatch_put_cf(wb, self->cf[EVLOG_CF_EVENTS], (const char *)key, 8,
                                   (const char *)self->scratch, n);
     }
     for (size_t i = 0; i < n_rows; i++) {
         const evlog_row_t *r = &rows[i];
         if (r->value)
-            rocksdb_writebatch_put_cf(self->wb, self->cf[r->cf], (const char *)r->key,
-                                      r->key_len, (const char *)r->value, r->value_len);
+            rocksdb_writebatch_put_cf(wb, self->cf[r->cf], (const char *)r->key, r->key_len,
+                                      (const char *)r->value, r->value_len);
         else
-            rocksdb_writebatch_delete_cf(self->wb, self->cf[r->cf], (const char *)r->key,
-                                         r->key_len);
+            rocksdb_writebatch_delete_cf(wb, self->cf[r->cf], (const char *)r->key, r->key_len);
     }
     if (n_events) {
         uint8_t head[HEAD_VALUE_LEN];
         oms_put_be64(head, seq);
         memcpy(head + 8, hash.bytes, OMS_HASH_LEN);
-        rocksdb_writebatch_put_cf(self->wb, self->cf[EVLOG_CF_META], META_HEAD_KEY,
-                                  strlen(META_HEAD_KEY), (const char *)head, sizeof head);
+        rocksdb_writebatch_put_cf(wb, self->cf[EVLOG_CF_META], META_HEAD_KEY, strlen(META_HEAD_KEY),
+                                  (const char *)head, sizeof head);
     }
-    char *rerr = NULL;
-    rocksdb_write(self->db, self->wopts, self->wb, &rerr);
-    rocksdb_writebatch_clear(self->wb);
-    if (rerr) {
-        self->failed = true;
-        s_seterr(self, "append of %zu events failed: %s", n_events, rerr);
-        rocksdb_free(rerr);
-        return OMS_ERR_IO;
-    }
+    slot->first_seq = self->staged_seq + 1;
+    slot->last_seq = seq;
+    slot->last_hash = hash;
     if (first_seq)
-        *first_seq = self->head_seq + 1;
-    self->head_seq = seq;
-    self->head_hash = hash;
-    return 0;
+        *first_seq = self->staged_seq + 1;
+    self->staged_seq = seq;
+    self->staged_hash = hash;
 }
 
-static int s_get(evlog_t *self, rocksdb_column_family_handle_t *cf, const char *key,
-                 size_t key_len, uint8_t **value, size_t *len)
+int evlog_wait(evlog_t *self, uint64_t ticket)
+{
+    assert(self != NULL);
+    pthread_mutex_lock(&self->mu);
+    assert(ticket < self->next_ticket);
+    while (self->next_commit <= ticket)
+        pthread_cond_wait(&self->cv_done, &self->mu);
+    int rc = self->durable_ticket > ticket ? 0 : OMS_ERR_IO;
+    if (rc)
+        s_seterr(self, "%s", self->commit_errmsg[0] ? self->commit_errmsg : "append failed");
+    pthread_mutex_unlock(&self->mu);
+    return rc;
+}
+
+int evlog_poll(evlog_t *self, uint64_t *durable_tickets)
+{
+    assert(self != NULL);
+    pthread_mutex_lock(&self->mu);
+    if (durable_tickets)
+        *durable_tickets = self->durable_ticket;
+    int rc = self->commit_failed ? OMS_ERR_IO : 0;
+    pthread_mutex_unlock(&self->mu);
+    return rc;
+}
+
+int evlog_notify_fd(const evlog_t *self)
+{
+    return self->notify_fd;
+}
+
+int evlog_append(evlog_t *self, const evlog_event_t *events, size_t n_events,
+                 const evlog_row_t *rows, size_t n_rows, uint64_t *first_seq)
+{
+    bool idle;
+    int rc = s_admit(self, events, n_events, rows, n_rows, &idle);
+    if (rc)
+        return rc;
+    if (!idle) {
+        /* Batches are in flight: queue behind them to keep the order. */
+        uint64_t ticket;
+        rc = evlog_submit(self, events, n_events, rows, n_rows, &ticket, first_seq);
+        return rc ? rc : evlog_wait(self, ticket);
+    }
+    /* The pipeline is empty, so the committer is idle: write on this thread and spare the
+     * two thread hand-offs (they cost more than a small async write). The ticket is taken
+     * and completed under the mutex so evlog_poll and later submits see the same sequence. */
+    uint64_t t = self->next_ticket;
+    evlog_slot_t *slot = &self->slots[t % EVLOG_PIPELINE_DEPTH];
+    s_stage(self, slot, events, n_events, rows, n_rows, first_seq);
+    char *rerr = NULL;
+    rocksdb_write(self->db, self->wopts, slot->wb, &rerr);
+    rocksdb_writebatch_clear(slot->wb);
+    pthread_mutex_lock(&self->mu);
+    self->next_ticket = t + 1;
+    self->next_commit = t + 1;
+    if (rerr) {
+        self->commit_failed = true;
+        snprintf(self->commit_errmsg, sizeof self->commit_errmsg,
+                 "append of seqs %llu..%llu failed: %s", (unsigned long long)slot->first_seq,
+                 (unsigned long long)slot->last_seq, rerr);
+        s_seterr(self, "%s", self->commit_errmsg);
+        rc = OMS_ERR_IO;
+    } else {
+        self->durable_seq = slot->last_seq;
+        self->durable_hash = slot->last_hash;
+        self->durable_ticket = t + 1;
+    }
+    pthread_cond_broadcast(&self->cv_done);
+    pthread_mutex_unlock(&self->mu);
+    rocksdb_free(rerr);
+    return rc;
+}
+
+static int s_get(evlog_t *self, rocksdb_column_family_handle_t *cf, const char *key, size_t key_len,
+                 uint8_t **value, size_t *len)
 {
     char *rerr = NULL;
     size_t vl = 0;
@@ -696,8 +936,8 @@ int evlog_get(evlog_t *self, uint64_t seq, uint8_t **value, size_t *len)
     return s_get(self, self->cf[EVLOG_CF_EVENTS], (const char *)key, 8, value, len);
 }
 
-int evlog_row_get(evlog_t *self, evlog_cf_t cf, const uint8_t *key, size_t key_len,
-                  uint8_t **value, size_t *len)
+int evlog_row_get(evlog_t *self, evlog_cf_t cf, const uint8_t *key, size_t key_len, uint8_t **value,
+                  size_t *len)
 {
     assert(self != NULL && value != NULL && len != NULL);
     if (cf < 0 || cf >= EVLOG_CF_COUNT_)
@@ -826,6 +1066,14 @@ int evlog_verify(evlog_t *self, evlog_verify_t *rep, void (*progress)(void *ctx,
 {
     assert(self != NULL && rep != NULL);
     memset(rep, 0, sizeof *rep);
+    if (self->mode == EVLOG_MODE_WRITE) {
+        /* Let in-flight batches land so the head row and the events are read at one point. */
+        pthread_mutex_lock(&self->mu);
+        uint64_t last = self->next_ticket;
+        pthread_mutex_unlock(&self->mu);
+        if (last > 0)
+            (void)evlog_wait(self, last - 1);
+    }
     /* The recorded head as stored now (a secondary may have refreshed since). */
     char *hv = NULL;
     size_t hl = 0;

@@ -22,7 +22,8 @@
  * re-serialization being canonical. Any edit, deletion, reordering or truncation breaks the
  * chain or the head and is reported with the first bad seq.
  *
- * Threads: an evlog_t is used by one thread at a time (the daemon's sequencer). Other processes
+ * Threads: an evlog_t is used by one thread at a time (the daemon's sequencer); a writer handle
+ * also runs its own committer thread (see evlog_submit). Other processes
  * read the same store concurrently by opening it read-only, as a secondary instance, or through
  * a checkpoint.
  *
@@ -68,9 +69,9 @@ typedef enum {
 } evlog_durability_t;
 
 typedef enum {
-    EVLOG_MODE_WRITE = 0,  /* the single writer; takes the store's lock */
-    EVLOG_MODE_READ_ONLY,  /* a frozen view as of open; works while a writer runs */
-    EVLOG_MODE_SECONDARY,  /* follows a running writer; evlog_refresh() catches up */
+    EVLOG_MODE_WRITE = 0, /* the single writer; takes the store's lock */
+    EVLOG_MODE_READ_ONLY, /* a frozen view as of open; works while a writer runs */
+    EVLOG_MODE_SECONDARY, /* follows a running writer; evlog_refresh() catches up */
 } evlog_mode_t;
 
 typedef struct {
@@ -112,19 +113,19 @@ typedef struct {
 /* A decoded view of a stored envelope. Every pointer points into the value it was parsed from
  * (no copies); strings are NOT NUL-terminated: use the lengths. */
 typedef struct {
-    uint64_t seq;                   /* field 1 */
-    int64_t ts_ns;                  /* field 2 */
-    const char *principal;          /* field 3 */
-    size_t principal_len;           /* its length */
-    const char *command_id;         /* field 4 */
-    size_t command_id_len;          /* its length */
-    const char *order_id;           /* field 5 */
-    size_t order_id_len;            /* its length */
-    const uint8_t *prev_hash;       /* field 6, OMS_HASH_LEN bytes */
-    const uint8_t *body;            /* field 7: serialized oms.v1.Event */
-    size_t body_len;                /* its length */
-    const uint8_t *hash;            /* field 15, OMS_HASH_LEN bytes */
-    size_t hashed_len;              /* bytes covered by the hash: value length - 34 */
+    uint64_t seq;             /* field 1 */
+    int64_t ts_ns;            /* field 2 */
+    const char *principal;    /* field 3 */
+    size_t principal_len;     /* its length */
+    const char *command_id;   /* field 4 */
+    size_t command_id_len;    /* its length */
+    const char *order_id;     /* field 5 */
+    size_t order_id_len;      /* its length */
+    const uint8_t *prev_hash; /* field 6, OMS_HASH_LEN bytes */
+    const uint8_t *body;      /* field 7: serialized oms.v1.Event */
+    size_t body_len;          /* its length */
+    const uint8_t *hash;      /* field 15, OMS_HASH_LEN bytes */
+    size_t hashed_len;        /* bytes covered by the hash: value length - 34 */
 } evlog_record_t;
 
 typedef struct evlog_t evlog_t;
@@ -143,8 +144,7 @@ void evlog_options_default(evlog_options_t *o);
  *  - A store held by another writer fails with OMS_ERR_BUSY.
  * On success *out owns the handle (free with evlog_destroy). On failure *out is NULL and, if
  * err is not NULL, a human-readable reason is written to err (cap bytes, NUL-terminated). */
-int evlog_open(const char *path, const evlog_options_t *opts, evlog_t **out, char *err,
-               size_t cap);
+int evlog_open(const char *path, const evlog_options_t *opts, evlog_t **out, char *err, size_t cap);
 
 /* Closes the store (flushing nothing extra: every acknowledged append is already durable at its
  * durability) and sets *self_p to NULL. NULL or *self_p == NULL is a no-op. */
@@ -152,6 +152,9 @@ void evlog_destroy(evlog_t **self_p);
 
 /* Detail of this handle's last failure ("" if none). Valid until the next call on the handle. */
 const char *evlog_errmsg(const evlog_t *self);
+
+/* Batches that may be staged or being written at once (evlog_submit blocks beyond it). */
+#define EVLOG_PIPELINE_DEPTH 4
 
 /* Appends n_events events (seqs head+1 .. head+n_events, chained) and n_rows extra rows in one
  * atomic WriteBatch with the handle's durability, and advances the head. Returns 0 once the
@@ -164,8 +167,39 @@ const char *evlog_errmsg(const evlog_t *self);
 int evlog_append(evlog_t *self, const evlog_event_t *events, size_t n_events,
                  const evlog_row_t *rows, size_t n_rows, uint64_t *first_seq);
 
+/* The pipelined form of evlog_append, for a sequencer that prepares its next batch while the
+ * previous one is being written and synced (group commit without an idle CPU).
+ *
+ * evlog_submit validates the batch exactly as evlog_append does (same errors, nothing changed
+ * on failure), assigns its seqs, encodes and chains its envelopes, and queues it for the log's
+ * committer thread, which writes queued batches one at a time in submission order. It returns
+ * at once with the batch's ticket (0, 1, 2, ... since open) unless EVLOG_PIPELINE_DEPTH
+ * batches are already in flight, then it waits for one to finish. Seqs and hashes continue
+ * from the previous submitted batch, durable or not.
+ *
+ * A batch is in the log at the handle's durability once evlog_wait(ticket) returns 0, or once
+ * evlog_poll reports a durable-ticket count above its ticket. If a write fails, that batch and
+ * every later submitted batch are not written (the store stays a prefix of what was submitted),
+ * evlog_wait returns OMS_ERR_IO for each of them, and the handle refuses further submits.
+ * Only one thread may submit. */
+int evlog_submit(evlog_t *self, const evlog_event_t *events, size_t n_events,
+                 const evlog_row_t *rows, size_t n_rows, uint64_t *ticket, uint64_t *first_seq);
+
+/* Blocks until the batch with this ticket is written: 0, or OMS_ERR_IO if it failed. */
+int evlog_wait(evlog_t *self, uint64_t ticket);
+
+/* Non-blocking: stores in *durable_tickets how many batches (by ticket, from 0) are durable.
+ * Returns 0, or OMS_ERR_IO once any write has failed. */
+int evlog_poll(evlog_t *self, uint64_t *durable_tickets);
+
+/* A file descriptor (eventfd) that becomes readable each time the committer finishes a batch,
+ * for zmq_poll/poll loops; read 8 bytes to reset it, then call evlog_poll. -1 if not a writer.
+ * Owned by the handle. */
+int evlog_notify_fd(const evlog_t *self);
+
 /* The head: seq of the last event (0 for an empty log) and its hash (zeros when empty). For a
- * secondary this is the head as of the last evlog_refresh. Either pointer may be NULL. */
+ * writer this is the durable head (submitted batches not yet written are not counted); for a
+ * secondary the head as of the last evlog_refresh. Either pointer may be NULL. */
 void evlog_head(const evlog_t *self, uint64_t *seq, oms_hash_t *hash);
 
 /* Secondary: catch up with the writer and re-read the head. Read-only and writer handles: no-op.
@@ -177,8 +211,8 @@ int evlog_refresh(evlog_t *self);
 int evlog_get(evlog_t *self, uint64_t seq, uint8_t **value, size_t *len);
 
 /* Reads an extra row. Like evlog_get; OMS_ERR_NOT_FOUND if absent. */
-int evlog_row_get(evlog_t *self, evlog_cf_t cf, const uint8_t *key, size_t key_len,
-                  uint8_t **value, size_t *len);
+int evlog_row_get(evlog_t *self, evlog_cf_t cf, const uint8_t *key, size_t key_len, uint8_t **value,
+                  size_t *len);
 
 /* Frees a buffer returned by evlog_get or evlog_row_get. NULL is a no-op. */
 void evlog_free(void *p);

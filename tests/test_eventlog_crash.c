@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CYCLES 32
+#define CYCLES    32
 #define MAX_BATCH 64
 
 /* The child: append forever (bounded by a deadline), reporting each acknowledged head. */
@@ -49,9 +49,12 @@ static void s_child(const char *dir, int fd, uint64_t seed)
         for (size_t i = 0; i < n; i++) {
             for (size_t k = 0; k < 200; k++)
                 body[k] = (uint8_t)(head + i + k);
-            evs[i] = (evlog_event_t){.ts_ns = oms_clock_now_ns(), .principal = "crash",
-                                     .command_id = "cmd", .order_id = "o",
-                                     .body = body, .body_len = 200};
+            evs[i] = (evlog_event_t){.ts_ns = oms_clock_now_ns(),
+                                     .principal = "crash",
+                                     .command_id = "cmd",
+                                     .order_id = "o",
+                                     .body = body,
+                                     .body_len = 200};
         }
         uint8_t key[8], val[8];
         oms_put_be64(key, head + 1);
@@ -151,8 +154,8 @@ static void test_eventlog_crash_sigkill_keeps_acked_prefix(void **state)
         max_acked = head; /* what survived is now the floor for the next cycle */
         evlog_destroy(&log);
     }
-    printf("test_eventlog_crash: %d cycles, %llu events survived, %llu kills after acks\n",
-           CYCLES, (unsigned long long)max_acked, (unsigned long long)total_kills_mid_stream);
+    printf("test_eventlog_crash: %d cycles, %llu events survived, %llu kills after acks\n", CYCLES,
+           (unsigned long long)max_acked, (unsigned long long)total_kills_mid_stream);
     assert_true(total_kills_mid_stream >= CYCLES / 2);
     tu_rmrf(dir);
 }

@@ -111,8 +111,8 @@ static void s_raw_close(raw_t *r)
     rocksdb_options_destroy(r->opts);
 }
 
-int tu_raw_put(const char *path, const char *cf_name, const void *key, size_t klen,
-               const void *val, size_t vlen)
+int tu_raw_put(const char *path, const char *cf_name, const void *key, size_t klen, const void *val,
+               size_t vlen)
 {
     raw_t r;
     if (s_raw_open(&r, path) != 0)
@@ -148,8 +148,7 @@ int tu_raw_delete(const char *path, const char *cf_name, const void *key, size_t
     return cf && !err ? 0 : -1;
 }
 
-void *tu_raw_get(const char *path, const char *cf_name, const void *key, size_t klen,
-                 size_t *vlen)
+void *tu_raw_get(const char *path, const char *cf_name, const void *key, size_t klen, size_t *vlen)
 {
     raw_t r;
     if (s_raw_open(&r, path) != 0)

@@ -21,11 +21,10 @@ int tu_copy_dir(const char *src, const char *dst);
 /* Raw RocksDB edits of a closed store: put/delete/get key in column family cf_name. Each call
  * opens and closes the database with all of its families. put/delete return 0 or -1; get
  * returns a malloc'd copy (free()) or NULL. */
-int tu_raw_put(const char *path, const char *cf_name, const void *key, size_t klen,
-               const void *val, size_t vlen);
+int tu_raw_put(const char *path, const char *cf_name, const void *key, size_t klen, const void *val,
+               size_t vlen);
 int tu_raw_delete(const char *path, const char *cf_name, const void *key, size_t klen);
-void *tu_raw_get(const char *path, const char *cf_name, const void *key, size_t klen,
-                 size_t *vlen);
+void *tu_raw_get(const char *path, const char *cf_name, const void *key, size_t klen, size_t *vlen);
 /* Adds a column family named cf_name to the store. 0 or -1. */
 int tu_raw_add_cf(const char *path, const char *cf_name);
 
