@@ -197,7 +197,8 @@ static inline uint64_t oms_get_be64(const uint8_t *p)
  * decision: say why in the commit. */
 enum {
     OMS_LIMIT_MSG_BYTES = 64 * 1024,     /* largest command or reply frame on the bus */
-    OMS_LIMIT_EVENT_BYTES = 64 * 1024,   /* largest serialized event envelope in the log */
+    OMS_LIMIT_EVENT_BYTES = 96 * 1024,   /* largest event in the log: room for a rejection
+                                            that embeds a maximal command */
     OMS_LIMIT_FRAMES = 1,                /* frames in a command message (after the identity) */
     OMS_LIMIT_BATCH_COMMANDS = 1024,     /* commands the sequencer drains into one batch */
     OMS_LIMIT_BATCH_EVENTS = 8192,       /* events in one appended batch */

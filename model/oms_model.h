@@ -23,14 +23,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OMS_ID_CAP (OMS_LIMIT_ID_LEN + 1)
+#define OMS_ID_CAP   (OMS_LIMIT_ID_LEN + 1)
 #define OMS_TEXT_CAP (OMS_LIMIT_TEXT_LEN + 1)
 #define OMS_DATE_CAP 11 /* "YYYY-MM-DD" + NUL */
 #define OMS_RULE_CAP 16 /* "PTC-001" style rule ids */
 
 /* ---- enums (values = oms.v1 protobuf values) ------------------------------------------------ */
 
-typedef enum { OMS_SIDE_NONE = 0, OMS_SIDE_BUY = 1, OMS_SIDE_SELL = 2, OMS_SIDE_SELL_SHORT = 3 } oms_side_t;
+typedef enum {
+    OMS_SIDE_NONE = 0,
+    OMS_SIDE_BUY = 1,
+    OMS_SIDE_SELL = 2,
+    OMS_SIDE_SELL_SHORT = 3
+} oms_side_t;
 
 typedef enum { OMS_ORD_TYPE_NONE = 0, OMS_ORD_MARKET = 1, OMS_ORD_LIMIT = 2 } oms_ord_type_t;
 
@@ -81,7 +86,11 @@ typedef enum {
     OMS_ROLE_COUNT_
 } oms_role_t;
 
-typedef enum { OMS_RELEASE_NONE = 0, OMS_RELEASE_AUTO = 1, OMS_RELEASE_FOUR_EYES = 2 } oms_release_policy_t;
+typedef enum {
+    OMS_RELEASE_NONE = 0,
+    OMS_RELEASE_AUTO = 1,
+    OMS_RELEASE_FOUR_EYES = 2
+} oms_release_policy_t;
 
 typedef enum {
     OMS_ALLOC_ST_NONE = 0,
@@ -240,14 +249,14 @@ typedef struct {
 } oms_principal_def_t;
 
 typedef struct {
-    oms_limit_scope_t scope;             /* firm, account, account+instrument */
-    char account_id[OMS_ID_CAP];         /* "" for firm */
-    char instrument_id[OMS_ID_CAP];      /* only for account+instrument */
-    oms_opt_dec_t max_order_qty;         /* instrument units */
-    oms_opt_dec_t max_order_notional;    /* qty x price x multiplier, instrument currency */
-    oms_opt_dec_t max_position_long;     /* instrument units, incl. open buy leaves */
-    oms_opt_dec_t max_position_short;    /* magnitude, incl. open sell leaves */
-    oms_opt_dec_t collar_pct;            /* fraction of the reference price */
+    oms_limit_scope_t scope;          /* firm, account, account+instrument */
+    char account_id[OMS_ID_CAP];      /* "" for firm */
+    char instrument_id[OMS_ID_CAP];   /* only for account+instrument */
+    oms_opt_dec_t max_order_qty;      /* instrument units */
+    oms_opt_dec_t max_order_notional; /* qty x price x multiplier, instrument currency */
+    oms_opt_dec_t max_position_long;  /* instrument units, incl. open buy leaves */
+    oms_opt_dec_t max_position_short; /* magnitude, incl. open sell leaves */
+    oms_opt_dec_t collar_pct;         /* fraction of the reference price */
 } oms_limits_def_t;
 
 typedef struct {
@@ -263,18 +272,18 @@ typedef struct {
 } oms_ref_price_def_t;
 
 typedef struct {
-    char order_id[OMS_ID_CAP];      /* permanent id = original ClOrdID */
-    char account_id[OMS_ID_CAP];    /* single-account order; "" for a block */
+    char order_id[OMS_ID_CAP];       /* permanent id = original ClOrdID */
+    char account_id[OMS_ID_CAP];     /* single-account order; "" for a block */
     const oms_alloc_instr_t *allocs; /* block instructions (borrowed) */
-    uint32_t n_allocs;              /* their count, <= OMS_LIMIT_ALLOC_ACCOUNTS */
-    char instrument_id[OMS_ID_CAP]; /* what to trade */
-    oms_side_t side;                /* buy, sell, sell short */
-    oms_ord_type_t ord_type;        /* market or limit */
-    oms_opt_dec_t price;            /* limit price; absent for market */
-    oms_dec_t qty;                  /* order quantity, > 0 */
-    oms_tif_t tif;                  /* time in force */
-    int64_t expire_ts_ns;           /* GTD only */
-    char text[OMS_TEXT_CAP];        /* client's text */
+    uint32_t n_allocs;               /* their count, <= OMS_LIMIT_ALLOC_ACCOUNTS */
+    char instrument_id[OMS_ID_CAP];  /* what to trade */
+    oms_side_t side;                 /* buy, sell, sell short */
+    oms_ord_type_t ord_type;         /* market or limit */
+    oms_opt_dec_t price;             /* limit price; absent for market */
+    oms_dec_t qty;                   /* order quantity, > 0 */
+    oms_tif_t tif;                   /* time in force */
+    int64_t expire_ts_ns;            /* GTD only */
+    char text[OMS_TEXT_CAP];         /* client's text */
 } oms_new_order_t;
 
 typedef struct {
@@ -298,11 +307,11 @@ typedef struct {
 
 /* Every venue report: the header plus what some kinds carry. */
 typedef struct {
-    oms_venue_hdr_t h;           /* fields 1-6 */
-    oms_dec_t last_qty;          /* fill / correct: quantity */
-    oms_dec_t last_px;           /* fill / correct: price */
+    oms_venue_hdr_t h;            /* fields 1-6 */
+    oms_dec_t last_qty;           /* fill / correct: quantity */
+    oms_dec_t last_px;            /* fill / correct: price */
     char ref_exec_id[OMS_ID_CAP]; /* bust / correct: the fill referred to */
-    char text[OMS_TEXT_CAP];     /* venue's text */
+    char text[OMS_TEXT_CAP];      /* venue's text */
 } oms_venue_report_t;
 
 typedef struct {
@@ -325,33 +334,33 @@ typedef struct {
 } oms_end_of_day_t;
 
 typedef struct {
-    oms_cmd_type_t type;           /* which body */
-    char command_id[OMS_ID_CAP];   /* client's id; idempotency key with principal */
-    char principal[OMS_ID_CAP];    /* who asks */
-    int64_t client_ts_ns;          /* client's clock, informational */
+    oms_cmd_type_t type;         /* which body */
+    char command_id[OMS_ID_CAP]; /* client's id; idempotency key with principal */
+    char principal[OMS_ID_CAP];  /* who asks */
+    int64_t client_ts_ns;        /* client's clock, informational */
     union {
-        oms_instrument_def_t instrument;  /* DEFINE_/UPDATE_INSTRUMENT */
-        oms_account_def_t account;        /* DEFINE_ACCOUNT */
+        oms_instrument_def_t instrument;   /* DEFINE_/UPDATE_INSTRUMENT */
+        oms_account_def_t account;         /* DEFINE_ACCOUNT */
         oms_principal_def_t principal_def; /* DEFINE_PRINCIPAL */
-        oms_limits_def_t limits;          /* SET_LIMITS */
+        oms_limits_def_t limits;           /* SET_LIMITS */
         oms_restriction_def_t restriction; /* SET_RESTRICTED */
-        oms_ref_price_def_t ref_price;    /* SET_REFERENCE_PRICE */
-        oms_new_order_t new_order;        /* NEW_ORDER */
-        oms_release_order_t release;      /* RELEASE_ORDER */
-        oms_cancel_order_t cancel;        /* CANCEL_ORDER */
-        oms_replace_order_t replace;      /* REPLACE_ORDER */
-        oms_venue_report_t report;        /* VENUE_* and TRADE_* */
-        oms_allocate_t allocate;          /* ALLOCATE */
-        oms_reverse_alloc_t reverse;      /* REVERSE_ALLOCATION */
-        oms_end_of_day_t eod;             /* END_OF_DAY */
+        oms_ref_price_def_t ref_price;     /* SET_REFERENCE_PRICE */
+        oms_new_order_t new_order;         /* NEW_ORDER */
+        oms_release_order_t release;       /* RELEASE_ORDER */
+        oms_cancel_order_t cancel;         /* CANCEL_ORDER */
+        oms_replace_order_t replace;       /* REPLACE_ORDER */
+        oms_venue_report_t report;         /* VENUE_* and TRADE_* */
+        oms_allocate_t allocate;           /* ALLOCATE */
+        oms_reverse_alloc_t reverse;       /* REVERSE_ALLOCATION */
+        oms_end_of_day_t eod;              /* END_OF_DAY */
     } u;
-    const uint8_t *raw;  /* the command's wire bytes as received (borrowed), for rejections */
-    size_t raw_len;      /* their length */
+    const uint8_t *raw; /* the command's wire bytes as received (borrowed), for rejections */
+    size_t raw_len;     /* their length */
     /* Set by the codec when the command decoded but a field broke a rule the handlers cannot
      * see any more (a string over its limit, too many list entries, an INT64_MIN decimal, an
      * enum value this version does not know): the engine turns it into a CommandRejected. */
-    oms_reject_reason_t invalid;         /* OMS_RR_NONE when the command is well-formed */
-    char invalid_text[OMS_TEXT_CAP];     /* what was wrong */
+    oms_reject_reason_t invalid;     /* OMS_RR_NONE when the command is well-formed */
+    char invalid_text[OMS_TEXT_CAP]; /* what was wrong */
 } oms_cmd_t;
 
 /* ---- events (type = Event.body field number) ------------------------------------------------ */
@@ -443,40 +452,40 @@ typedef struct {
 } oms_ev_order_t;
 
 typedef struct {
-    char order_id[OMS_ID_CAP];        /* the block */
-    char alloc_id[OMS_ID_CAP];        /* the allocation */
-    char instrument_id[OMS_ID_CAP];   /* booked/reversed: instrument */
-    oms_side_t side;                  /* booked/reversed: side */
-    oms_dec_t qty;                    /* booked/reversed: total */
-    oms_dec_t avg_px;                 /* booked: the price the parts are booked at */
-    const oms_alloc_part_t *parts;    /* booked/reversed: per account (borrowed) */
-    uint32_t n_parts;                 /* their count */
-    const oms_alloc_instr_t *instrs;  /* booked: instructions used (borrowed) */
-    uint32_t n_instrs;                /* their count */
-    oms_alloc_status_t status;        /* status after */
-    oms_reject_reason_t reason;       /* rejected: why */
-    char rule_id[OMS_RULE_CAP];       /* rejected: rule */
-    oms_opt_dec_t asked_qty;          /* rejected: quantity asked */
-    char text[OMS_TEXT_CAP];          /* note / reason */
+    char order_id[OMS_ID_CAP];       /* the block */
+    char alloc_id[OMS_ID_CAP];       /* the allocation */
+    char instrument_id[OMS_ID_CAP];  /* booked/reversed: instrument */
+    oms_side_t side;                 /* booked/reversed: side */
+    oms_dec_t qty;                   /* booked/reversed: total */
+    oms_dec_t avg_px;                /* booked: the price the parts are booked at */
+    const oms_alloc_part_t *parts;   /* booked/reversed: per account (borrowed) */
+    uint32_t n_parts;                /* their count */
+    const oms_alloc_instr_t *instrs; /* booked: instructions used (borrowed) */
+    uint32_t n_instrs;               /* their count */
+    oms_alloc_status_t status;       /* status after */
+    oms_reject_reason_t reason;      /* rejected: why */
+    char rule_id[OMS_RULE_CAP];      /* rejected: rule */
+    oms_opt_dec_t asked_qty;         /* rejected: quantity asked */
+    char text[OMS_TEXT_CAP];         /* note / reason */
 } oms_ev_alloc_t;
 
 typedef struct {
-    char rule_id[OMS_RULE_CAP];     /* stable rule id, e.g. "PTC-004" */
-    oms_reject_reason_t reason;     /* stable reason code */
-    char text[OMS_TEXT_CAP];        /* for humans */
-    oms_opt_dec_t limit_value;      /* the limit broken, if numeric */
-    oms_opt_dec_t actual_value;     /* the value that broke it, if numeric */
-    oms_cmd_type_t command_type;    /* the refused command's type */
-    const oms_cmd_t *command;       /* the refused command (borrowed; its raw bytes are logged) */
-    bool order_rejected;            /* a NewOrder whose id now names a REJECTED order */
+    char rule_id[OMS_RULE_CAP];  /* stable rule id, e.g. "PTC-004" */
+    oms_reject_reason_t reason;  /* stable reason code */
+    char text[OMS_TEXT_CAP];     /* for humans */
+    oms_opt_dec_t limit_value;   /* the limit broken, if numeric */
+    oms_opt_dec_t actual_value;  /* the value that broke it, if numeric */
+    oms_cmd_type_t command_type; /* the refused command's type */
+    const oms_cmd_t *command;    /* the refused command (borrowed; its raw bytes are logged) */
+    bool order_rejected;         /* a NewOrder whose id now names a REJECTED order */
 } oms_ev_rejected_t;
 
 typedef struct {
-    oms_exception_kind_t kind;  /* what */
-    char order_id[OMS_ID_CAP];  /* the order concerned */
-    char venue[OMS_ID_CAP];     /* venue of the report that caused it */
-    char exec_id[OMS_ID_CAP];   /* exec id of that report */
-    char text[OMS_TEXT_CAP];    /* details */
+    oms_exception_kind_t kind; /* what */
+    char order_id[OMS_ID_CAP]; /* the order concerned */
+    char venue[OMS_ID_CAP];    /* venue of the report that caused it */
+    char exec_id[OMS_ID_CAP];  /* exec id of that report */
+    char text[OMS_TEXT_CAP];   /* details */
 } oms_ev_exception_t;
 
 typedef struct {
@@ -528,7 +537,8 @@ typedef struct {
     oms_reply_status_t original_status; /* DUPLICATE: the first reply's status */
 } oms_reply_t;
 
-/* ---- arena ------------------------------------------------------------------------------------ */
+/* ---- arena ------------------------------------------------------------------------------------
+ */
 
 /* A bump allocator for the variable-length parts of commands and events (allocation lists),
  * reset once per batch. Fixed capacity chosen at creation: every allocation is bounded, and a
@@ -548,7 +558,8 @@ void oms_arena_reset(oms_arena_t *a);
 /* n bytes aligned to 16, zeroed; NULL when the arena is full (the caller reports OMS_ERR_LIMIT). */
 void *oms_arena_alloc(oms_arena_t *a, size_t n);
 
-/* ---- names ------------------------------------------------------------------------------------ */
+/* ---- names ------------------------------------------------------------------------------------
+ */
 
 /* Snake-case names as in the protobuf oneofs ("new_order", "order_filled"); "" if unknown. */
 const char *oms_cmd_type_name(oms_cmd_type_t t);

@@ -1,0 +1,75 @@
+/*
+ * proj_internal.h - the projections' own machinery (not part of the interface): chunked tables
+ * of fixed-size records with a hash index on a string key, and the batch journal.
+ */
+#ifndef OMS_PROJ_INTERNAL_H
+#define OMS_PROJ_INTERNAL_H
+
+#include "projections.h"
+
+#define TBL_CHUNK_SHIFT 12
+#define TBL_CHUNK       (1u << TBL_CHUNK_SHIFT) /* records per chunk */
+#define TBL_KEY_CAP     (3 * OMS_ID_CAP + 4)    /* composite keys: up to three ids and separators */
+
+/* One table. Records live in chunks that never move; slot i of the index holds record
+ * index + 1 (0 = empty), found by linear probing on the key's hash. */
+typedef struct {
+    size_t rec_size;     /* bytes of one record */
+    uint32_t max;        /* capacity limit */
+    uint32_t n;          /* records in use */
+    uint8_t **chunks;    /* chunk pointers */
+    uint32_t n_chunks;   /* allocated chunks */
+    uint32_t chunks_cap; /* capacity of the chunks array */
+    char **keys;         /* per chunk: TBL_KEY_CAP bytes of key per record */
+    uint32_t *epoch;     /* per record: the batch epoch that last journaled it (grown with n) */
+    uint32_t epoch_cap;  /* capacity of epoch */
+    uint32_t *slots;     /* the index */
+    uint64_t *hashes;    /* the key hash of each slot's record */
+    uint32_t n_slots;    /* power of two */
+    uint32_t n_at_begin; /* records at proj_begin (later ones were created in the batch) */
+} tbl_t;
+
+int tbl_init(tbl_t *t, size_t rec_size, uint32_t max);
+void tbl_free(tbl_t *t);
+void *tbl_rec(const tbl_t *t, uint32_t idx);
+const char *tbl_key(const tbl_t *t, uint32_t idx);
+/* Index of the record with this key, or PROJ_NIL. */
+uint32_t tbl_find(const tbl_t *t, const char *key, size_t klen);
+/* Appends a zeroed record with this key (which must be absent). PROJ_NIL when full / no memory. */
+uint32_t tbl_add(tbl_t *t, const char *key, size_t klen);
+/* Removes records idx >= n (newest first) from the index and the table. */
+void tbl_truncate(tbl_t *t, uint32_t n);
+
+/* Journal entry: a record's bytes before the batch first touched it. */
+typedef struct {
+    uint8_t table; /* proj_table_t */
+    uint32_t idx;  /* record index */
+    size_t off;    /* offset of the saved bytes in the journal buffer; SIZE_MAX if created */
+} jrnl_entry_t;
+
+struct proj_state {
+    tbl_t t[PROJ_T_COUNT_];                 /* the tables */
+    bool in_batch;                          /* between begin and commit/rollback */
+    uint32_t epoch;                         /* current batch number (starts at 1) */
+    jrnl_entry_t *jrnl;                     /* journal entries */
+    uint32_t n_jrnl, jrnl_cap;              /* count and capacity */
+    uint8_t *jbuf;                          /* saved record bytes */
+    size_t jbuf_used, jbuf_cap;             /* used and capacity */
+    char trade_date[OMS_DATE_CAP];          /* last EndOfDay processed ("" before the first) */
+    char trade_date_at_begin[OMS_DATE_CAP]; /* saved by proj_begin for rollback */
+    uint64_t trade_date_seq;                /* seq of the EndOfDayProcessed that set it */
+    uint64_t trade_date_seq_at_begin;       /* saved by proj_begin for rollback */
+    bool trade_date_dirty;                  /* changed in this batch */
+};
+
+/* Marks a record as changed in this batch: journals its old bytes on first touch. Returns the
+ * record for writing, or NULL when the journal cannot grow (OMS_ERR_NOMEM). */
+void *proj_touch(proj_state_t *st, proj_table_t t, uint32_t idx);
+/* Creates a record (journaled as created). PROJ_NIL when the table is full. */
+uint32_t proj_create(proj_state_t *st, proj_table_t t, const char *key, size_t klen);
+
+/* Composite keys: joins parts with 0x1f (unit separator, never in an id). Returns length. */
+size_t proj_key2(char *out, const char *a, const char *b);
+size_t proj_key3(char *out, const char *a, const char *b, const char *c);
+
+#endif

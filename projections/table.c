@@ -1,0 +1,517 @@
+/*
+ * table.c - chunked record tables with a string-key hash index, the batch journal, and the
+ * state's lookups. Records never move (chunks are allocated once and kept), so pointers handed
+ * to handlers stay valid; the index is open addressing with linear probing, rebuilt at twice
+ * the size when it passes 50% load, and shrunk by backward-shift deletion when a rolled-back
+ * batch removes the records it created.
+ *
+ * Load: every handler lookup and every projection update goes through tbl_find, so it hashes
+ * with 64-bit FNV-1a and compares the stored hash before the key.
+ */
+#include "proj_internal.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t s_hash(const char *k, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (uint8_t)k[i];
+        h *= 1099511628211ull;
+    }
+    return h ^ (h >> 29);
+}
+
+int tbl_init(tbl_t *t, size_t rec_size, uint32_t max)
+{
+    memset(t, 0, sizeof *t);
+    t->rec_size = rec_size;
+    t->max = max;
+    t->n_slots = 64;
+    t->slots = calloc(t->n_slots, sizeof *t->slots);
+    t->hashes = calloc(t->n_slots, sizeof *t->hashes);
+    return t->slots && t->hashes ? 0 : OMS_ERR_NOMEM;
+}
+
+void tbl_free(tbl_t *t)
+{
+    for (uint32_t c = 0; c < t->n_chunks; c++) {
+        free(t->chunks[c]);
+        free(t->keys[c]);
+    }
+    free(t->chunks);
+    free(t->keys);
+    free(t->epoch);
+    free(t->slots);
+    free(t->hashes);
+    memset(t, 0, sizeof *t);
+}
+
+void *tbl_rec(const tbl_t *t, uint32_t idx)
+{
+    assert(idx < t->n);
+    return t->chunks[idx >> TBL_CHUNK_SHIFT] + (size_t)(idx & (TBL_CHUNK - 1)) * t->rec_size;
+}
+
+const char *tbl_key(const tbl_t *t, uint32_t idx)
+{
+    assert(idx < t->n);
+    return t->keys[idx >> TBL_CHUNK_SHIFT] + (size_t)(idx & (TBL_CHUNK - 1)) * TBL_KEY_CAP;
+}
+
+uint32_t tbl_find(const tbl_t *t, const char *key, size_t klen)
+{
+    if (klen >= TBL_KEY_CAP)
+        return PROJ_NIL;
+    uint64_t h = s_hash(key, klen);
+    uint32_t mask = t->n_slots - 1;
+    for (uint32_t i = (uint32_t)h & mask, probes = 0; probes < t->n_slots;
+         i = (i + 1) & mask, probes++) {
+        uint32_t s = t->slots[i];
+        if (s == 0)
+            return PROJ_NIL;
+        if (t->hashes[i] == h) {
+            const char *k = tbl_key(t, s - 1);
+            if (strncmp(k, key, klen) == 0 && k[klen] == '\0')
+                return s - 1;
+        }
+    }
+    return PROJ_NIL;
+}
+
+static void s_place(tbl_t *t, uint32_t idx, uint64_t h)
+{
+    uint32_t mask = t->n_slots - 1;
+    uint32_t i = (uint32_t)h & mask;
+    while (t->slots[i] != 0)
+        i = (i + 1) & mask;
+    t->slots[i] = idx + 1;
+    t->hashes[i] = h;
+}
+
+static int s_grow_index(tbl_t *t)
+{
+    uint32_t n_slots = t->n_slots * 2;
+    uint32_t *slots = calloc(n_slots, sizeof *slots);
+    uint64_t *hashes = calloc(n_slots, sizeof *hashes);
+    if (!slots || !hashes) {
+        free(slots);
+        free(hashes);
+        return OMS_ERR_NOMEM;
+    }
+    uint32_t *old_slots = t->slots;
+    uint64_t *old_hashes = t->hashes;
+    uint32_t old_n = t->n_slots;
+    t->slots = slots;
+    t->hashes = hashes;
+    t->n_slots = n_slots;
+    for (uint32_t i = 0; i < old_n; i++)
+        if (old_slots[i])
+            s_place(t, old_slots[i] - 1, old_hashes[i]);
+    free(old_slots);
+    free(old_hashes);
+    return 0;
+}
+
+uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
+{
+    if (t->n >= t->max || klen >= TBL_KEY_CAP)
+        return PROJ_NIL;
+    if ((uint64_t)(t->n + 1) * 2 > t->n_slots && s_grow_index(t) != 0)
+        return PROJ_NIL;
+    uint32_t idx = t->n;
+    uint32_t c = idx >> TBL_CHUNK_SHIFT;
+    if (c >= t->n_chunks) {
+        if (c >= t->chunks_cap) {
+            uint32_t cap = t->chunks_cap ? t->chunks_cap * 2 : 16;
+            uint8_t **ch = realloc(t->chunks, cap * sizeof *ch);
+            if (!ch)
+                return PROJ_NIL;
+            t->chunks = ch;
+            char **ks = realloc(t->keys, cap * sizeof *ks);
+            if (!ks)
+                return PROJ_NIL;
+            t->keys = ks;
+            t->chunks_cap = cap;
+        }
+        t->chunks[c] = calloc(TBL_CHUNK, t->rec_size);
+        t->keys[c] = calloc(TBL_CHUNK, TBL_KEY_CAP);
+        if (!t->chunks[c] || !t->keys[c]) {
+            free(t->chunks[c]);
+            free(t->keys[c]);
+            return PROJ_NIL;
+        }
+        t->n_chunks = c + 1;
+    }
+    if (idx >= t->epoch_cap) {
+        uint32_t cap = t->epoch_cap ? t->epoch_cap * 2 : 1024;
+        uint32_t *e = realloc(t->epoch, cap * sizeof *e);
+        if (!e)
+            return PROJ_NIL;
+        memset(e + t->epoch_cap, 0, (cap - t->epoch_cap) * sizeof *e);
+        t->epoch = e;
+        t->epoch_cap = cap;
+    }
+    t->n = idx + 1;
+    memset(tbl_rec(t, idx), 0, t->rec_size);
+    char *k = (char *)tbl_key(t, idx);
+    memcpy(k, key, klen);
+    k[klen] = '\0';
+    t->epoch[idx] = 0;
+    s_place(t, idx, s_hash(key, klen));
+    return idx;
+}
+
+/* Removes the index slot holding idx, shifting later members of its cluster back. */
+static void s_unindex(tbl_t *t, uint32_t idx)
+{
+    const char *k = tbl_key(t, idx);
+    uint64_t h = s_hash(k, strlen(k));
+    uint32_t mask = t->n_slots - 1;
+    uint32_t i = (uint32_t)h & mask;
+    while (t->slots[i] != idx + 1) {
+        assert(t->slots[i] != 0);
+        i = (i + 1) & mask;
+    }
+    t->slots[i] = 0;
+    for (uint32_t j = (i + 1) & mask; t->slots[j] != 0; j = (j + 1) & mask) {
+        uint32_t home = (uint32_t)t->hashes[j] & mask;
+        /* Move j back to i if its home is not in (i, j] (cyclically). */
+        bool stays = (i < j) ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            t->slots[i] = t->slots[j];
+            t->hashes[i] = t->hashes[j];
+            t->slots[j] = 0;
+            i = j;
+        }
+    }
+}
+
+void tbl_truncate(tbl_t *t, uint32_t n)
+{
+    while (t->n > n) {
+        uint32_t idx = t->n - 1;
+        s_unindex(t, idx);
+        t->n = idx;
+    }
+}
+
+/* ---- state ------------------------------------------------------------------------------ */
+
+static const size_t s_rec_sizes[PROJ_T_COUNT_] = {
+    [PROJ_T_INSTRUMENT] = sizeof(proj_instrument_t),
+    [PROJ_T_ACCOUNT] = sizeof(proj_account_t),
+    [PROJ_T_PRINCIPAL] = sizeof(proj_principal_t),
+    [PROJ_T_LIMITS] = sizeof(proj_limits_t),
+    [PROJ_T_RESTRICTION] = sizeof(proj_restriction_t),
+    [PROJ_T_ORDER] = sizeof(proj_order_t),
+    [PROJ_T_CLORDID] = sizeof(proj_clordid_t),
+    [PROJ_T_INSTR] = sizeof(proj_instr_t),
+    [PROJ_T_EXEC] = sizeof(proj_exec_t),
+    [PROJ_T_POSITION] = sizeof(proj_position_t),
+    [PROJ_T_ALLOC] = sizeof(proj_alloc_t),
+    [PROJ_T_PART] = sizeof(proj_part_t),
+};
+
+static const uint32_t s_rec_max[PROJ_T_COUNT_] = {
+    [PROJ_T_INSTRUMENT] = PROJ_MAX_INSTRUMENTS,
+    [PROJ_T_ACCOUNT] = PROJ_MAX_ACCOUNTS,
+    [PROJ_T_PRINCIPAL] = PROJ_MAX_PRINCIPALS,
+    [PROJ_T_LIMITS] = PROJ_MAX_LIMITS,
+    [PROJ_T_RESTRICTION] = PROJ_MAX_RESTRICTIONS,
+    [PROJ_T_ORDER] = PROJ_MAX_ORDERS,
+    [PROJ_T_CLORDID] = PROJ_MAX_CLORDIDS,
+    [PROJ_T_INSTR] = PROJ_MAX_INSTRS,
+    [PROJ_T_EXEC] = PROJ_MAX_EXECS,
+    [PROJ_T_POSITION] = PROJ_MAX_POSITIONS,
+    [PROJ_T_ALLOC] = PROJ_MAX_ALLOCS,
+    [PROJ_T_PART] = PROJ_MAX_PARTS,
+};
+
+proj_state_t *proj_new(void)
+{
+    proj_state_t *st = calloc(1, sizeof *st);
+    if (!st)
+        return NULL;
+    st->epoch = 1;
+    for (int i = 0; i < PROJ_T_COUNT_; i++) {
+        if (tbl_init(&st->t[i], s_rec_sizes[i], s_rec_max[i]) != 0) {
+            proj_destroy(&st);
+            return NULL;
+        }
+    }
+    return st;
+}
+
+void proj_destroy(proj_state_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    proj_state_t *st = *self_p;
+    for (int i = 0; i < PROJ_T_COUNT_; i++)
+        tbl_free(&st->t[i]);
+    free(st->jrnl);
+    free(st->jbuf);
+    free(st);
+    *self_p = NULL;
+}
+
+size_t proj_key2(char *out, const char *a, const char *b)
+{
+    size_t la = strnlen(a, OMS_ID_CAP - 1), lb = strnlen(b, OMS_ID_CAP - 1);
+    memcpy(out, a, la);
+    out[la] = 0x1f;
+    memcpy(out + la + 1, b, lb);
+    out[la + 1 + lb] = '\0';
+    return la + 1 + lb;
+}
+
+size_t proj_key3(char *out, const char *a, const char *b, const char *c)
+{
+    size_t n = proj_key2(out, a, b);
+    size_t lc = strnlen(c, OMS_ID_CAP - 1);
+    out[n] = 0x1f;
+    memcpy(out + n + 1, c, lc);
+    out[n + 1 + lc] = '\0';
+    return n + 1 + lc;
+}
+
+static const void *s_find(const proj_state_t *st, proj_table_t t, const char *key, size_t klen)
+{
+    uint32_t idx = tbl_find(&st->t[t], key, klen);
+    return idx == PROJ_NIL ? NULL : tbl_rec(&st->t[t], idx);
+}
+
+const proj_instrument_t *proj_instrument(const proj_state_t *st, const char *id)
+{
+    return s_find(st, PROJ_T_INSTRUMENT, id, strlen(id));
+}
+
+const proj_account_t *proj_account(const proj_state_t *st, const char *id)
+{
+    return s_find(st, PROJ_T_ACCOUNT, id, strlen(id));
+}
+
+const proj_principal_t *proj_principal(const proj_state_t *st, const char *id)
+{
+    return s_find(st, PROJ_T_PRINCIPAL, id, strlen(id));
+}
+
+const proj_limits_t *proj_limits(const proj_state_t *st, oms_limit_scope_t scope,
+                                 const char *account_id, const char *instrument_id)
+{
+    char key[TBL_KEY_CAP];
+    char sc[2] = {(char)('0' + scope), '\0'};
+    size_t n = proj_key3(key, sc, account_id, instrument_id);
+    return s_find(st, PROJ_T_LIMITS, key, n);
+}
+
+const proj_restriction_t *proj_restriction(const proj_state_t *st, const char *instrument_id,
+                                           const char *account_id)
+{
+    char key[TBL_KEY_CAP];
+    size_t n = proj_key2(key, instrument_id, account_id);
+    return s_find(st, PROJ_T_RESTRICTION, key, n);
+}
+
+const proj_order_t *proj_order(const proj_state_t *st, const char *order_id)
+{
+    return s_find(st, PROJ_T_ORDER, order_id, strlen(order_id));
+}
+
+const proj_exec_t *proj_exec(const proj_state_t *st, const char *venue, const char *exec_id)
+{
+    char key[TBL_KEY_CAP];
+    size_t n = proj_key2(key, venue, exec_id);
+    return s_find(st, PROJ_T_EXEC, key, n);
+}
+
+const proj_position_t *proj_position(const proj_state_t *st, const char *account_id,
+                                     const char *instrument_id)
+{
+    char key[TBL_KEY_CAP];
+    size_t n = proj_key2(key, account_id, instrument_id);
+    return s_find(st, PROJ_T_POSITION, key, n);
+}
+
+const proj_alloc_t *proj_alloc(const proj_state_t *st, const char *order_id, const char *alloc_id)
+{
+    char key[TBL_KEY_CAP];
+    size_t n = proj_key2(key, order_id, alloc_id);
+    return s_find(st, PROJ_T_ALLOC, key, n);
+}
+
+bool proj_order_has_clordid(const proj_state_t *st, const proj_order_t *o, const char *cl_ord_id)
+{
+    if (strcmp(o->pending_cl_ord_id, cl_ord_id) == 0 && cl_ord_id[0])
+        return true;
+    char key[TBL_KEY_CAP];
+    size_t n = proj_key2(key, o->order_id, cl_ord_id);
+    return tbl_find(&st->t[PROJ_T_CLORDID], key, n) != PROJ_NIL;
+}
+
+const void *proj_at(const proj_state_t *st, proj_table_t t, uint32_t idx)
+{
+    assert(t < PROJ_T_COUNT_);
+    return idx < st->t[t].n ? tbl_rec(&st->t[t], idx) : NULL;
+}
+
+uint32_t proj_count(const proj_state_t *st, proj_table_t t)
+{
+    assert(t < PROJ_T_COUNT_);
+    return st->t[t].n;
+}
+
+uint32_t proj_index_of(const proj_state_t *st, proj_table_t t, const void *rec)
+{
+    const tbl_t *tb = &st->t[t];
+    const uint8_t *p = rec;
+    for (uint32_t c = 0; c < tb->n_chunks; c++) {
+        const uint8_t *base = tb->chunks[c];
+        if (p >= base && p < base + (size_t)TBL_CHUNK * tb->rec_size)
+            return c * TBL_CHUNK + (uint32_t)((size_t)(p - base) / tb->rec_size);
+    }
+    return PROJ_NIL;
+}
+
+/* ---- batch journal ----------------------------------------------------------------------- */
+
+void proj_begin(proj_state_t *st)
+{
+    assert(!st->in_batch);
+    st->in_batch = true;
+    st->n_jrnl = 0;
+    st->jbuf_used = 0;
+    for (int i = 0; i < PROJ_T_COUNT_; i++)
+        st->t[i].n_at_begin = st->t[i].n;
+    memcpy(st->trade_date_at_begin, st->trade_date, OMS_DATE_CAP);
+    st->trade_date_seq_at_begin = st->trade_date_seq;
+    st->trade_date_dirty = false;
+}
+
+static int s_jrnl_push(proj_state_t *st, proj_table_t t, uint32_t idx, bool created)
+{
+    if (st->n_jrnl == st->jrnl_cap) {
+        uint32_t cap = st->jrnl_cap ? st->jrnl_cap * 2 : 256;
+        jrnl_entry_t *j = realloc(st->jrnl, cap * sizeof *j);
+        if (!j)
+            return OMS_ERR_NOMEM;
+        st->jrnl = j;
+        st->jrnl_cap = cap;
+    }
+    size_t off = SIZE_MAX;
+    if (!created) {
+        size_t sz = st->t[t].rec_size;
+        if (st->jbuf_used + sz > st->jbuf_cap) {
+            size_t cap = st->jbuf_cap ? st->jbuf_cap * 2 : 65536;
+            while (cap < st->jbuf_used + sz)
+                cap *= 2;
+            uint8_t *b = realloc(st->jbuf, cap);
+            if (!b)
+                return OMS_ERR_NOMEM;
+            st->jbuf = b;
+            st->jbuf_cap = cap;
+        }
+        off = st->jbuf_used;
+        memcpy(st->jbuf + off, tbl_rec(&st->t[t], idx), sz);
+        st->jbuf_used += sz;
+    }
+    st->jrnl[st->n_jrnl++] = (jrnl_entry_t){(uint8_t)t, idx, off};
+    st->t[t].epoch[idx] = st->epoch;
+    return 0;
+}
+
+void *proj_touch(proj_state_t *st, proj_table_t t, uint32_t idx)
+{
+    tbl_t *tb = &st->t[t];
+    assert(idx < tb->n);
+    if (st->in_batch && tb->epoch[idx] != st->epoch && s_jrnl_push(st, t, idx, false) != 0)
+        return NULL;
+    return tbl_rec(tb, idx);
+}
+
+uint32_t proj_create(proj_state_t *st, proj_table_t t, const char *key, size_t klen)
+{
+    uint32_t idx = tbl_add(&st->t[t], key, klen);
+    if (idx == PROJ_NIL)
+        return PROJ_NIL;
+    if (st->in_batch && s_jrnl_push(st, t, idx, true) != 0) {
+        tbl_truncate(&st->t[t], idx);
+        return PROJ_NIL;
+    }
+    return idx;
+}
+
+void proj_commit(proj_state_t *st)
+{
+    assert(st->in_batch);
+    st->in_batch = false;
+    st->epoch++;
+    st->n_jrnl = 0;
+    st->jbuf_used = 0;
+}
+
+void proj_rollback(proj_state_t *st)
+{
+    assert(st->in_batch);
+    for (uint32_t i = st->n_jrnl; i-- > 0;) {
+        const jrnl_entry_t *e = &st->jrnl[i];
+        if (e->off != SIZE_MAX)
+            memcpy(tbl_rec(&st->t[e->table], e->idx), st->jbuf + e->off, st->t[e->table].rec_size);
+    }
+    for (int t = 0; t < PROJ_T_COUNT_; t++)
+        tbl_truncate(&st->t[t], st->t[t].n_at_begin);
+    memcpy(st->trade_date, st->trade_date_at_begin, OMS_DATE_CAP);
+    st->trade_date_seq = st->trade_date_seq_at_begin;
+    st->trade_date_dirty = false;
+    st->in_batch = false;
+    st->epoch++;
+    st->n_jrnl = 0;
+    st->jbuf_used = 0;
+}
+
+uint32_t proj_dirty_count(const proj_state_t *st)
+{
+    return st->n_jrnl;
+}
+
+void proj_dirty_at(const proj_state_t *st, uint32_t i, proj_table_t *t, uint32_t *idx)
+{
+    assert(i < st->n_jrnl);
+    *t = (proj_table_t)st->jrnl[i].table;
+    *idx = st->jrnl[i].idx;
+}
+
+void proj_mark(proj_state_t *st, proj_mark_t *m)
+{
+    assert(st->in_batch);
+    m->n_jrnl = st->n_jrnl;
+    for (int t = 0; t < PROJ_T_COUNT_; t++)
+        m->n[t] = st->t[t].n;
+    memcpy(m->trade_date, st->trade_date, OMS_DATE_CAP);
+    m->trade_date_seq = st->trade_date_seq;
+    m->trade_date_dirty = st->trade_date_dirty;
+    /* A new epoch: records touched from here on are journaled again, so the entries after
+     * the mark hold their bytes as of the mark. */
+    st->epoch++;
+}
+
+void proj_rollback_to(proj_state_t *st, const proj_mark_t *m)
+{
+    assert(st->in_batch && m->n_jrnl <= st->n_jrnl);
+    for (uint32_t i = st->n_jrnl; i-- > m->n_jrnl;) {
+        const jrnl_entry_t *e = &st->jrnl[i];
+        if (e->off != SIZE_MAX && e->idx < m->n[e->table])
+            memcpy(tbl_rec(&st->t[e->table], e->idx), st->jbuf + e->off, st->t[e->table].rec_size);
+    }
+    for (int t = 0; t < PROJ_T_COUNT_; t++)
+        tbl_truncate(&st->t[t], m->n[t]);
+    st->n_jrnl = m->n_jrnl;
+    /* jbuf_used is left as is: the saved bytes after the mark are simply unused. */
+    memcpy(st->trade_date, m->trade_date, OMS_DATE_CAP);
+    st->trade_date_seq = m->trade_date_seq;
+    st->trade_date_dirty = m->trade_date_dirty;
+    st->epoch++;
+}
