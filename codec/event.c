@@ -1,0 +1,905 @@
+/*
+ * event.c - events: oms_event_t <-> oms.v1.Event bytes. Encoding runs for every event the OMS
+ * appends, so it builds the protobuf-c structs on the stack and packs straight into the
+ * caller's buffer (the Event wrapper around the body is written by hand: one size pass less);
+ * the large allocation lists live in separate functions so the common events keep a small
+ * stack frame. A CommandRejected's body is framed by hand too, so that the refused command's
+ * received bytes go into the log verbatim. Decoding (rebuild, replay) is strict about what the
+ * model cannot hold, so encode(decode(bytes)) reproduces the bytes.
+ */
+#include "codec_internal.h"
+
+#include <string.h>
+
+/* The order-event header: the venue header (fields 1-6) and the status after (field 7). */
+#define S_OHDR_TO_PB(m, o)                                                                         \
+    do {                                                                                           \
+        CDC_HDR_TO_PB(m, &(o)->h);                                                                 \
+        (m)->status = (Oms__V1__OrdStatus)(o)->status;                                             \
+    } while (0)
+
+#define S_OHDR_FROM_PB(c, o, m, pfx)                                                               \
+    do {                                                                                           \
+        CDC_HDR_FROM_PB(c, &(o)->h, m, pfx);                                                       \
+        (o)->status = (oms_ord_status_t)(m)->status;                                               \
+    } while (0)
+
+#define S_TAG_COMMAND        0x3a /* CommandRejected.command: (7 << 3) | 2 */
+#define S_TAG_ORDER_REJECTED 0x40 /* CommandRejected.order_rejected: (8 << 3) | 0 */
+
+/* ---- encode: framing ------------------------------------------------------------------------ */
+
+/* Bytes of the key and length that frame an n-byte length-delimited field. */
+static size_t s_frame_size(uint32_t field, size_t n)
+{
+    return cdc_varint_size(((uint64_t)field << 3) | 2) + cdc_varint_size(n);
+}
+
+/* Writes that frame at p; returns its size. */
+static size_t s_put_frame(uint8_t *p, uint32_t field, size_t n)
+{
+    size_t k = cdc_put_varint(p, ((uint64_t)field << 3) | 2);
+    return k + cdc_put_varint(p + k, n);
+}
+
+/* An Event holds nothing but its body oneof, so its bytes are the body's frame and bytes:
+ * exactly what protobuf-c would write for the Event, without a second pass over the body to
+ * size it (the cost that dominates packing a small event). */
+static int s_pack_body(uint32_t field, const ProtobufCMessage *body, uint8_t *buf, size_t cap,
+                       size_t *out_len)
+{
+    size_t n = protobuf_c_message_get_packed_size(body);
+    size_t total = s_frame_size(field, n) + n;
+    *out_len = total;
+    if (total > cap || !buf)
+        return OMS_ERR_LIMIT;
+    uint8_t *p = buf + s_put_frame(buf, field, n);
+    return protobuf_c_message_pack(body, p) == n ? 0 : OMS_ERR_INVALID;
+}
+
+/* ---- encode: the common events ------------------------------------------------------------- */
+
+/* Every event without a list: one frame of protobuf-c structs, a few hundred bytes. */
+static int s_encode_plain(const oms_event_t *ev, uint8_t *buf, size_t cap, size_t *out_len)
+{
+    const ProtobufCMessage *body = NULL;
+    Oms__V1__Decimal dec[8];
+    Oms__V1__Role roles[32];
+    union {
+        Oms__V1__InstrumentDefined instrument_defined;
+        Oms__V1__InstrumentUpdated instrument_updated;
+        Oms__V1__AccountDefined account_defined;
+        Oms__V1__PrincipalDefined principal_defined;
+        Oms__V1__LimitsSet limits_set;
+        Oms__V1__RestrictionSet restriction_set;
+        Oms__V1__ReferencePriceSet reference_price_set;
+        Oms__V1__OrderReleased order_released;
+        Oms__V1__CancelRequested cancel_requested;
+        Oms__V1__ReplaceRequested replace_requested;
+        Oms__V1__OrderAcknowledged order_acknowledged;
+        Oms__V1__OrderRejectedByVenue order_rejected_by_venue;
+        Oms__V1__OrderCanceled order_canceled;
+        Oms__V1__CancelRejected cancel_rejected;
+        Oms__V1__OrderReplaced order_replaced;
+        Oms__V1__ReplaceRejected replace_rejected;
+        Oms__V1__OrderExpired order_expired;
+        Oms__V1__OrderDoneForDay order_done_for_day;
+        Oms__V1__OrderFilled order_filled;
+        Oms__V1__TradeBusted trade_busted;
+        Oms__V1__TradeCorrected trade_corrected;
+        Oms__V1__AllocationRejected allocation_rejected;
+        Oms__V1__ExceptionRaised exception_raised;
+        Oms__V1__EndOfDayProcessed end_of_day_processed;
+    } b;
+    const oms_ev_order_t *o = &ev->u.order;
+
+    switch (ev->type) {
+    case OMS_EV_INSTRUMENT_DEFINED: {
+        Oms__V1__InstrumentDefined *m = &b.instrument_defined;
+        *m = (Oms__V1__InstrumentDefined)OMS__V1__INSTRUMENT_DEFINED__INIT;
+        CDC_INSTR_TO_PB(m, &ev->u.instrument, dec);
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_INSTRUMENT_UPDATED: {
+        Oms__V1__InstrumentUpdated *m = &b.instrument_updated;
+        *m = (Oms__V1__InstrumentUpdated)OMS__V1__INSTRUMENT_UPDATED__INIT;
+        CDC_INSTR_TO_PB(m, &ev->u.instrument, dec);
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_ACCOUNT_DEFINED: {
+        Oms__V1__AccountDefined *m = &b.account_defined;
+        *m = (Oms__V1__AccountDefined)OMS__V1__ACCOUNT_DEFINED__INIT;
+        CDC_ACCOUNT_TO_PB(m, &ev->u.account);
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_PRINCIPAL_DEFINED: {
+        Oms__V1__PrincipalDefined *m = &b.principal_defined;
+        *m = (Oms__V1__PrincipalDefined)OMS__V1__PRINCIPAL_DEFINED__INIT;
+        CDC_PRINCIPAL_TO_PB(m, &ev->u.principal, roles);
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_LIMITS_SET: {
+        Oms__V1__LimitsSet *m = &b.limits_set;
+        *m = (Oms__V1__LimitsSet)OMS__V1__LIMITS_SET__INIT;
+        CDC_LIMITS_TO_PB(m, &ev->u.limits, dec);
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_RESTRICTION_SET: {
+        Oms__V1__RestrictionSet *m = &b.restriction_set;
+        *m = (Oms__V1__RestrictionSet)OMS__V1__RESTRICTION_SET__INIT;
+        CDC_RESTRICTION_TO_PB(m, &ev->u.restriction);
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_REFERENCE_PRICE_SET: {
+        Oms__V1__ReferencePriceSet *m = &b.reference_price_set;
+        *m = (Oms__V1__ReferencePriceSet)OMS__V1__REFERENCE_PRICE_SET__INIT;
+        CDC_REF_PRICE_TO_PB(m, &ev->u.ref_price, dec);
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_ORDER_RELEASED: {
+        const oms_ev_released_t *r = &ev->u.released;
+        Oms__V1__OrderReleased *m = &b.order_released;
+        *m = (Oms__V1__OrderReleased)OMS__V1__ORDER_RELEASED__INIT;
+        m->order_id = CDC_S(r->order_id);
+        m->released_by = CDC_S(r->released_by);
+        m->status = (Oms__V1__OrdStatus)r->status;
+        m->text = CDC_S(r->text);
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_CANCEL_REQUESTED: {
+        const oms_ev_request_t *r = &ev->u.request;
+        Oms__V1__CancelRequested *m = &b.cancel_requested;
+        *m = (Oms__V1__CancelRequested)OMS__V1__CANCEL_REQUESTED__INIT;
+        m->order_id = CDC_S(r->order_id);
+        m->cl_ord_id = CDC_S(r->cl_ord_id);
+        m->orig_cl_ord_id = CDC_S(r->orig_cl_ord_id);
+        m->status = (Oms__V1__OrdStatus)r->status;
+        m->prior_status = (Oms__V1__OrdStatus)r->prior_status;
+        m->text = CDC_S(r->text);
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_REPLACE_REQUESTED: {
+        const oms_ev_request_t *r = &ev->u.request;
+        Oms__V1__ReplaceRequested *m = &b.replace_requested;
+        *m = (Oms__V1__ReplaceRequested)OMS__V1__REPLACE_REQUESTED__INIT;
+        m->order_id = CDC_S(r->order_id);
+        m->new_cl_ord_id = CDC_S(r->cl_ord_id);
+        m->orig_cl_ord_id = CDC_S(r->orig_cl_ord_id);
+        m->quantity = cdc_pb_opt(&dec[0], r->qty);
+        m->price = cdc_pb_opt(&dec[1], r->price);
+        m->status = (Oms__V1__OrdStatus)r->status;
+        m->prior_status = (Oms__V1__OrdStatus)r->prior_status;
+        m->text = CDC_S(r->text);
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_ORDER_ACKNOWLEDGED: {
+        Oms__V1__OrderAcknowledged *m = &b.order_acknowledged;
+        *m = (Oms__V1__OrderAcknowledged)OMS__V1__ORDER_ACKNOWLEDGED__INIT;
+        S_OHDR_TO_PB(m, o);
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_ORDER_REJECTED_BY_VENUE: {
+        Oms__V1__OrderRejectedByVenue *m = &b.order_rejected_by_venue;
+        *m = (Oms__V1__OrderRejectedByVenue)OMS__V1__ORDER_REJECTED_BY_VENUE__INIT;
+        S_OHDR_TO_PB(m, o);
+        m->text = CDC_S(o->text);
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_ORDER_CANCELED: {
+        Oms__V1__OrderCanceled *m = &b.order_canceled;
+        *m = (Oms__V1__OrderCanceled)OMS__V1__ORDER_CANCELED__INIT;
+        S_OHDR_TO_PB(m, o);
+        m->text = CDC_S(o->text);
+        m->cum_qty = cdc_pb_dec(&dec[0], o->cum_qty);
+        m->canceled_qty = cdc_pb_dec(&dec[1], o->gone_qty);
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_CANCEL_REJECTED: {
+        Oms__V1__CancelRejected *m = &b.cancel_rejected;
+        *m = (Oms__V1__CancelRejected)OMS__V1__CANCEL_REJECTED__INIT;
+        S_OHDR_TO_PB(m, o);
+        m->text = CDC_S(o->text);
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_ORDER_REPLACED: {
+        Oms__V1__OrderReplaced *m = &b.order_replaced;
+        *m = (Oms__V1__OrderReplaced)OMS__V1__ORDER_REPLACED__INIT;
+        S_OHDR_TO_PB(m, o);
+        m->orig_cl_ord_id = CDC_S(o->orig_cl_ord_id);
+        m->quantity = cdc_pb_dec(&dec[0], o->qty);
+        m->price = cdc_pb_opt(&dec[1], o->price);
+        m->cum_qty = cdc_pb_dec(&dec[2], o->cum_qty);
+        m->leaves_qty = cdc_pb_dec(&dec[3], o->leaves_qty);
+        m->text = CDC_S(o->text);
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_REPLACE_REJECTED: {
+        Oms__V1__ReplaceRejected *m = &b.replace_rejected;
+        *m = (Oms__V1__ReplaceRejected)OMS__V1__REPLACE_REJECTED__INIT;
+        S_OHDR_TO_PB(m, o);
+        m->text = CDC_S(o->text);
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_ORDER_EXPIRED: {
+        Oms__V1__OrderExpired *m = &b.order_expired;
+        *m = (Oms__V1__OrderExpired)OMS__V1__ORDER_EXPIRED__INIT;
+        S_OHDR_TO_PB(m, o);
+        m->text = CDC_S(o->text);
+        m->cum_qty = cdc_pb_dec(&dec[0], o->cum_qty);
+        m->expired_qty = cdc_pb_dec(&dec[1], o->gone_qty);
+        m->trade_date = CDC_S(o->trade_date);
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_ORDER_DONE_FOR_DAY: {
+        Oms__V1__OrderDoneForDay *m = &b.order_done_for_day;
+        *m = (Oms__V1__OrderDoneForDay)OMS__V1__ORDER_DONE_FOR_DAY__INIT;
+        S_OHDR_TO_PB(m, o);
+        m->text = CDC_S(o->text);
+        m->cum_qty = cdc_pb_dec(&dec[0], o->cum_qty);
+        m->leaves_qty = cdc_pb_dec(&dec[1], o->leaves_qty);
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_ORDER_FILLED: {
+        Oms__V1__OrderFilled *m = &b.order_filled;
+        *m = (Oms__V1__OrderFilled)OMS__V1__ORDER_FILLED__INIT;
+        S_OHDR_TO_PB(m, o);
+        m->last_qty = cdc_pb_dec(&dec[0], o->last_qty);
+        m->last_px = cdc_pb_dec(&dec[1], o->last_px);
+        m->cum_qty = cdc_pb_dec(&dec[2], o->cum_qty);
+        m->leaves_qty = cdc_pb_dec(&dec[3], o->leaves_qty);
+        m->avg_px = cdc_pb_opt(&dec[4], o->avg_px);
+        m->overfill = o->overfill ? 1 : 0;
+        m->late = o->late ? 1 : 0;
+        m->account_id = CDC_S(o->account_id);
+        m->instrument_id = CDC_S(o->instrument_id);
+        m->side = (Oms__V1__Side)o->side;
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_TRADE_BUSTED: {
+        Oms__V1__TradeBusted *m = &b.trade_busted;
+        *m = (Oms__V1__TradeBusted)OMS__V1__TRADE_BUSTED__INIT;
+        S_OHDR_TO_PB(m, o);
+        m->ref_exec_id = CDC_S(o->ref_exec_id);
+        m->busted_qty = cdc_pb_dec(&dec[0], o->last_qty);
+        m->busted_px = cdc_pb_dec(&dec[1], o->last_px);
+        m->cum_qty = cdc_pb_dec(&dec[2], o->cum_qty);
+        m->leaves_qty = cdc_pb_dec(&dec[3], o->leaves_qty);
+        m->avg_px = cdc_pb_opt(&dec[4], o->avg_px);
+        m->text = CDC_S(o->text);
+        m->account_id = CDC_S(o->account_id);
+        m->instrument_id = CDC_S(o->instrument_id);
+        m->side = (Oms__V1__Side)o->side;
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_TRADE_CORRECTED: {
+        Oms__V1__TradeCorrected *m = &b.trade_corrected;
+        *m = (Oms__V1__TradeCorrected)OMS__V1__TRADE_CORRECTED__INIT;
+        S_OHDR_TO_PB(m, o);
+        m->ref_exec_id = CDC_S(o->ref_exec_id);
+        m->old_qty = cdc_pb_dec(&dec[0], o->last_qty);
+        m->old_px = cdc_pb_dec(&dec[1], o->last_px);
+        m->new_qty = cdc_pb_dec(&dec[2], o->new_qty);
+        m->new_px = cdc_pb_dec(&dec[3], o->new_px);
+        m->cum_qty = cdc_pb_dec(&dec[4], o->cum_qty);
+        m->leaves_qty = cdc_pb_dec(&dec[5], o->leaves_qty);
+        m->avg_px = cdc_pb_opt(&dec[6], o->avg_px);
+        m->text = CDC_S(o->text);
+        m->account_id = CDC_S(o->account_id);
+        m->instrument_id = CDC_S(o->instrument_id);
+        m->side = (Oms__V1__Side)o->side;
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_ALLOCATION_REJECTED: {
+        const oms_ev_alloc_t *a = &ev->u.alloc;
+        Oms__V1__AllocationRejected *m = &b.allocation_rejected;
+        *m = (Oms__V1__AllocationRejected)OMS__V1__ALLOCATION_REJECTED__INIT;
+        m->order_id = CDC_S(a->order_id);
+        m->alloc_id = CDC_S(a->alloc_id);
+        m->reason = (Oms__V1__RejectReason)a->reason;
+        m->rule_id = CDC_S(a->rule_id);
+        m->text = CDC_S(a->text);
+        m->quantity = cdc_pb_opt(&dec[0], a->asked_qty);
+        m->status = (Oms__V1__AllocStatus)a->status;
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_EXCEPTION_RAISED: {
+        const oms_ev_exception_t *x = &ev->u.exception;
+        Oms__V1__ExceptionRaised *m = &b.exception_raised;
+        *m = (Oms__V1__ExceptionRaised)OMS__V1__EXCEPTION_RAISED__INIT;
+        m->kind = (Oms__V1__ExceptionKind)x->kind;
+        m->order_id = CDC_S(x->order_id);
+        m->venue = CDC_S(x->venue);
+        m->exec_id = CDC_S(x->exec_id);
+        m->text = CDC_S(x->text);
+        body = &m->base;
+        break;
+    }
+    case OMS_EV_END_OF_DAY_PROCESSED: {
+        Oms__V1__EndOfDayProcessed *m = &b.end_of_day_processed;
+        *m = (Oms__V1__EndOfDayProcessed)OMS__V1__END_OF_DAY_PROCESSED__INIT;
+        m->trade_date = CDC_S(ev->u.eod.trade_date);
+        m->orders_expired = ev->u.eod.orders_expired;
+        body = &m->base;
+        break;
+    }
+    default:
+        return OMS_ERR_INVALID;
+    }
+    /* Model type values are the oneof's field numbers. */
+    return s_pack_body((uint32_t)ev->type, body, buf, cap, out_len);
+}
+
+/* ---- encode: events with lists --------------------------------------------------------------- */
+
+/* OrderAccepted: the order's terms (fields 1-11 as NewOrder) with its allocation list. */
+static __attribute__((noinline)) int s_encode_accepted(const oms_ev_accepted_t *a, uint8_t *buf,
+                                                       size_t cap, size_t *out_len)
+{
+    const oms_new_order_t *o = &a->order;
+    if (o->n_allocs > OMS_LIMIT_ALLOC_ACCOUNTS)
+        return OMS_ERR_LIMIT;
+    if (o->n_allocs && !o->allocs)
+        return OMS_ERR_INVALID;
+    Oms__V1__AllocInstruction ai[OMS_LIMIT_ALLOC_ACCOUNTS];
+    Oms__V1__Decimal ai_dec[OMS_LIMIT_ALLOC_ACCOUNTS];
+    Oms__V1__AllocInstruction *ai_ptr[OMS_LIMIT_ALLOC_ACCOUNTS];
+    Oms__V1__Decimal dec[2];
+    Oms__V1__OrderAccepted m = OMS__V1__ORDER_ACCEPTED__INIT;
+    m.order_id = CDC_S(o->order_id);
+    m.account_id = CDC_S(o->account_id);
+    cdc_instrs_to_pb(o->allocs, o->n_allocs, ai, ai_dec, ai_ptr);
+    m.n_allocations = o->n_allocs;
+    m.allocations = o->n_allocs ? ai_ptr : NULL;
+    m.instrument_id = CDC_S(o->instrument_id);
+    m.side = (Oms__V1__Side)o->side;
+    m.ord_type = (Oms__V1__OrdType)o->ord_type;
+    m.price = cdc_pb_opt(&dec[0], o->price);
+    m.quantity = cdc_pb_dec(&dec[1], o->qty);
+    m.time_in_force = (Oms__V1__TimeInForce)o->tif;
+    m.expire_ts_ns = o->expire_ts_ns;
+    m.text = CDC_S(o->text);
+    m.status = (Oms__V1__OrdStatus)a->status;
+    m.entered_by = CDC_S(a->entered_by);
+    m.release_policy = (Oms__V1__ReleasePolicy)a->release_policy;
+    return s_pack_body(OMS_EV_ORDER_ACCEPTED, &m.base, buf, cap, out_len);
+}
+
+/* AllocationBooked and AllocationReversed: parts (and, booked, the instructions used). */
+static __attribute__((noinline)) int s_encode_alloc(const oms_event_t *ev, uint8_t *buf, size_t cap,
+                                                    size_t *out_len)
+{
+    const oms_ev_alloc_t *a = &ev->u.alloc;
+    bool booked = ev->type == OMS_EV_ALLOCATION_BOOKED;
+    uint32_t n_instrs = booked ? a->n_instrs : 0;
+    if (a->n_parts > OMS_LIMIT_ALLOC_ACCOUNTS || n_instrs > OMS_LIMIT_ALLOC_ACCOUNTS)
+        return OMS_ERR_LIMIT;
+    if ((a->n_parts && !a->parts) || (n_instrs && !a->instrs))
+        return OMS_ERR_INVALID;
+    Oms__V1__AllocationPart part[OMS_LIMIT_ALLOC_ACCOUNTS];
+    Oms__V1__Decimal part_dec[2 * OMS_LIMIT_ALLOC_ACCOUNTS];
+    Oms__V1__AllocationPart *part_ptr[OMS_LIMIT_ALLOC_ACCOUNTS];
+    for (uint32_t i = 0; i < a->n_parts; i++) {
+        part[i] = (Oms__V1__AllocationPart)OMS__V1__ALLOCATION_PART__INIT;
+        part[i].account_id = CDC_S(a->parts[i].account_id);
+        part[i].quantity = cdc_pb_dec(&part_dec[2 * i], a->parts[i].qty);
+        part[i].price = cdc_pb_dec(&part_dec[2 * i + 1], a->parts[i].px);
+        part_ptr[i] = &part[i];
+    }
+    Oms__V1__Decimal dec[2];
+    if (booked) {
+        Oms__V1__AllocInstruction ai[OMS_LIMIT_ALLOC_ACCOUNTS];
+        Oms__V1__Decimal ai_dec[OMS_LIMIT_ALLOC_ACCOUNTS];
+        Oms__V1__AllocInstruction *ai_ptr[OMS_LIMIT_ALLOC_ACCOUNTS];
+        cdc_instrs_to_pb(a->instrs, n_instrs, ai, ai_dec, ai_ptr);
+        Oms__V1__AllocationBooked m = OMS__V1__ALLOCATION_BOOKED__INIT;
+        m.order_id = CDC_S(a->order_id);
+        m.alloc_id = CDC_S(a->alloc_id);
+        m.instrument_id = CDC_S(a->instrument_id);
+        m.side = (Oms__V1__Side)a->side;
+        m.quantity = cdc_pb_dec(&dec[0], a->qty);
+        m.avg_px = cdc_pb_dec(&dec[1], a->avg_px);
+        m.n_parts = a->n_parts;
+        m.parts = a->n_parts ? part_ptr : NULL;
+        m.n_instructions = n_instrs;
+        m.instructions = n_instrs ? ai_ptr : NULL;
+        m.status = (Oms__V1__AllocStatus)a->status;
+        m.text = CDC_S(a->text);
+        return s_pack_body(OMS_EV_ALLOCATION_BOOKED, &m.base, buf, cap, out_len);
+    }
+    Oms__V1__AllocationReversed m = OMS__V1__ALLOCATION_REVERSED__INIT;
+    m.order_id = CDC_S(a->order_id);
+    m.alloc_id = CDC_S(a->alloc_id);
+    m.instrument_id = CDC_S(a->instrument_id);
+    m.side = (Oms__V1__Side)a->side;
+    m.quantity = cdc_pb_dec(&dec[0], a->qty);
+    m.n_parts = a->n_parts;
+    m.parts = a->n_parts ? part_ptr : NULL;
+    m.status = (Oms__V1__AllocStatus)a->status;
+    m.reason = CDC_S(a->text);
+    return s_pack_body(OMS_EV_ALLOCATION_REVERSED, &m.base, buf, cap, out_len);
+}
+
+/* ---- encode: CommandRejected ----------------------------------------------------------------- */
+
+/* The refused command goes into field 7, whose length comes before its bytes: the model
+ * command (when it carries no received bytes) is built once to size it and once to pack it,
+ * each time in a frame of its own (rejections are rare; the big scratch stays off the common
+ * path). */
+static __attribute__((noinline)) int s_model_command_size(const oms_cmd_t *cmd, size_t *size)
+{
+    cdc_cmd_pb_t s;
+    int rc = cdc_cmd_to_pb(cmd, &s);
+    if (rc)
+        return rc;
+    *size = protobuf_c_message_get_packed_size(&s.cmd.base);
+    return 0;
+}
+
+static __attribute__((noinline)) int s_model_command_pack(const oms_cmd_t *cmd, uint8_t *p,
+                                                          size_t size)
+{
+    cdc_cmd_pb_t s;
+    int rc = cdc_cmd_to_pb(cmd, &s);
+    if (rc)
+        return rc;
+    return protobuf_c_message_pack(&s.cmd.base, p) == size ? 0 : OMS_ERR_INVALID;
+}
+
+/* Layout: [field 400 tag][len] { CommandRejected fields 1-6 packed by protobuf-c,
+ * [0x3a][len][command bytes] if there is a command, [0x40][0x01] if order_rejected } - the
+ * fields in ascending number, exactly as protobuf-c would order them. */
+static int s_encode_rejected(const oms_ev_rejected_t *r, uint8_t *buf, size_t cap, size_t *out_len)
+{
+    Oms__V1__Decimal dec[2];
+    Oms__V1__CommandRejected m = OMS__V1__COMMAND_REJECTED__INIT;
+    m.rule_id = CDC_S(r->rule_id);
+    m.reason = (Oms__V1__RejectReason)r->reason;
+    m.text = CDC_S(r->text);
+    m.limit_value = cdc_pb_opt(&dec[0], r->limit_value);
+    m.actual_value = cdc_pb_opt(&dec[1], r->actual_value);
+    m.command_type = CDC_S(oms_cmd_type_name(r->command_type));
+    size_t head = protobuf_c_message_get_packed_size(&m.base);
+
+    /* When the command carries the bytes it arrived in, those are embedded verbatim: the audit
+     * trail shows exactly what was received, even a field this version does not know. */
+    size_t inner = 0, field7 = 0;
+    bool raw = r->command && r->command->raw;
+    if (r->command) {
+        if (raw) {
+            inner = r->command->raw_len;
+        } else {
+            int rc = s_model_command_size(r->command, &inner);
+            if (rc)
+                return rc;
+        }
+        field7 = 1 + cdc_varint_size(inner) + inner;
+    }
+    size_t body = head + field7 + (r->order_rejected ? 2 : 0);
+    size_t total = s_frame_size(OMS_EV_COMMAND_REJECTED, body) + body;
+    *out_len = total;
+    if (total > cap || !buf)
+        return OMS_ERR_LIMIT;
+
+    uint8_t *p = buf + s_put_frame(buf, OMS_EV_COMMAND_REJECTED, body);
+    p += protobuf_c_message_pack(&m.base, p);
+    if (r->command) {
+        *p++ = S_TAG_COMMAND;
+        p += cdc_put_varint(p, inner);
+        if (raw) {
+            memcpy(p, r->command->raw, inner);
+        } else {
+            int rc = s_model_command_pack(r->command, p, inner);
+            if (rc)
+                return rc;
+        }
+        p += inner;
+    }
+    if (r->order_rejected) {
+        *p++ = S_TAG_ORDER_REJECTED;
+        *p++ = 1;
+    }
+    *out_len = (size_t)(p - buf);
+    return *out_len == total ? 0 : OMS_ERR_INVALID;
+}
+
+int codec_encode_event(const oms_event_t *ev, uint8_t *buf, size_t cap, size_t *out_len)
+{
+    *out_len = 0;
+    switch (ev->type) {
+    case OMS_EV_ORDER_ACCEPTED:
+        return s_encode_accepted(&ev->u.accepted, buf, cap, out_len);
+    case OMS_EV_ALLOCATION_BOOKED:
+    case OMS_EV_ALLOCATION_REVERSED:
+        return s_encode_alloc(ev, buf, cap, out_len);
+    case OMS_EV_COMMAND_REJECTED:
+        return s_encode_rejected(&ev->u.rejected, buf, cap, out_len);
+    default:
+        return s_encode_plain(ev, buf, cap, out_len);
+    }
+}
+
+/* ---- decode ------------------------------------------------------------------------------------
+ */
+
+/* The command type whose oneof name is `name`; OMS_CMD_NONE for "". false if unknown. */
+static bool s_cmd_type_of(const char *name, oms_cmd_type_t *out)
+{
+    static const oms_cmd_type_t types[] = {
+        OMS_CMD_DEFINE_INSTRUMENT,   OMS_CMD_UPDATE_INSTRUMENT,  OMS_CMD_DEFINE_ACCOUNT,
+        OMS_CMD_DEFINE_PRINCIPAL,    OMS_CMD_SET_LIMITS,         OMS_CMD_SET_RESTRICTED,
+        OMS_CMD_SET_REFERENCE_PRICE, OMS_CMD_NEW_ORDER,          OMS_CMD_RELEASE_ORDER,
+        OMS_CMD_CANCEL_ORDER,        OMS_CMD_REPLACE_ORDER,      OMS_CMD_VENUE_ACK,
+        OMS_CMD_VENUE_REJECT,        OMS_CMD_VENUE_FILL,         OMS_CMD_VENUE_CANCEL_ACK,
+        OMS_CMD_VENUE_CANCEL_REJECT, OMS_CMD_VENUE_REPLACE_ACK,  OMS_CMD_VENUE_REPLACE_REJECT,
+        OMS_CMD_VENUE_EXPIRE,        OMS_CMD_VENUE_DONE_FOR_DAY, OMS_CMD_TRADE_BUST,
+        OMS_CMD_TRADE_CORRECT,       OMS_CMD_ALLOCATE,           OMS_CMD_REVERSE_ALLOCATION,
+        OMS_CMD_END_OF_DAY,
+    };
+    *out = OMS_CMD_NONE;
+    if (!name[0])
+        return true;
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        if (strcmp(name, oms_cmd_type_name(types[i])) == 0) {
+            *out = types[i];
+            return true;
+        }
+    }
+    return false;
+}
+
+static int s_parts_from_pb(cdc_chk_t *c, Oms__V1__AllocationPart *const *src, size_t n,
+                           oms_arena_t *arena, oms_ev_alloc_t *a)
+{
+    if (n == 0)
+        return 0;
+    if (n > OMS_LIMIT_ALLOC_ACCOUNTS) {
+        cdc_fail(c, OMS_RR_INPUT_LIMIT, "parts: too many");
+        return 0;
+    }
+    if (!arena)
+        return OMS_ERR_INVALID;
+    oms_alloc_part_t *p = oms_arena_alloc(arena, n * sizeof *p);
+    if (!p)
+        return OMS_ERR_LIMIT;
+    for (size_t i = 0; i < n; i++) {
+        cdc_str(c, p[i].account_id, OMS_ID_CAP, src[i]->account_id, "parts", "account_id");
+        p[i].qty = cdc_dec(c, src[i]->quantity, "parts", "quantity");
+        p[i].px = cdc_dec(c, src[i]->price, "parts", "price");
+    }
+    a->parts = p;
+    a->n_parts = (uint32_t)n;
+    return 0;
+}
+
+/* A CommandRejected's refused command, decoded from its bytes inside the event (buf). */
+static int s_rejected_command(const Oms__V1__Command *pb, const uint8_t *buf, size_t len,
+                              oms_arena_t *arena, const oms_cmd_t **out)
+{
+    const uint8_t *body, *raw;
+    size_t body_len, raw_len;
+    /* One occurrence each: a repeated message field would be merged by protobuf-c, and the
+     * merged command would not be the bytes we point at. */
+    if (cdc_find_field(buf, len, OMS__V1__EVENT__BODY_COMMAND_REJECTED, &body, &body_len) != 1 ||
+        cdc_find_field(body, body_len, 7, &raw, &raw_len) != 1)
+        return OMS_ERR_DECODE;
+    if (!arena)
+        return OMS_ERR_INVALID;
+    oms_cmd_t *cmd = oms_arena_alloc(arena, sizeof *cmd);
+    if (!cmd)
+        return OMS_ERR_LIMIT;
+    int rc = cdc_cmd_from_pb(pb, raw, raw_len, true, arena, cmd, NULL, 0);
+    if (rc)
+        return rc;
+    *out = cmd;
+    return 0;
+}
+
+/* The model form of an unpacked Event; problems are left in c. */
+static int s_event_from_pb(cdc_chk_t *c, const Oms__V1__Event *pb, const uint8_t *buf, size_t len,
+                           oms_arena_t *arena, oms_event_t *out)
+{
+    const char *pfx = oms_event_type_name(out->type);
+    oms_ev_order_t *o = &out->u.order;
+    switch (pb->body_case) {
+    case OMS__V1__EVENT__BODY_INSTRUMENT_DEFINED:
+        CDC_INSTR_FROM_PB(c, &out->u.instrument, pb->instrument_defined, pfx);
+        return 0;
+    case OMS__V1__EVENT__BODY_INSTRUMENT_UPDATED:
+        CDC_INSTR_FROM_PB(c, &out->u.instrument, pb->instrument_updated, pfx);
+        return 0;
+    case OMS__V1__EVENT__BODY_ACCOUNT_DEFINED:
+        CDC_ACCOUNT_FROM_PB(c, &out->u.account, pb->account_defined, pfx);
+        return 0;
+    case OMS__V1__EVENT__BODY_PRINCIPAL_DEFINED:
+        CDC_PRINCIPAL_FROM_PB(c, &out->u.principal, pb->principal_defined, pfx);
+        return 0;
+    case OMS__V1__EVENT__BODY_LIMITS_SET:
+        CDC_LIMITS_FROM_PB(c, &out->u.limits, pb->limits_set, pfx);
+        return 0;
+    case OMS__V1__EVENT__BODY_RESTRICTION_SET:
+        CDC_RESTRICTION_FROM_PB(c, &out->u.restriction, pb->restriction_set, pfx);
+        return 0;
+    case OMS__V1__EVENT__BODY_REFERENCE_PRICE_SET:
+        CDC_REF_PRICE_FROM_PB(c, &out->u.ref_price, pb->reference_price_set, pfx);
+        return 0;
+    case OMS__V1__EVENT__BODY_ORDER_ACCEPTED: {
+        const Oms__V1__OrderAccepted *m = pb->order_accepted;
+        oms_ev_accepted_t *a = &out->u.accepted;
+        oms_new_order_t *n = &a->order;
+        cdc_str(c, n->order_id, OMS_ID_CAP, m->order_id, pfx, "order_id");
+        cdc_str(c, n->account_id, OMS_ID_CAP, m->account_id, pfx, "account_id");
+        int rc = cdc_instrs_from_pb(c, m->allocations, m->n_allocations, arena, &n->allocs,
+                                    &n->n_allocs, pfx, "allocations");
+        if (rc)
+            return rc;
+        cdc_str(c, n->instrument_id, OMS_ID_CAP, m->instrument_id, pfx, "instrument_id");
+        n->side = (oms_side_t)m->side;
+        n->ord_type = (oms_ord_type_t)m->ord_type;
+        n->price = cdc_opt(c, m->price, pfx, "price");
+        n->qty = cdc_dec(c, m->quantity, pfx, "quantity");
+        n->tif = (oms_tif_t)m->time_in_force;
+        n->expire_ts_ns = m->expire_ts_ns;
+        cdc_str(c, n->text, OMS_TEXT_CAP, m->text, pfx, "text");
+        a->status = (oms_ord_status_t)m->status;
+        cdc_str(c, a->entered_by, OMS_ID_CAP, m->entered_by, pfx, "entered_by");
+        a->release_policy = (oms_release_policy_t)m->release_policy;
+        return 0;
+    }
+    case OMS__V1__EVENT__BODY_ORDER_RELEASED: {
+        const Oms__V1__OrderReleased *m = pb->order_released;
+        oms_ev_released_t *r = &out->u.released;
+        cdc_str(c, r->order_id, OMS_ID_CAP, m->order_id, pfx, "order_id");
+        cdc_str(c, r->released_by, OMS_ID_CAP, m->released_by, pfx, "released_by");
+        r->status = (oms_ord_status_t)m->status;
+        cdc_str(c, r->text, OMS_TEXT_CAP, m->text, pfx, "text");
+        return 0;
+    }
+    case OMS__V1__EVENT__BODY_CANCEL_REQUESTED: {
+        const Oms__V1__CancelRequested *m = pb->cancel_requested;
+        oms_ev_request_t *r = &out->u.request;
+        cdc_str(c, r->order_id, OMS_ID_CAP, m->order_id, pfx, "order_id");
+        cdc_str(c, r->cl_ord_id, OMS_ID_CAP, m->cl_ord_id, pfx, "cl_ord_id");
+        cdc_str(c, r->orig_cl_ord_id, OMS_ID_CAP, m->orig_cl_ord_id, pfx, "orig_cl_ord_id");
+        r->status = (oms_ord_status_t)m->status;
+        r->prior_status = (oms_ord_status_t)m->prior_status;
+        cdc_str(c, r->text, OMS_TEXT_CAP, m->text, pfx, "text");
+        return 0;
+    }
+    case OMS__V1__EVENT__BODY_REPLACE_REQUESTED: {
+        const Oms__V1__ReplaceRequested *m = pb->replace_requested;
+        oms_ev_request_t *r = &out->u.request;
+        cdc_str(c, r->order_id, OMS_ID_CAP, m->order_id, pfx, "order_id");
+        cdc_str(c, r->cl_ord_id, OMS_ID_CAP, m->new_cl_ord_id, pfx, "new_cl_ord_id");
+        cdc_str(c, r->orig_cl_ord_id, OMS_ID_CAP, m->orig_cl_ord_id, pfx, "orig_cl_ord_id");
+        r->qty = cdc_opt(c, m->quantity, pfx, "quantity");
+        r->price = cdc_opt(c, m->price, pfx, "price");
+        r->status = (oms_ord_status_t)m->status;
+        r->prior_status = (oms_ord_status_t)m->prior_status;
+        cdc_str(c, r->text, OMS_TEXT_CAP, m->text, pfx, "text");
+        return 0;
+    }
+    case OMS__V1__EVENT__BODY_ORDER_ACKNOWLEDGED:
+        S_OHDR_FROM_PB(c, o, pb->order_acknowledged, pfx);
+        return 0;
+    case OMS__V1__EVENT__BODY_ORDER_REJECTED_BY_VENUE:
+        S_OHDR_FROM_PB(c, o, pb->order_rejected_by_venue, pfx);
+        cdc_str(c, o->text, OMS_TEXT_CAP, pb->order_rejected_by_venue->text, pfx, "text");
+        return 0;
+    case OMS__V1__EVENT__BODY_ORDER_CANCELED: {
+        const Oms__V1__OrderCanceled *m = pb->order_canceled;
+        S_OHDR_FROM_PB(c, o, m, pfx);
+        cdc_str(c, o->text, OMS_TEXT_CAP, m->text, pfx, "text");
+        o->cum_qty = cdc_dec(c, m->cum_qty, pfx, "cum_qty");
+        o->gone_qty = cdc_dec(c, m->canceled_qty, pfx, "canceled_qty");
+        return 0;
+    }
+    case OMS__V1__EVENT__BODY_CANCEL_REJECTED:
+        S_OHDR_FROM_PB(c, o, pb->cancel_rejected, pfx);
+        cdc_str(c, o->text, OMS_TEXT_CAP, pb->cancel_rejected->text, pfx, "text");
+        return 0;
+    case OMS__V1__EVENT__BODY_ORDER_REPLACED: {
+        const Oms__V1__OrderReplaced *m = pb->order_replaced;
+        S_OHDR_FROM_PB(c, o, m, pfx);
+        cdc_str(c, o->orig_cl_ord_id, OMS_ID_CAP, m->orig_cl_ord_id, pfx, "orig_cl_ord_id");
+        o->qty = cdc_dec(c, m->quantity, pfx, "quantity");
+        o->price = cdc_opt(c, m->price, pfx, "price");
+        o->cum_qty = cdc_dec(c, m->cum_qty, pfx, "cum_qty");
+        o->leaves_qty = cdc_dec(c, m->leaves_qty, pfx, "leaves_qty");
+        cdc_str(c, o->text, OMS_TEXT_CAP, m->text, pfx, "text");
+        return 0;
+    }
+    case OMS__V1__EVENT__BODY_REPLACE_REJECTED:
+        S_OHDR_FROM_PB(c, o, pb->replace_rejected, pfx);
+        cdc_str(c, o->text, OMS_TEXT_CAP, pb->replace_rejected->text, pfx, "text");
+        return 0;
+    case OMS__V1__EVENT__BODY_ORDER_EXPIRED: {
+        const Oms__V1__OrderExpired *m = pb->order_expired;
+        S_OHDR_FROM_PB(c, o, m, pfx);
+        cdc_str(c, o->text, OMS_TEXT_CAP, m->text, pfx, "text");
+        o->cum_qty = cdc_dec(c, m->cum_qty, pfx, "cum_qty");
+        o->gone_qty = cdc_dec(c, m->expired_qty, pfx, "expired_qty");
+        cdc_date(c, o->trade_date, m->trade_date, pfx, "trade_date");
+        return 0;
+    }
+    case OMS__V1__EVENT__BODY_ORDER_DONE_FOR_DAY: {
+        const Oms__V1__OrderDoneForDay *m = pb->order_done_for_day;
+        S_OHDR_FROM_PB(c, o, m, pfx);
+        cdc_str(c, o->text, OMS_TEXT_CAP, m->text, pfx, "text");
+        o->cum_qty = cdc_dec(c, m->cum_qty, pfx, "cum_qty");
+        o->leaves_qty = cdc_dec(c, m->leaves_qty, pfx, "leaves_qty");
+        return 0;
+    }
+    case OMS__V1__EVENT__BODY_ORDER_FILLED: {
+        const Oms__V1__OrderFilled *m = pb->order_filled;
+        S_OHDR_FROM_PB(c, o, m, pfx);
+        o->last_qty = cdc_dec(c, m->last_qty, pfx, "last_qty");
+        o->last_px = cdc_dec(c, m->last_px, pfx, "last_px");
+        o->cum_qty = cdc_dec(c, m->cum_qty, pfx, "cum_qty");
+        o->leaves_qty = cdc_dec(c, m->leaves_qty, pfx, "leaves_qty");
+        o->avg_px = cdc_opt(c, m->avg_px, pfx, "avg_px");
+        o->overfill = m->overfill != 0;
+        o->late = m->late != 0;
+        cdc_str(c, o->account_id, OMS_ID_CAP, m->account_id, pfx, "account_id");
+        cdc_str(c, o->instrument_id, OMS_ID_CAP, m->instrument_id, pfx, "instrument_id");
+        o->side = (oms_side_t)m->side;
+        return 0;
+    }
+    case OMS__V1__EVENT__BODY_TRADE_BUSTED: {
+        const Oms__V1__TradeBusted *m = pb->trade_busted;
+        S_OHDR_FROM_PB(c, o, m, pfx);
+        cdc_str(c, o->ref_exec_id, OMS_ID_CAP, m->ref_exec_id, pfx, "ref_exec_id");
+        o->last_qty = cdc_dec(c, m->busted_qty, pfx, "busted_qty");
+        o->last_px = cdc_dec(c, m->busted_px, pfx, "busted_px");
+        o->cum_qty = cdc_dec(c, m->cum_qty, pfx, "cum_qty");
+        o->leaves_qty = cdc_dec(c, m->leaves_qty, pfx, "leaves_qty");
+        o->avg_px = cdc_opt(c, m->avg_px, pfx, "avg_px");
+        cdc_str(c, o->text, OMS_TEXT_CAP, m->text, pfx, "text");
+        cdc_str(c, o->account_id, OMS_ID_CAP, m->account_id, pfx, "account_id");
+        cdc_str(c, o->instrument_id, OMS_ID_CAP, m->instrument_id, pfx, "instrument_id");
+        o->side = (oms_side_t)m->side;
+        return 0;
+    }
+    case OMS__V1__EVENT__BODY_TRADE_CORRECTED: {
+        const Oms__V1__TradeCorrected *m = pb->trade_corrected;
+        S_OHDR_FROM_PB(c, o, m, pfx);
+        cdc_str(c, o->ref_exec_id, OMS_ID_CAP, m->ref_exec_id, pfx, "ref_exec_id");
+        o->last_qty = cdc_dec(c, m->old_qty, pfx, "old_qty");
+        o->last_px = cdc_dec(c, m->old_px, pfx, "old_px");
+        o->new_qty = cdc_dec(c, m->new_qty, pfx, "new_qty");
+        o->new_px = cdc_dec(c, m->new_px, pfx, "new_px");
+        o->cum_qty = cdc_dec(c, m->cum_qty, pfx, "cum_qty");
+        o->leaves_qty = cdc_dec(c, m->leaves_qty, pfx, "leaves_qty");
+        o->avg_px = cdc_opt(c, m->avg_px, pfx, "avg_px");
+        cdc_str(c, o->text, OMS_TEXT_CAP, m->text, pfx, "text");
+        cdc_str(c, o->account_id, OMS_ID_CAP, m->account_id, pfx, "account_id");
+        cdc_str(c, o->instrument_id, OMS_ID_CAP, m->instrument_id, pfx, "instrument_id");
+        o->side = (oms_side_t)m->side;
+        return 0;
+    }
+    case OMS__V1__EVENT__BODY_ALLOCATION_BOOKED: {
+        const Oms__V1__AllocationBooked *m = pb->allocation_booked;
+        oms_ev_alloc_t *a = &out->u.alloc;
+        cdc_str(c, a->order_id, OMS_ID_CAP, m->order_id, pfx, "order_id");
+        cdc_str(c, a->alloc_id, OMS_ID_CAP, m->alloc_id, pfx, "alloc_id");
+        cdc_str(c, a->instrument_id, OMS_ID_CAP, m->instrument_id, pfx, "instrument_id");
+        a->side = (oms_side_t)m->side;
+        a->qty = cdc_dec(c, m->quantity, pfx, "quantity");
+        a->avg_px = cdc_dec(c, m->avg_px, pfx, "avg_px");
+        int rc = s_parts_from_pb(c, m->parts, m->n_parts, arena, a);
+        if (!rc)
+            rc = cdc_instrs_from_pb(c, m->instructions, m->n_instructions, arena, &a->instrs,
+                                    &a->n_instrs, pfx, "instructions");
+        a->status = (oms_alloc_status_t)m->status;
+        cdc_str(c, a->text, OMS_TEXT_CAP, m->text, pfx, "text");
+        return rc;
+    }
+    case OMS__V1__EVENT__BODY_ALLOCATION_REJECTED: {
+        const Oms__V1__AllocationRejected *m = pb->allocation_rejected;
+        oms_ev_alloc_t *a = &out->u.alloc;
+        cdc_str(c, a->order_id, OMS_ID_CAP, m->order_id, pfx, "order_id");
+        cdc_str(c, a->alloc_id, OMS_ID_CAP, m->alloc_id, pfx, "alloc_id");
+        a->reason = (oms_reject_reason_t)m->reason;
+        cdc_str(c, a->rule_id, OMS_RULE_CAP, m->rule_id, pfx, "rule_id");
+        cdc_str(c, a->text, OMS_TEXT_CAP, m->text, pfx, "text");
+        a->asked_qty = cdc_opt(c, m->quantity, pfx, "quantity");
+        a->status = (oms_alloc_status_t)m->status;
+        return 0;
+    }
+    case OMS__V1__EVENT__BODY_ALLOCATION_REVERSED: {
+        const Oms__V1__AllocationReversed *m = pb->allocation_reversed;
+        oms_ev_alloc_t *a = &out->u.alloc;
+        cdc_str(c, a->order_id, OMS_ID_CAP, m->order_id, pfx, "order_id");
+        cdc_str(c, a->alloc_id, OMS_ID_CAP, m->alloc_id, pfx, "alloc_id");
+        cdc_str(c, a->instrument_id, OMS_ID_CAP, m->instrument_id, pfx, "instrument_id");
+        a->side = (oms_side_t)m->side;
+        a->qty = cdc_dec(c, m->quantity, pfx, "quantity");
+        int rc = s_parts_from_pb(c, m->parts, m->n_parts, arena, a);
+        a->status = (oms_alloc_status_t)m->status;
+        cdc_str(c, a->text, OMS_TEXT_CAP, m->reason, pfx, "reason");
+        return rc;
+    }
+    case OMS__V1__EVENT__BODY_COMMAND_REJECTED: {
+        const Oms__V1__CommandRejected *m = pb->command_rejected;
+        oms_ev_rejected_t *r = &out->u.rejected;
+        cdc_str(c, r->rule_id, OMS_RULE_CAP, m->rule_id, pfx, "rule_id");
+        r->reason = (oms_reject_reason_t)m->reason;
+        cdc_str(c, r->text, OMS_TEXT_CAP, m->text, pfx, "text");
+        r->limit_value = cdc_opt(c, m->limit_value, pfx, "limit_value");
+        r->actual_value = cdc_opt(c, m->actual_value, pfx, "actual_value");
+        if (!s_cmd_type_of(m->command_type, &r->command_type))
+            cdc_fail(c, OMS_RR_INVALID_FIELD, "%s.command_type: unknown", pfx);
+        r->order_rejected = m->order_rejected != 0;
+        if (m->command)
+            return s_rejected_command(m->command, buf, len, arena, &r->command);
+        return 0;
+    }
+    case OMS__V1__EVENT__BODY_EXCEPTION_RAISED: {
+        const Oms__V1__ExceptionRaised *m = pb->exception_raised;
+        oms_ev_exception_t *x = &out->u.exception;
+        x->kind = (oms_exception_kind_t)m->kind;
+        cdc_str(c, x->order_id, OMS_ID_CAP, m->order_id, pfx, "order_id");
+        cdc_str(c, x->venue, OMS_ID_CAP, m->venue, pfx, "venue");
+        cdc_str(c, x->exec_id, OMS_ID_CAP, m->exec_id, pfx, "exec_id");
+        cdc_str(c, x->text, OMS_TEXT_CAP, m->text, pfx, "text");
+        return 0;
+    }
+    case OMS__V1__EVENT__BODY_END_OF_DAY_PROCESSED:
+        cdc_date(c, out->u.eod.trade_date, pb->end_of_day_processed->trade_date, pfx, "trade_date");
+        out->u.eod.orders_expired = pb->end_of_day_processed->orders_expired;
+        return 0;
+    case OMS__V1__EVENT__BODY__NOT_SET:
+    default:
+        break;
+    }
+    cdc_fail(c, OMS_RR_UNKNOWN_COMMAND, "event has no body this version knows");
+    return 0;
+}
+
+int codec_decode_event(const uint8_t *buf, size_t len, oms_arena_t *arena, oms_event_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!buf && len)
+        return OMS_ERR_DECODE;
+    Oms__V1__Event *pb = oms__v1__event__unpack(NULL, len, buf);
+    if (!pb)
+        return OMS_ERR_DECODE;
+    cdc_nul_t nul;
+    /* A refused command is checked by its own rules (a NUL there is why it was refused). */
+    int rc = cdc_find_nul(&oms__v1__event__descriptor, buf, len, &oms__v1__command__descriptor,
+                          &nul) != 0
+                 ? OMS_ERR_DECODE
+                 : 0;
+    if (!rc) {
+        cdc_chk_t c = {.cmd = false};
+        out->type = (oms_event_type_t)pb->body_case;
+        rc = s_event_from_pb(&c, pb, buf, len, arena, out);
+        if (!rc && c.rr != OMS_RR_NONE)
+            rc = OMS_ERR_DECODE;
+    }
+    oms__v1__event__free_unpacked(pb, NULL);
+    if (rc)
+        memset(out, 0, sizeof *out);
+    return rc;
+}
