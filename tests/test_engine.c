@@ -1,0 +1,772 @@
+/*
+ * test_engine.c - proves the order lifecycle through the engine: the whole transition matrix
+ * (every status by every trigger: valid pairs reach the table's status, all others are refused
+ * with a reason and change nothing), exact arithmetic (average price, P&L through zero, futures
+ * multiplier, busts), allocations (largest remainder, sums, reversal), every pre-trade rule at
+ * its exact boundary, entitlements and four-eyes, idempotency (also after a restart), and
+ * batch rollback.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "enginefix.h"
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- transition matrix ---------------------------------------------------------------------- */
+
+typedef enum {
+    T_RELEASE,
+    T_CANCEL,
+    T_REPLACE,
+    T_ACK,
+    T_VENUE_REJECT,
+    T_FILL,
+    T_CANCEL_ACK,
+    T_CANCEL_REJECT,
+    T_REPLACE_ACK,
+    T_REPLACE_REJECT,
+    T_EXPIRE,
+    T_DFD,
+    T_BUST,
+    T_CORRECT,
+    T_COUNT
+} trigger_t;
+
+static const char *s_trigger_name[T_COUNT] = {
+    "release", "cancel",       "replace",       "ack",         "venue_reject",
+    "fill",    "cancel_ack",   "cancel_reject", "replace_ack", "replace_reject",
+    "expire",  "done_for_day", "bust",          "correct",
+};
+
+static const oms_ord_status_t s_states[] = {
+    OMS_ST_PENDING_RELEASE,  OMS_ST_PENDING_NEW,     OMS_ST_NEW,
+    OMS_ST_PARTIALLY_FILLED, OMS_ST_FILLED,          OMS_ST_DONE_FOR_DAY,
+    OMS_ST_CANCELED,         OMS_ST_PENDING_CANCEL,  OMS_ST_REJECTED,
+    OMS_ST_EXPIRED,          OMS_ST_PENDING_REPLACE,
+};
+
+/* Builds order "O" in the given status. Paths that have fills use exec "f1" (40 of 100, or
+ * 100 of 100 for FILLED). */
+static void s_reach(fx_t *f, oms_ord_status_t st)
+{
+    bool staged = st == OMS_ST_PENDING_RELEASE;
+    fx_ok(f, "pm", fx_new_order("O", staged ? "FE" : "ACC1", "AAPL", OMS_SIDE_BUY, "100", "10"));
+    if (staged || st == OMS_ST_PENDING_NEW)
+        return;
+    if (st == OMS_ST_REJECTED) {
+        fx_ok(f, "venue", fx_simple(OMS_CMD_VENUE_REJECT, "O"));
+        return;
+    }
+    fx_ok(f, "venue", fx_simple(OMS_CMD_VENUE_ACK, "O"));
+    if (st == OMS_ST_NEW)
+        return;
+    fx_ok(f, "venue", fx_fill("O", "f1", st == OMS_ST_FILLED ? "100" : "40", "10"));
+    oms_cmd_t c;
+    switch (st) {
+    case OMS_ST_DONE_FOR_DAY:
+        fx_ok(f, "venue", fx_simple(OMS_CMD_VENUE_DONE_FOR_DAY, "O"));
+        break;
+    case OMS_ST_EXPIRED:
+        fx_ok(f, "venue", fx_simple(OMS_CMD_VENUE_EXPIRE, "O"));
+        break;
+    case OMS_ST_PENDING_CANCEL:
+    case OMS_ST_CANCELED:
+        c = fx_simple(OMS_CMD_CANCEL_ORDER, "O");
+        oms_strlcpy(c.u.cancel.cl_ord_id, "O-cxl", OMS_ID_CAP);
+        fx_ok(f, "trader", c);
+        if (st == OMS_ST_CANCELED)
+            fx_ok(f, "venue", fx_simple(OMS_CMD_VENUE_CANCEL_ACK, "O"));
+        break;
+    case OMS_ST_PENDING_REPLACE:
+        c = fx_simple(OMS_CMD_REPLACE_ORDER, "O");
+        oms_strlcpy(c.u.replace.new_cl_ord_id, "O-r1", OMS_ID_CAP);
+        c.u.replace.qty = (oms_opt_dec_t){true, D("200")};
+        fx_ok(f, "trader", c);
+        break;
+    default:
+        break;
+    }
+    assert_int_equal(fx_order(f, "O")->status, st);
+}
+
+static oms_cmd_t s_trigger(trigger_t t, const char **who)
+{
+    oms_cmd_t c;
+    *who = "venue";
+    switch (t) {
+    case T_RELEASE:
+        *who = "trader";
+        return fx_simple(OMS_CMD_RELEASE_ORDER, "O");
+    case T_CANCEL:
+        *who = "trader";
+        c = fx_simple(OMS_CMD_CANCEL_ORDER, "O");
+        oms_strlcpy(c.u.cancel.cl_ord_id, "O-cxl2", OMS_ID_CAP);
+        return c;
+    case T_REPLACE:
+        *who = "trader";
+        c = fx_simple(OMS_CMD_REPLACE_ORDER, "O");
+        oms_strlcpy(c.u.replace.new_cl_ord_id, "O-r2", OMS_ID_CAP);
+        c.u.replace.price = (oms_opt_dec_t){true, D("10.5")};
+        return c;
+    case T_ACK:
+        return fx_simple(OMS_CMD_VENUE_ACK, "O");
+    case T_VENUE_REJECT:
+        return fx_simple(OMS_CMD_VENUE_REJECT, "O");
+    case T_FILL:
+        return fx_fill("O", "f2", "10", "10");
+    case T_CANCEL_ACK:
+        return fx_simple(OMS_CMD_VENUE_CANCEL_ACK, "O");
+    case T_CANCEL_REJECT:
+        return fx_simple(OMS_CMD_VENUE_CANCEL_REJECT, "O");
+    case T_REPLACE_ACK:
+        return fx_simple(OMS_CMD_VENUE_REPLACE_ACK, "O");
+    case T_REPLACE_REJECT:
+        return fx_simple(OMS_CMD_VENUE_REPLACE_REJECT, "O");
+    case T_EXPIRE:
+        return fx_simple(OMS_CMD_VENUE_EXPIRE, "O");
+    case T_DFD:
+        return fx_simple(OMS_CMD_VENUE_DONE_FOR_DAY, "O");
+    case T_BUST:
+        c = fx_simple(OMS_CMD_TRADE_BUST, "O");
+        oms_strlcpy(c.u.report.h.exec_id, "b1", OMS_ID_CAP);
+        oms_strlcpy(c.u.report.ref_exec_id, "f1", OMS_ID_CAP);
+        return c;
+    case T_CORRECT:
+        c = fx_simple(OMS_CMD_TRADE_CORRECT, "O");
+        oms_strlcpy(c.u.report.h.exec_id, "k1", OMS_ID_CAP);
+        oms_strlcpy(c.u.report.ref_exec_id, "f1", OMS_ID_CAP);
+        c.u.report.last_qty = D("30");
+        c.u.report.last_px = D("11");
+        return c;
+    default:
+        break;
+    }
+    fail();
+    return c;
+}
+
+static bool s_has_fill(oms_ord_status_t s)
+{
+    return s != OMS_ST_PENDING_RELEASE && s != OMS_ST_PENDING_NEW && s != OMS_ST_NEW &&
+           s != OMS_ST_REJECTED;
+}
+
+/* The table (docs/RULES.md): the status a trigger leads to, or OMS_ST_NONE when refused. */
+static oms_ord_status_t s_expected(oms_ord_status_t s, trigger_t t)
+{
+    bool live = s == OMS_ST_PENDING_NEW || s == OMS_ST_NEW || s == OMS_ST_PARTIALLY_FILLED;
+    bool late = s == OMS_ST_CANCELED || s == OMS_ST_EXPIRED || s == OMS_ST_DONE_FOR_DAY ||
+                s == OMS_ST_REJECTED;
+    switch (t) {
+    case T_RELEASE:
+        return s == OMS_ST_PENDING_RELEASE ? OMS_ST_PENDING_NEW : OMS_ST_NONE;
+    case T_CANCEL:
+        return s == OMS_ST_PENDING_RELEASE ? OMS_ST_CANCELED
+               : live                      ? OMS_ST_PENDING_CANCEL
+                                           : OMS_ST_NONE;
+    case T_REPLACE:
+        return live ? OMS_ST_PENDING_REPLACE : OMS_ST_NONE;
+    case T_ACK:
+        return s == OMS_ST_PENDING_NEW ? OMS_ST_NEW : OMS_ST_NONE;
+    case T_VENUE_REJECT:
+        return s == OMS_ST_PENDING_NEW ? OMS_ST_REJECTED : OMS_ST_NONE;
+    case T_FILL: /* 10 more on top of what the path filled */
+        if (s == OMS_ST_PENDING_RELEASE)
+            return OMS_ST_NONE;
+        if (late || s == OMS_ST_FILLED || s == OMS_ST_PENDING_CANCEL || s == OMS_ST_PENDING_REPLACE)
+            return s;
+        return OMS_ST_PARTIALLY_FILLED;
+    case T_CANCEL_ACK:
+        return s == OMS_ST_PENDING_CANCEL ? OMS_ST_CANCELED : OMS_ST_NONE;
+    case T_CANCEL_REJECT:
+        return s == OMS_ST_PENDING_CANCEL ? OMS_ST_PARTIALLY_FILLED : OMS_ST_NONE;
+    case T_REPLACE_ACK:
+    case T_REPLACE_REJECT:
+        return s == OMS_ST_PENDING_REPLACE ? OMS_ST_PARTIALLY_FILLED : OMS_ST_NONE;
+    case T_EXPIRE:
+        return s == OMS_ST_NEW || s == OMS_ST_PARTIALLY_FILLED ? OMS_ST_EXPIRED : OMS_ST_NONE;
+    case T_DFD:
+        return s == OMS_ST_NEW || s == OMS_ST_PARTIALLY_FILLED ? OMS_ST_DONE_FOR_DAY : OMS_ST_NONE;
+    case T_BUST: /* the only fill goes: live orders go back to NEW, others keep their status */
+        if (!s_has_fill(s))
+            return OMS_ST_NONE;
+        return s == OMS_ST_PARTIALLY_FILLED || s == OMS_ST_FILLED ? OMS_ST_NEW : s;
+    case T_CORRECT: /* f1 becomes 30 @ 11 */
+        if (!s_has_fill(s))
+            return OMS_ST_NONE;
+        return s == OMS_ST_FILLED ? OMS_ST_PARTIALLY_FILLED : s;
+    default:
+        break;
+    }
+    return OMS_ST_NONE;
+}
+
+static void test_engine_transition_matrix(void **state)
+{
+    (void)state;
+    int valid = 0, refused = 0;
+    for (size_t si = 0; si < sizeof s_states / sizeof s_states[0]; si++) {
+        for (int t = 0; t < T_COUNT; t++) {
+            fx_t f;
+            fx_init(&f, NULL);
+            fx_setup(&f);
+            oms_ord_status_t from = s_states[si];
+            s_reach(&f, from);
+            size_t before_len, after_len;
+            uint8_t *before = fx_rows(f.eng, &before_len);
+            uint64_t head_before = oms_engine_head(f.eng);
+            const char *who;
+            oms_cmd_t c = s_trigger((trigger_t)t, &who);
+            oms_reply_status_t st = fx_run(&f, who, &c);
+            oms_ord_status_t want = s_expected(from, (trigger_t)t);
+            const proj_order_t *o = fx_order(&f, "O");
+            if (want == OMS_ST_NONE) {
+                if (st != OMS_REPLY_REJECTED)
+                    fprintf(stderr, "%s + %s: expected a refusal, got %d (status %s)\n",
+                            oms_status_name(from), s_trigger_name[t], st,
+                            oms_status_name(o->status));
+                assert_int_equal(st, OMS_REPLY_REJECTED);
+                assert_true(f.last.reject_reason != OMS_RR_NONE);
+                assert_true(strlen(f.last.text) > 0);
+                /* One rejection event, and nothing else changed. */
+                assert_int_equal(oms_engine_head(f.eng), head_before + 1);
+                assert_int_equal(f.last_ev[0].type, OMS_EV_COMMAND_REJECTED);
+                uint8_t *after = fx_rows(f.eng, &after_len);
+                assert_int_equal(before_len, after_len);
+                assert_memory_equal(before, after, before_len);
+                free(after);
+                refused++;
+            } else {
+                if (st != OMS_REPLY_ACCEPTED || o->status != want)
+                    fprintf(stderr, "%s + %s: expected %s, got reply %d status %s (%s %s)\n",
+                            oms_status_name(from), s_trigger_name[t], oms_status_name(want), st,
+                            oms_status_name(o->status), f.last.rule_id, f.last.text);
+                assert_int_equal(st, OMS_REPLY_ACCEPTED);
+                assert_int_equal(o->status, want);
+                valid++;
+            }
+            free(before);
+            fx_free(&f);
+        }
+    }
+    printf("transition matrix: %d valid, %d refused\n", valid, refused);
+    assert_int_equal(valid + refused, (int)(sizeof s_states / sizeof s_states[0]) * T_COUNT);
+}
+
+/* ---- arithmetic -------------------------------------------------------------------------------
+ */
+
+static void test_engine_average_price_is_exact(void **state)
+{
+    (void)state;
+    fx_t f;
+    fx_init(&f, NULL);
+    fx_setup(&f);
+    fx_ok(&f, "pm", fx_new_order("A1", "ACC1", "AAPL", OMS_SIDE_BUY, "200", "20"));
+    fx_ok(&f, "venue", fx_simple(OMS_CMD_VENUE_ACK, "A1"));
+    fx_ok(&f, "venue", fx_fill("A1", "e1", "100", "10"));
+    fx_ok(&f, "venue", fx_fill("A1", "e2", "100", "20"));
+    const proj_order_t *o = fx_order(&f, "A1");
+    assert_int_equal(o->status, OMS_ST_FILLED);
+    assert_int_equal(o->cum, D("200"));
+    assert_int_equal(o->leaves, 0);
+    oms_opt_dec_t avg = proj_order_avg_px(o);
+    assert_true(avg.set);
+    assert_int_equal(avg.v, D("15"));
+    /* The OrderFilled event carries the same display price. */
+    assert_int_equal(f.last_ev[0].type, OMS_EV_ORDER_FILLED);
+    assert_int_equal(f.last_ev[0].u.order.avg_px.v, D("15"));
+    const proj_position_t *p = fx_pos(&f, "ACC1", "AAPL");
+    assert_int_equal(p->qty, D("200"));
+    assert_int_equal(proj_position_avg_cost(p), D("15"));
+
+    /* A bust restores cum, leaves and the average price. */
+    oms_cmd_t b = fx_simple(OMS_CMD_TRADE_BUST, "A1");
+    oms_strlcpy(b.u.report.h.exec_id, "bx", OMS_ID_CAP);
+    oms_strlcpy(b.u.report.ref_exec_id, "e2", OMS_ID_CAP);
+    fx_ok(&f, "venue", b);
+    o = fx_order(&f, "A1");
+    assert_int_equal(o->status, OMS_ST_PARTIALLY_FILLED);
+    assert_int_equal(o->cum, D("100"));
+    assert_int_equal(o->leaves, D("100"));
+    assert_int_equal(proj_order_avg_px(o).v, D("10"));
+    assert_int_equal(fx_pos(&f, "ACC1", "AAPL")->qty, D("100"));
+    assert_int_equal(proj_position_avg_cost(fx_pos(&f, "ACC1", "AAPL")), D("10"));
+    assert_int_equal(fx_pos(&f, "ACC1", "AAPL")->realized_pnl, 0); /* as if it never happened */
+    /* A correction re-prices history the same way: e1 becomes 100 @ 12. */
+    oms_cmd_t k = fx_simple(OMS_CMD_TRADE_CORRECT, "A1");
+    oms_strlcpy(k.u.report.h.exec_id, "kx", OMS_ID_CAP);
+    oms_strlcpy(k.u.report.ref_exec_id, "e1", OMS_ID_CAP);
+    k.u.report.last_qty = D("100");
+    k.u.report.last_px = D("12");
+    fx_ok(&f, "venue", k);
+    assert_int_equal(proj_order_avg_px(fx_order(&f, "A1")).v, D("12"));
+    assert_int_equal(proj_position_avg_cost(fx_pos(&f, "ACC1", "AAPL")), D("12"));
+    assert_int_equal(fx_pos(&f, "ACC1", "AAPL")->realized_pnl, 0);
+    /* Busting it again is refused. */
+    oms_strlcpy(b.u.report.h.exec_id, "bx2", OMS_ID_CAP);
+    fx_rejected(&f, "venue", b, "EXE-004");
+    fx_free(&f);
+}
+
+static void test_engine_sell_through_zero_realizes_pnl(void **state)
+{
+    (void)state;
+    fx_t f;
+    fx_init(&f, NULL);
+    fx_setup(&f);
+    fx_ok(&f, "pm", fx_new_order("B1", "SHORTY", "AAPL", OMS_SIDE_BUY, "100", "10"));
+    fx_ok(&f, "venue", fx_fill("B1", "e1", "100", "10"));
+    fx_ok(&f, "pm", fx_new_order("S1", "SHORTY", "AAPL", OMS_SIDE_SELL_SHORT, "150", "30"));
+    fx_ok(&f, "venue", fx_fill("S1", "e2", "150", "30"));
+    const proj_position_t *p = fx_pos(&f, "SHORTY", "AAPL");
+    assert_int_equal(p->qty, D("-50"));
+    assert_int_equal(p->realized_pnl, D("2000"));
+    assert_int_equal(proj_position_avg_cost(p), D("30"));
+    fx_free(&f);
+}
+
+static void test_engine_futures_use_the_multiplier(void **state)
+{
+    (void)state;
+    fx_t f;
+    fx_init(&f, NULL);
+    fx_setup(&f);
+    fx_ok(&f, "pm", fx_new_order("F1", "ACC1", "ESZ6", OMS_SIDE_BUY, "2", "4000"));
+    fx_ok(&f, "venue", fx_fill("F1", "e1", "2", "4000"));
+    fx_ok(&f, "pm", fx_new_order("F2", "ACC1", "ESZ6", OMS_SIDE_SELL, "2", "4010.25"));
+    fx_ok(&f, "venue", fx_fill("F2", "e2", "2", "4010.25"));
+    const proj_position_t *p = fx_pos(&f, "ACC1", "ESZ6");
+    assert_int_equal(p->qty, 0);
+    assert_int_equal(p->realized_pnl, D("1025")); /* 10.25 x 2 x 50 */
+    fx_free(&f);
+}
+
+/* ---- allocations -------------------------------------------------------------------------------
+ */
+
+static oms_cmd_t s_block(const char *id, const char *qty, oms_alloc_instr_t *ins, uint32_t n)
+{
+    oms_cmd_t c = fx_new_order(id, "", "AAPL", OMS_SIDE_BUY, qty, "50");
+    c.u.new_order.allocs = ins;
+    c.u.new_order.n_allocs = n;
+    return c;
+}
+
+static void test_engine_allocation_largest_remainder(void **state)
+{
+    (void)state;
+    fx_t f;
+    fx_init(&f, NULL);
+    fx_setup(&f);
+    oms_alloc_instr_t ins[3] = {
+        {"ACC3", true, D("1")}, {"ACC1", true, D("1")}, {"ACC2", true, D("1")}};
+    fx_ok(&f, "pm", s_block("BLK", "1000", ins, 3));
+    fx_ok(&f, "venue", fx_fill("BLK", "e1", "600", "50"));
+    fx_ok(&f, "venue", fx_fill("BLK", "e2", "400", "51"));
+    assert_int_equal(fx_pos(&f, "", "AAPL")->qty, D("1000"));
+    oms_cmd_t a = fx_simple(OMS_CMD_ALLOCATE, "BLK");
+    oms_strlcpy(a.u.allocate.alloc_id, "A1", OMS_ID_CAP);
+    fx_ok(&f, "ops", a);
+    const proj_alloc_t *al = proj_alloc(oms_engine_state(f.eng), "BLK", "A1");
+    assert_non_null(al);
+    assert_int_equal(al->status, OMS_ALLOC_ST_BOOKED);
+    assert_int_equal(al->qty, D("1000"));
+    assert_int_equal(al->avg_px, D("50.4"));
+    /* 334 / 333 / 333, the extra lot to the smallest account id. */
+    assert_int_equal(fx_pos(&f, "ACC1", "AAPL")->qty, D("334"));
+    assert_int_equal(fx_pos(&f, "ACC2", "AAPL")->qty, D("333"));
+    assert_int_equal(fx_pos(&f, "ACC3", "AAPL")->qty, D("333"));
+    assert_int_equal(fx_pos(&f, "", "AAPL")->qty, 0);
+    oms_dec_t sum = 0;
+    for (uint32_t pi = al->first_part; pi != PROJ_NIL;) {
+        const proj_part_t *p = proj_at(oms_engine_state(f.eng), PROJ_T_PART, pi);
+        sum += p->part.qty;
+        assert_int_equal(p->part.px, D("50.4"));
+        pi = p->next;
+    }
+    assert_int_equal(sum, D("1000"));
+    /* Nothing left: a second allocation is recorded as rejected. */
+    oms_strlcpy(a.u.allocate.alloc_id, "A2", OMS_ID_CAP);
+    a.command_id[0] = '\0';
+    fx_rejected(&f, "ops", a, "ALC-004");
+    /* The same alloc id again is a duplicate. */
+    a.command_id[0] = '\0';
+    fx_rejected(&f, "ops", a, "ALC-002");
+
+    /* Reversal puts everything back into the unallocated position. */
+    oms_cmd_t r = fx_simple(OMS_CMD_REVERSE_ALLOCATION, "BLK");
+    oms_strlcpy(r.u.reverse.alloc_id, "A1", OMS_ID_CAP);
+    fx_ok(&f, "ops", r);
+    assert_int_equal(fx_pos(&f, "", "AAPL")->qty, D("1000"));
+    assert_int_equal(fx_pos(&f, "ACC1", "AAPL")->qty, 0);
+    assert_int_equal(fx_order(&f, "BLK")->allocated_qty, 0);
+    r.command_id[0] = '\0';
+    fx_rejected(&f, "ops", r, "ALC-007");
+    /* And it can be allocated again, now with explicit quantities. */
+    oms_alloc_instr_t q[2] = {{"ACC1", false, D("700")}, {"ACC2", false, D("300")}};
+    oms_cmd_t a3 = fx_simple(OMS_CMD_ALLOCATE, "BLK");
+    oms_strlcpy(a3.u.allocate.alloc_id, "A3", OMS_ID_CAP);
+    a3.u.allocate.allocs = q;
+    a3.u.allocate.n_allocs = 2;
+    fx_ok(&f, "ops", a3);
+    assert_int_equal(fx_pos(&f, "ACC1", "AAPL")->qty, D("700"));
+    assert_int_equal(fx_pos(&f, "ACC2", "AAPL")->qty, D("300"));
+    /* Single-account orders cannot be allocated. */
+    fx_ok(&f, "pm", fx_new_order("SGL", "ACC1", "AAPL", OMS_SIDE_BUY, "10", "50"));
+    oms_cmd_t a4 = fx_simple(OMS_CMD_ALLOCATE, "SGL");
+    oms_strlcpy(a4.u.allocate.alloc_id, "X", OMS_ID_CAP);
+    fx_rejected(&f, "ops", a4, "ALC-001");
+    fx_free(&f);
+}
+
+/* ---- pre-trade checks at their boundaries
+ * -------------------------------------------------------- */
+
+static void s_limits(fx_t *f, oms_limit_scope_t scope, const char *acct, const char *field,
+                     const char *value)
+{
+    oms_cmd_t c;
+    memset(&c, 0, sizeof c);
+    c.type = OMS_CMD_SET_LIMITS;
+    oms_limits_def_t *l = &c.u.limits;
+    l->scope = scope;
+    oms_strlcpy(l->account_id, acct, OMS_ID_CAP);
+    oms_opt_dec_t v = {true, D(value)};
+    if (strcmp(field, "qty") == 0)
+        l->max_order_qty = v;
+    else if (strcmp(field, "notional") == 0)
+        l->max_order_notional = v;
+    else if (strcmp(field, "long") == 0)
+        l->max_position_long = v;
+    else if (strcmp(field, "short") == 0)
+        l->max_position_short = v;
+    else
+        l->collar_pct = v;
+    fx_ok(f, "comp", c);
+}
+
+static int s_oid;
+
+static oms_cmd_t s_order(const char *acct, oms_side_t side, const char *qty, const char *px)
+{
+    char id[32];
+    snprintf(id, sizeof id, "P%d", ++s_oid);
+    return fx_new_order(id, acct, "AAPL", side, qty, px);
+}
+
+static void test_engine_pretrade_rules_at_their_boundaries(void **state)
+{
+    (void)state;
+    fx_t f;
+    fx_init(&f, NULL);
+    fx_setup(&f);
+    /* PTC-001 instrument known and active */
+    oms_cmd_t c = s_order("ACC1", OMS_SIDE_BUY, "1", "10");
+    oms_strlcpy(c.u.new_order.instrument_id, "NOPE", OMS_ID_CAP);
+    fx_rejected(&f, "pm", c, "PTC-001");
+    /* PTC-002 account known */
+    fx_rejected(&f, "pm", s_order("NOPE", OMS_SIDE_BUY, "1", "10"), "PTC-002");
+    /* PTC-003 lot: ESZ6 lot 1 -> 1.5 refused, 1 accepted (AAPL lot 1 as well) */
+    fx_rejected(&f, "pm", s_order("ACC1", OMS_SIDE_BUY, "1.5", "10"), "PTC-003");
+    fx_ok(&f, "pm", s_order("ACC1", OMS_SIDE_BUY, "1", "10"));
+    /* PTC-004 tick 0.01 */
+    fx_rejected(&f, "pm", s_order("ACC1", OMS_SIDE_BUY, "1", "10.005"), "PTC-004");
+    fx_ok(&f, "pm", s_order("ACC1", OMS_SIDE_BUY, "1", "10.01"));
+    /* PTC-005 restricted, firm-wide and per account */
+    oms_cmd_t r;
+    memset(&r, 0, sizeof r);
+    r.type = OMS_CMD_SET_RESTRICTED;
+    oms_strlcpy(r.u.restriction.instrument_id, "AAPL", OMS_ID_CAP);
+    oms_strlcpy(r.u.restriction.account_id, "ACC2", OMS_ID_CAP);
+    r.u.restriction.restricted = true;
+    fx_ok(&f, "comp", r);
+    fx_rejected(&f, "pm", s_order("ACC2", OMS_SIDE_BUY, "1", "10"), "PTC-005");
+    fx_ok(&f, "pm", s_order("ACC1", OMS_SIDE_BUY, "1", "10"));
+    r.u.restriction.restricted = false;
+    r.command_id[0] = '\0';
+    fx_ok(&f, "comp", r);
+    fx_ok(&f, "pm", s_order("ACC2", OMS_SIDE_BUY, "1", "10"));
+    /* PTC-006 max qty 1000: 1000 passes, 1001 fails; the rejection names limit and value */
+    s_limits(&f, OMS_SCOPE_ACCOUNT, "ACC3", "qty", "1000");
+    fx_ok(&f, "pm", s_order("ACC3", OMS_SIDE_BUY, "1000", "0.01"));
+    fx_rejected(&f, "pm", s_order("ACC3", OMS_SIDE_BUY, "1001", "0.01"), "PTC-006");
+    assert_int_equal(f.last_ev[0].u.rejected.limit_value.v, D("1000"));
+    assert_int_equal(f.last_ev[0].u.rejected.actual_value.v, D("1001"));
+    /* PTC-007 max notional 10,000 (firm): 1000 x 10 passes, 1000 x 10.01 fails */
+    s_limits(&f, OMS_SCOPE_FIRM, "", "notional", "10000");
+    fx_ok(&f, "pm", s_order("ACC1", OMS_SIDE_BUY, "1000", "10"));
+    fx_rejected(&f, "pm", s_order("ACC1", OMS_SIDE_BUY, "1000", "10.01"), "PTC-007");
+    assert_int_equal(f.last_ev[0].u.rejected.actual_value.v, D("10010"));
+    /* PTC-008 collar 5% around reference 100: 105 passes, 105.01 fails, 94.99 fails */
+    oms_cmd_t rp;
+    memset(&rp, 0, sizeof rp);
+    rp.type = OMS_CMD_SET_REFERENCE_PRICE;
+    oms_strlcpy(rp.u.ref_price.instrument_id, "AAPL", OMS_ID_CAP);
+    rp.u.ref_price.price = D("100");
+    fx_ok(&f, "admin", rp);
+    s_limits(&f, OMS_SCOPE_ACCOUNT, "ACC2", "collar", "0.05");
+    fx_ok(&f, "pm", s_order("ACC2", OMS_SIDE_BUY, "1", "105"));
+    fx_ok(&f, "pm", s_order("ACC2", OMS_SIDE_BUY, "1", "95"));
+    fx_rejected(&f, "pm", s_order("ACC2", OMS_SIDE_BUY, "1", "105.01"), "PTC-008");
+    fx_rejected(&f, "pm", s_order("ACC2", OMS_SIDE_BUY, "1", "94.99"), "PTC-008");
+    /* PTC-009 projected position counts open leaves: long limit 300 on SHORTY */
+    s_limits(&f, OMS_SCOPE_ACCOUNT, "SHORTY", "long", "300");
+    fx_ok(&f, "pm", s_order("SHORTY", OMS_SIDE_BUY, "200", "1"));
+    fx_ok(&f, "pm", s_order("SHORTY", OMS_SIDE_BUY, "100", "1")); /* 300: at the limit */
+    fx_rejected(&f, "pm", s_order("SHORTY", OMS_SIDE_BUY, "1", "1"), "PTC-009");
+    assert_int_equal(f.last_ev[0].u.rejected.actual_value.v, D("301"));
+    /* PTC-010 short sale: ACC1 holds nothing filled -> SELL refused; SELL_SHORT refused for a
+     * no-short account; SHORTY may sell short */
+    fx_rejected(&f, "pm", s_order("ACC1", OMS_SIDE_SELL, "1", "10"), "PTC-010");
+    fx_rejected(&f, "pm", s_order("ACC1", OMS_SIDE_SELL_SHORT, "1", "10"), "PTC-010");
+    fx_ok(&f, "pm", s_order("SHORTY", OMS_SIDE_SELL_SHORT, "1", "10"));
+    /* A SELL up to the filled long position passes, one more share fails. */
+    fx_ok(&f, "pm", fx_new_order("LONG", "ACC1", "AAPL", OMS_SIDE_BUY, "50", "10"));
+    fx_ok(&f, "venue", fx_fill("LONG", "lf", "50", "10"));
+    fx_rejected(&f, "pm", s_order("ACC1", OMS_SIDE_SELL, "51", "10"), "PTC-010");
+    fx_ok(&f, "pm", s_order("ACC1", OMS_SIDE_SELL, "50", "10"));
+    /* ... and that open sell now counts: another SELL of 1 fails. */
+    fx_rejected(&f, "pm", s_order("ACC1", OMS_SIDE_SELL, "1", "10"), "PTC-010");
+    fx_free(&f);
+}
+
+static void test_engine_entitlements_and_four_eyes(void **state)
+{
+    (void)state;
+    fx_t f;
+    fx_init(&f, NULL);
+    fx_setup(&f);
+    fx_rejected(&f, "trader", fx_new_order("E1", "ACC1", "AAPL", OMS_SIDE_BUY, "1", "1"),
+                "ENT-003");
+    fx_rejected(&f, "ghost", fx_new_order("E1", "ACC1", "AAPL", OMS_SIDE_BUY, "1", "1"), "ENT-001");
+    /* pm2 is PM and trader: enters on the four-eyes account, may not release it itself. */
+    fx_ok(&f, "pm2", fx_new_order("E2", "FE", "AAPL", OMS_SIDE_BUY, "1", "1"));
+    assert_int_equal(fx_order(&f, "E2")->status, OMS_ST_PENDING_RELEASE);
+    fx_rejected(&f, "pm2", fx_simple(OMS_CMD_RELEASE_ORDER, "E2"), "ENT-004");
+    fx_rejected(&f, "pm", fx_simple(OMS_CMD_RELEASE_ORDER, "E2"), "ENT-003");
+    fx_ok(&f, "trader", fx_simple(OMS_CMD_RELEASE_ORDER, "E2"));
+    assert_int_equal(fx_order(&f, "E2")->status, OMS_ST_PENDING_NEW);
+    assert_string_equal(fx_order(&f, "E2")->released_by, "trader");
+    /* A venue cannot enter orders; a rejected new order exists as REJECTED. */
+    fx_rejected(&f, "pm", fx_new_order("E3", "ACC1", "AAPL", OMS_SIDE_BUY, "0", "1"), "ORD-001");
+    assert_int_equal(fx_order(&f, "E3")->status, OMS_ST_REJECTED);
+    fx_rejected(&f, "pm", fx_new_order("E3", "ACC1", "AAPL", OMS_SIDE_BUY, "1", "1"), "ORD-002");
+    fx_free(&f);
+}
+
+/* ---- idempotency ----------------------------------------------------------------------------- */
+
+static void test_engine_idempotency_survives_restart(void **state)
+{
+    (void)state;
+    const char *dir = tu_mkdtemp(0, "engine-idem");
+    fx_t f;
+    fx_init(&f, dir);
+    fx_setup(&f);
+    oms_cmd_t c = fx_new_order("I1", "ACC1", "AAPL", OMS_SIDE_BUY, "10", "10");
+    oms_strlcpy(c.command_id, "order-1", OMS_ID_CAP);
+    fx_ok(&f, "pm", c);
+    oms_reply_t first = f.last;
+    uint64_t head = oms_engine_head(f.eng);
+
+    /* Same id, same content: the first reply again, nothing appended. */
+    assert_int_equal(fx_run(&f, "pm", &c), OMS_REPLY_DUPLICATE);
+    assert_int_equal(f.last.original_status, OMS_REPLY_ACCEPTED);
+    assert_int_equal(f.last.first_seq, first.first_seq);
+    assert_int_equal(f.last.last_seq, first.last_seq);
+    assert_string_equal(f.last.order_id, "I1");
+    assert_int_equal(oms_engine_head(f.eng), head);
+
+    /* Same id, other content: refused, and the order is untouched. */
+    oms_cmd_t other = c;
+    other.u.new_order.qty = D("11");
+    assert_int_equal(fx_run(&f, "pm", &other), OMS_REPLY_REJECTED);
+    assert_string_equal(f.last.rule_id, "CMD-004");
+    assert_int_equal(fx_order(&f, "I1")->qty, D("10"));
+
+    /* Same command id from another principal is another command. */
+    oms_cmd_t mine = fx_new_order("I2", "ACC1", "AAPL", OMS_SIDE_BUY, "10", "10");
+    oms_strlcpy(mine.command_id, "order-1", OMS_ID_CAP);
+    fx_ok(&f, "pm2", mine);
+
+    /* After a restart (state from rows, idempotency from the store): the same. */
+    fx_restart(&f, dir);
+    head = oms_engine_head(f.eng);
+    assert_int_equal(fx_run(&f, "pm", &c), OMS_REPLY_DUPLICATE);
+    assert_int_equal(f.last.first_seq, first.first_seq);
+    assert_int_equal(oms_engine_head(f.eng), head);
+    assert_int_equal(fx_run(&f, "pm", &other), OMS_REPLY_REJECTED);
+    assert_string_equal(f.last.rule_id, "CMD-004");
+
+    /* Duplicate within one batch: the second gets the first's reply. */
+    oms_cmd_t two[2];
+    two[0] = fx_new_order("I3", "ACC1", "AAPL", OMS_SIDE_BUY, "10", "10");
+    oms_strlcpy(two[0].command_id, "same", OMS_ID_CAP);
+    oms_strlcpy(two[0].principal, "pm", OMS_ID_CAP);
+    two[1] = two[0];
+    oms_reply_t rep[2];
+    fx_run_batch(&f, two, 2, rep);
+    assert_int_equal(rep[0].status, OMS_REPLY_ACCEPTED);
+    assert_int_equal(rep[1].status, OMS_REPLY_DUPLICATE);
+    assert_int_equal(rep[1].first_seq, rep[0].first_seq);
+
+    /* A venue resending a fill under a new command id is recognised by (venue, exec id). */
+    fx_ok(&f, "venue", fx_fill("I1", "x1", "5", "10"));
+    oms_cmd_t again = fx_fill("I1", "x1", "5", "10");
+    assert_int_equal(fx_run(&f, "venue", &again), OMS_REPLY_DUPLICATE);
+    assert_int_equal(fx_order(&f, "I1")->cum, D("5"));
+    oms_cmd_t clash = fx_fill("I1", "x1", "6", "10");
+    fx_rejected(&f, "venue", clash, "EXE-003");
+    assert_int_equal(fx_order(&f, "I1")->cum, D("5"));
+
+    /* The rebuilt state equals the live one, and the stored rows equal both. */
+    size_t a_len, b_len;
+    uint8_t *a = fx_rows(f.eng, &a_len);
+    fx_restart(&f, dir);
+    uint8_t *b = fx_rows(f.eng, &b_len);
+    assert_int_equal(a_len, b_len);
+    assert_memory_equal(a, b, a_len);
+    free(a);
+    free(b);
+    fx_free(&f);
+    tu_rmrf(dir);
+}
+
+static void test_engine_rollback_forgets_the_batch(void **state)
+{
+    (void)state;
+    fx_t f;
+    fx_init(&f, NULL);
+    fx_setup(&f);
+    fx_ok(&f, "pm", fx_new_order("R1", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "10"));
+    size_t before_len, after_len;
+    uint8_t *before = fx_rows(f.eng, &before_len);
+    uint64_t head = oms_engine_head(f.eng);
+    oms_cmd_t cmds[3] = {fx_fill("R1", "e1", "50", "10"),
+                         fx_new_order("R2", "ACC2", "AAPL", OMS_SIDE_BUY, "5", "10"),
+                         fx_fill("R2", "e2", "5", "10")};
+    oms_strlcpy(cmds[0].principal, "venue", OMS_ID_CAP);
+    oms_strlcpy(cmds[1].principal, "pm", OMS_ID_CAP);
+    oms_strlcpy(cmds[2].principal, "venue", OMS_ID_CAP);
+    for (int i = 0; i < 3; i++)
+        snprintf(cmds[i].command_id, OMS_ID_CAP, "rb%d", i);
+    oms_batch_t b;
+    assert_int_equal(oms_engine_process(f.eng, cmds, 3, f.ts + 1, &b), 0);
+    assert_int_equal(b.n_consumed, 3);
+    /* Later commands saw earlier ones: R2's fill found R2. */
+    assert_int_equal(b.replies[2].status, OMS_REPLY_ACCEPTED);
+    assert_int_equal(fx_order(&f, "R2")->cum, D("5"));
+    oms_engine_rollback(f.eng);
+    assert_null(fx_order(&f, "R2"));
+    assert_int_equal(fx_order(&f, "R1")->cum, 0);
+    assert_int_equal(oms_engine_head(f.eng), head);
+    uint8_t *after = fx_rows(f.eng, &after_len);
+    assert_int_equal(before_len, after_len);
+    assert_memory_equal(before, after, before_len);
+    /* The same commands go through again after the rollback (nothing was recorded). */
+    assert_int_equal(oms_engine_process(f.eng, cmds, 3, f.ts + 2, &b), 0);
+    assert_int_equal(b.replies[0].status, OMS_REPLY_ACCEPTED);
+    assert_int_equal(b.first_seq, head + 1);
+    oms_engine_commit(f.eng);
+    free(before);
+    free(after);
+    fx_free(&f);
+}
+
+static void test_engine_end_of_day_expires_day_orders(void **state)
+{
+    (void)state;
+    fx_t f;
+    fx_init(&f, NULL);
+    fx_setup(&f);
+    fx_ok(&f, "pm", fx_new_order("D1", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "10"));
+    fx_ok(&f, "venue", fx_fill("D1", "e1", "40", "10"));
+    oms_cmd_t g = fx_new_order("G1", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "10");
+    g.u.new_order.tif = OMS_TIF_GTC;
+    fx_ok(&f, "pm", g);
+    assert_int_equal(fx_pos(&f, "ACC1", "AAPL")->open_buy_leaves, D("160"));
+    oms_cmd_t e;
+    memset(&e, 0, sizeof e);
+    e.type = OMS_CMD_END_OF_DAY;
+    oms_strlcpy(e.u.eod.trade_date, "2026-11-20", OMS_DATE_CAP);
+    fx_ok(&f, "ops", e);
+    assert_int_equal(fx_order(&f, "D1")->status, OMS_ST_EXPIRED);
+    assert_int_equal(fx_order(&f, "D1")->leaves, 0);
+    assert_int_equal(fx_order(&f, "G1")->status, OMS_ST_PENDING_NEW);
+    assert_int_equal(fx_pos(&f, "ACC1", "AAPL")->open_buy_leaves, D("100"));
+    e.command_id[0] = '\0';
+    fx_rejected(&f, "ops", e, "EOD-001");
+    /* A late fill on the expired order is applied and flagged. */
+    fx_ok(&f, "venue", fx_fill("D1", "e2", "10", "10"));
+    assert_int_equal(f.last_ev[0].u.order.late, true);
+    assert_int_equal(f.last_ev[1].type, OMS_EV_EXCEPTION_RAISED);
+    assert_int_equal(f.last_ev[1].u.exception.kind, OMS_EXC_LATE_FILL);
+    assert_int_equal(fx_order(&f, "D1")->cum, D("50"));
+    assert_int_equal(fx_pos(&f, "ACC1", "AAPL")->qty, D("50"));
+    fx_free(&f);
+}
+
+static void test_engine_overfill_is_recorded_not_clipped(void **state)
+{
+    (void)state;
+    fx_t f;
+    fx_init(&f, NULL);
+    fx_setup(&f);
+    fx_ok(&f, "pm", fx_new_order("OV", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "10"));
+    fx_ok(&f, "venue", fx_fill("OV", "e1", "80", "10"));
+    fx_ok(&f, "venue", fx_fill("OV", "e2", "50", "10"));
+    const proj_order_t *o = fx_order(&f, "OV");
+    assert_int_equal(o->status, OMS_ST_FILLED);
+    assert_int_equal(o->cum, D("130"));
+    assert_int_equal(o->leaves, 0);
+    assert_true(o->overfilled);
+    assert_true(f.last_ev[0].u.order.overfill);
+    assert_int_equal(f.last_ev[1].u.exception.kind, OMS_EXC_OVERFILL);
+    assert_int_equal(fx_pos(&f, "ACC1", "AAPL")->qty, D("130"));
+    /* A replace below cum is refused. */
+    fx_ok(&f, "pm", fx_new_order("RP", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "10"));
+    fx_ok(&f, "venue", fx_fill("RP", "r1", "60", "10"));
+    oms_cmd_t rp = fx_simple(OMS_CMD_REPLACE_ORDER, "RP");
+    oms_strlcpy(rp.u.replace.new_cl_ord_id, "RP-1", OMS_ID_CAP);
+    rp.u.replace.qty = (oms_opt_dec_t){true, D("59")};
+    fx_rejected(&f, "trader", rp, "ORD-006");
+    rp.u.replace.qty = (oms_opt_dec_t){true, D("60")};
+    rp.command_id[0] = '\0';
+    fx_ok(&f, "trader", rp);
+    fx_ok(&f, "venue", fx_simple(OMS_CMD_VENUE_REPLACE_ACK, "RP"));
+    assert_int_equal(fx_order(&f, "RP")->status, OMS_ST_FILLED);
+    assert_string_equal(fx_order(&f, "RP")->cl_ord_id, "RP-1");
+    /* The ClOrdID chain refuses reuse. */
+    fx_ok(&f, "pm", fx_new_order("CH", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "10"));
+    oms_cmd_t cx = fx_simple(OMS_CMD_CANCEL_ORDER, "CH");
+    oms_strlcpy(cx.u.cancel.cl_ord_id, "CH", OMS_ID_CAP);
+    fx_rejected(&f, "trader", cx, "ORD-005");
+    fx_free(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_engine_transition_matrix),
+        cmocka_unit_test(test_engine_average_price_is_exact),
+        cmocka_unit_test(test_engine_sell_through_zero_realizes_pnl),
+        cmocka_unit_test(test_engine_futures_use_the_multiplier),
+        cmocka_unit_test(test_engine_allocation_largest_remainder),
+        cmocka_unit_test(test_engine_pretrade_rules_at_their_boundaries),
+        cmocka_unit_test(test_engine_entitlements_and_four_eyes),
+        cmocka_unit_test(test_engine_idempotency_survives_restart),
+        cmocka_unit_test(test_engine_rollback_forgets_the_batch),
+        cmocka_unit_test(test_engine_end_of_day_expires_day_orders),
+        cmocka_unit_test(test_engine_overfill_is_recorded_not_clipped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
