@@ -357,7 +357,8 @@ static int s_projection_rows(oms_engine_t *e)
         assert(idx < (1u << 27));
         e->dirty[k++] = ((uint32_t)t << 27) | idx;
     }
-    qsort(e->dirty, k, sizeof *e->dirty, s_cmp_u32);
+    if (k > 1)
+        qsort(e->dirty, k, sizeof *e->dirty, s_cmp_u32);
     for (uint32_t i = 0; i < k; i++) {
         if (i && e->dirty[i] == e->dirty[i - 1])
             continue;

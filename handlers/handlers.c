@@ -1067,7 +1067,8 @@ static int s_allocate(const proj_state_t *st, const oms_cmd_t *cmd, hnd_out_t *o
         parts[np].px = avg.v;
         np++;
     }
-    qsort(parts, np, sizeof *parts, s_part_cmp);
+    if (np > 1)
+        qsort(parts, np, sizeof *parts, s_part_cmp);
     oms_event_t *ev = s_emit(out, OMS_EV_ALLOCATION_BOOKED);
     oms_ev_alloc_t *e = &ev->u.alloc;
     oms_strlcpy(e->order_id, o->order_id, OMS_ID_CAP);

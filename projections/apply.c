@@ -357,7 +357,8 @@ static int s_recompute_position(proj_state_t *st, uint64_t seq, const char *acco
         }
     }
     if (rc == 0) {
-        qsort(v, n, sizeof *v, s_trade_cmp);
+        if (n > 1)
+            qsort(v, n, sizeof *v, s_trade_cmp);
         proj_position_t fresh;
         memset(&fresh, 0, sizeof fresh);
         for (uint32_t i = 0; i < n && rc == 0; i++)
