@@ -133,13 +133,14 @@ int codec_decode_reply(const uint8_t *buf, size_t len, oms_reply_t *out);
  *
  * What a row does not carry is derived on load: list heads, links and counts (the loaders
  * rebuild them), an execution's and allocation's order index (from order_id), is_block (the
- * order has allocation instructions). Written for readers and ignored on load: Order.avg_px
+ * order has allocation instructions). An order's executions and allocations are linked in the
+ * order their rows load (key order), not arrival order: the rows carry seq and created_seq,
+ * not list positions. Written for readers and ignored on load: Order.avg_px
  * (from px_qty_sum and cum, absent when cum is 0), Position.avg_cost (absent when flat) and
  * Position.currency (the instrument's, "" if unknown), Allocation.instrument_id and side (the
  * block's). Decimal128: e16_hi = the high 64 bits (signed), e16_lo = the low 64 bits; always
- * present. Restriction: state.proto has no field for a lifted restriction (restricted =
- * false), so the row appends field 5 as a bool varint, written only when in force, exactly what
- * `bool restricted = 5;` would produce; absent = lifted.
+ * present. Restriction rows keep lifted restrictions (restricted = false) so that a row
+ * rebuilt from the log and one loaded from the store agree.
  *
  * Deterministic like the rest of the codec: the same record always gives the same bytes, and
  * encode -> load -> encode reproduces them. Encoders take the protobuf-c list structs from the

@@ -22,9 +22,6 @@
 #define S_SEQ_BYTES      8 /* the trade date row's seq, big-endian */
 #define S_DATE_MAX       (OMS_DATE_CAP - 1)
 
-/* Restriction field 5 (bool restricted): state.proto lacks it (see codec.h), so it travels as
- * an unknown field with the bytes `bool restricted = 5;` would give. */
-#define S_RESTRICTED_FIELD 5u
 
 __extension__ typedef unsigned __int128 s_u128_t;
 
@@ -218,17 +215,7 @@ static int s_enc_restriction(const proj_restriction_t *r, s_out_t *o, codec_row_
     m.account_id = CDC_S(r->account_id);
     m.reason = CDC_S(r->reason);
     m.last_seq = r->last_seq;
-    uint8_t one = 1;
-    ProtobufCMessageUnknownField restricted = {
-        .tag = S_RESTRICTED_FIELD,
-        .wire_type = PROTOBUF_C_WIRE_TYPE_VARINT,
-        .len = 1,
-        .data = &one,
-    };
-    if (r->restricted) {
-        m.base.n_unknown_fields = 1;
-        m.base.unknown_fields = &restricted;
-    }
+    m.restricted = r->restricted;
     return s_finish(o, EVLOG_CF_REFDATA, &m.base, row);
 }
 
@@ -584,25 +571,6 @@ static int s_load_limits(proj_state_t *st, const uint8_t *key, size_t klen, cons
     return rc ? rc : proj_load_limits(st, &r);
 }
 
-/* Restriction field 5 among the unknown fields: the last occurrence wins, as in protobuf. */
-static void s_restricted(cdc_chk_t *c, const ProtobufCMessage *m, bool *restricted)
-{
-    *restricted = false;
-    for (unsigned i = 0; i < m->n_unknown_fields; i++) {
-        const ProtobufCMessageUnknownField *f = &m->unknown_fields[i];
-        if (f->tag != S_RESTRICTED_FIELD)
-            continue;
-        if (f->wire_type != PROTOBUF_C_WIRE_TYPE_VARINT || f->len == 0) {
-            cdc_fail(c, OMS_RR_INVALID_FIELD, "Restriction.restricted: not a varint");
-            return;
-        }
-        bool nonzero = false;
-        for (size_t k = 0; k < f->len; k++)
-            nonzero |= (f->data[k] & 0x7f) != 0;
-        *restricted = nonzero;
-    }
-}
-
 static int s_load_restriction(proj_state_t *st, const uint8_t *key, size_t klen, const uint8_t *val,
                               size_t vlen)
 {
@@ -615,7 +583,7 @@ static int s_load_restriction(proj_state_t *st, const uint8_t *key, size_t klen,
     memset(&r, 0, sizeof r);
     cdc_str(&c, r.instrument_id, OMS_ID_CAP, m->instrument_id, "Restriction", "instrument_id");
     cdc_str(&c, r.account_id, OMS_ID_CAP, m->account_id, "Restriction", "account_id");
-    s_restricted(&c, &m->base, &r.restricted);
+    r.restricted = m->restricted;
     cdc_str(&c, r.reason, OMS_TEXT_CAP, m->reason, "Restriction", "reason");
     r.last_seq = m->last_seq;
     protobuf_c_message_free_unpacked(&m->base, NULL);

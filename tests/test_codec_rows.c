@@ -18,7 +18,7 @@
  *              used, the same list counts, and the same trade date.
  *   long chain an order with a 3,001-entry ClOrdID chain round-trips the same way in a 256 KiB
  *              buffer, and gives OMS_ERR_LIMIT in a 16 KiB one.
- *   refusals   garbage, a truncated value, an over-long string, a malformed restriction flag
+ *   refusals   garbage, a truncated value, an over-long string
  *              -> OMS_ERR_CORRUPT; a key that disagrees with its value (another order id,
  *              exec id, position, allocation, limits scope, an unknown prefix, an empty key, an
  *              unknown "proj." meta key, a trade date of the wrong size) -> OMS_ERR_CORRUPT;
@@ -1252,8 +1252,6 @@ static void test_codec_rows_garbage_is_corrupt(void **state)
     memset(v + n, 'x', 513);
     n += 513;
     expect_load(st, EVLOG_CF_REFDATA, "rAAPL\x1f", 6, v, n, OMS_ERR_CORRUPT);
-    static const uint8_t flag[] = {0x0a, 4, 'A', 'A', 'P', 'L', 0x2a, 0x00};
-    expect_load(st, EVLOG_CF_REFDATA, "rAAPL\x1f", 6, flag, sizeof flag, OMS_ERR_CORRUPT);
 
     for (int t = 0; t < PROJ_T_COUNT_; t++)
         assert_int_equal(proj_count(st, (proj_table_t)t), 0);
