@@ -557,8 +557,19 @@ int proj_apply(proj_state_t *st, uint64_t seq, int64_t ts, const oms_event_t *ev
         proj_instrument_t *r = proj_touch(st, PROJ_T_INSTRUMENT, idx);
         if (!r)
             return OMS_ERR_NOMEM;
+        bool currency_changed = strcmp(r->def.currency, d->currency) != 0;
         r->def = *d;
         r->last_seq = seq;
+        if (currency_changed && ev->type == OMS_EV_INSTRUMENT_UPDATED) {
+            /* Position rows show the instrument's currency: mark them for rewriting. */
+            uint32_t np = st->t[PROJ_T_POSITION].n;
+            for (uint32_t i = 0; i < np; i++) {
+                const proj_position_t *p = tbl_rec(&st->t[PROJ_T_POSITION], i);
+                if (strcmp(p->instrument_id, d->instrument_id) == 0 &&
+                    !proj_touch(st, PROJ_T_POSITION, i))
+                    return OMS_ERR_NOMEM;
+            }
+        }
         return 0;
     }
     case OMS_EV_ACCOUNT_DEFINED: {

@@ -753,6 +753,142 @@ static void test_engine_overfill_is_recorded_not_clipped(void **state)
     fx_free(&f);
 }
 
+/* ---- stored rows -------------------------------------------------------------------------- */
+
+typedef struct {
+    uint8_t cf;
+    uint8_t *k, *v;
+    size_t kl, vl;
+} row_copy_t;
+
+typedef struct {
+    row_copy_t *r;
+    size_t n, cap;
+    evlog_cf_t cf;
+} row_set_t;
+
+static void s_row_push(row_set_t *s, evlog_cf_t cf, const uint8_t *k, size_t kl, const uint8_t *v,
+                       size_t vl)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 256;
+        s->r = realloc(s->r, s->cap * sizeof *s->r);
+        assert_non_null(s->r);
+    }
+    row_copy_t *c = &s->r[s->n++];
+    c->cf = (uint8_t)cf;
+    c->k = malloc(kl + 1);
+    c->v = malloc(vl + 1);
+    memcpy(c->k, k, kl);
+    memcpy(c->v, v, vl);
+    c->kl = kl;
+    c->vl = vl;
+}
+
+static int s_from_engine(void *ctx, evlog_cf_t cf, const uint8_t *k, size_t kl, const uint8_t *v,
+                         size_t vl)
+{
+    s_row_push(ctx, cf, k, kl, v, vl);
+    return 0;
+}
+
+static int s_from_store(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    row_set_t *s = ctx;
+    if (s->cf == EVLOG_CF_META && (kl < 5 || memcmp(k, "proj.", 5) != 0))
+        return 0; /* the log's own meta rows */
+    s_row_push(s, s->cf, k, kl, v, vl);
+    return 0;
+}
+
+static int s_row_cmp(const void *a, const void *b)
+{
+    const row_copy_t *x = a, *y = b;
+    if (x->cf != y->cf)
+        return x->cf - y->cf;
+    size_t n = x->kl < y->kl ? x->kl : y->kl;
+    int c = memcmp(x->k, y->k, n);
+    return c ? c : (x->kl > y->kl) - (x->kl < y->kl);
+}
+
+static void s_rows_free(row_set_t *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->r[i].k);
+        free(s->r[i].v);
+    }
+    free(s->r);
+}
+
+/* Every projection row in the store is exactly what the engine's state encodes to now: the rows
+ * written batch by batch never go stale. */
+static void test_engine_stored_rows_equal_live_state(void **state)
+{
+    (void)state;
+    const char *dir = tu_mkdtemp(0, "engine-rows");
+    fx_t f;
+    fx_init(&f, dir);
+    fx_setup(&f);
+    fx_ok(&f, "pm", fx_new_order("S1", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "10"));
+    fx_ok(&f, "venue", fx_fill("S1", "e1", "60", "10"));
+    fx_ok(&f, "venue", fx_fill("S1", "e2", "40", "11"));
+    oms_cmd_t b = fx_simple(OMS_CMD_TRADE_BUST, "S1");
+    oms_strlcpy(b.u.report.h.exec_id, "b1", OMS_ID_CAP);
+    oms_strlcpy(b.u.report.ref_exec_id, "e1", OMS_ID_CAP);
+    fx_ok(&f, "venue", b);
+    oms_alloc_instr_t ins[2] = {{"ACC2", true, D("2")}, {"ACC3", true, D("1")}};
+    oms_cmd_t blk = s_block("BK", "300", ins, 2);
+    fx_ok(&f, "pm", blk);
+    fx_ok(&f, "venue", fx_fill("BK", "k1", "300", "50"));
+    oms_cmd_t a = fx_simple(OMS_CMD_ALLOCATE, "BK");
+    oms_strlcpy(a.u.allocate.alloc_id, "A", OMS_ID_CAP);
+    fx_ok(&f, "ops", a);
+    /* The instrument changes currency: every AAPL position row must follow. */
+    oms_cmd_t u;
+    memset(&u, 0, sizeof u);
+    u.type = OMS_CMD_UPDATE_INSTRUMENT;
+    oms_instrument_def_t *d = &u.u.instrument;
+    oms_strlcpy(d->instrument_id, "AAPL", OMS_ID_CAP);
+    oms_strlcpy(d->symbol, "AAPL", OMS_ID_CAP);
+    d->asset_class = OMS_ASSET_EQUITY;
+    memcpy(d->currency, "EUR", 4);
+    d->multiplier = D("1");
+    d->lot_size = D("1");
+    d->tick_size = D("0.01");
+    d->active = true;
+    fx_ok(&f, "admin", u);
+    oms_cmd_t e;
+    memset(&e, 0, sizeof e);
+    e.type = OMS_CMD_END_OF_DAY;
+    oms_strlcpy(e.u.eod.trade_date, "2026-11-21", OMS_DATE_CAP);
+    fx_ok(&f, "ops", e);
+
+    row_set_t live = {0}, stored = {0};
+    assert_int_equal(oms_engine_rows(f.eng, s_from_engine, &live), 0);
+    static const evlog_cf_t cfs[] = {EVLOG_CF_ORDERS, EVLOG_CF_POSITIONS, EVLOG_CF_ALLOCATIONS,
+                                     EVLOG_CF_REFDATA, EVLOG_CF_META};
+    for (size_t i = 0; i < sizeof cfs / sizeof cfs[0]; i++) {
+        stored.cf = cfs[i];
+        assert_int_equal(evlog_scan(f.log, cfs[i], NULL, 0, s_from_store, &stored), 0);
+    }
+    qsort(live.r, live.n, sizeof *live.r, s_row_cmp);
+    qsort(stored.r, stored.n, sizeof *stored.r, s_row_cmp);
+    assert_int_equal(live.n, stored.n);
+    for (size_t i = 0; i < live.n; i++) {
+        assert_int_equal(live.r[i].cf, stored.r[i].cf);
+        assert_int_equal(live.r[i].kl, stored.r[i].kl);
+        assert_memory_equal(live.r[i].k, stored.r[i].k, live.r[i].kl);
+        if (live.r[i].vl != stored.r[i].vl || memcmp(live.r[i].v, stored.r[i].v, live.r[i].vl))
+            fprintf(stderr, "row %.*s differs\n", (int)live.r[i].kl, (const char *)live.r[i].k);
+        assert_int_equal(live.r[i].vl, stored.r[i].vl);
+        assert_memory_equal(live.r[i].v, stored.r[i].v, live.r[i].vl);
+    }
+    s_rows_free(&live);
+    s_rows_free(&stored);
+    fx_free(&f);
+    tu_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -767,6 +903,7 @@ int main(void)
         cmocka_unit_test(test_engine_rollback_forgets_the_batch),
         cmocka_unit_test(test_engine_end_of_day_expires_day_orders),
         cmocka_unit_test(test_engine_overfill_is_recorded_not_clipped),
+        cmocka_unit_test(test_engine_stored_rows_equal_live_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
