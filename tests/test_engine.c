@@ -524,6 +524,40 @@ static void test_engine_pretrade_rules_at_their_boundaries(void **state)
     fx_ok(&f, "pm", s_order("SHORTY", OMS_SIDE_BUY, "100", "1")); /* 300: at the limit */
     fx_rejected(&f, "pm", s_order("SHORTY", OMS_SIDE_BUY, "1", "1"), "PTC-009");
     assert_int_equal(f.last_ev[0].u.rejected.actual_value.v, D("301"));
+    /* PTC-009 short side: max short 5 on SHORTY; open sells count (SHORTY is flat) */
+    s_limits(&f, OMS_SCOPE_ACCOUNT, "SHORTY", "short", "5");
+    fx_ok(&f, "pm", s_order("SHORTY", OMS_SIDE_SELL_SHORT, "3", "1"));
+    fx_ok(&f, "pm", s_order("SHORTY", OMS_SIDE_SELL_SHORT, "2", "1")); /* 5: at the limit */
+    fx_rejected(&f, "pm", s_order("SHORTY", OMS_SIDE_SELL_SHORT, "1", "1"), "PTC-009");
+    assert_int_equal(f.last_ev[0].u.rejected.limit_value.v, D("5"));
+    assert_int_equal(f.last_ev[0].u.rejected.actual_value.v, D("6"));
+    s_limits(&f, OMS_SCOPE_ACCOUNT, "SHORTY", "short", "1000");
+    /* PTC-001 / PTC-002 inactive instrument and account */
+    oms_cmd_t ia;
+    memset(&ia, 0, sizeof ia);
+    ia.type = OMS_CMD_DEFINE_ACCOUNT;
+    oms_strlcpy(ia.u.account.account_id, "SLEEP", OMS_ID_CAP);
+    ia.u.account.release_policy = OMS_RELEASE_AUTO;
+    ia.u.account.active = false;
+    fx_ok(&f, "admin", ia);
+    fx_rejected(&f, "pm", s_order("SLEEP", OMS_SIDE_BUY, "1", "10"), "PTC-002");
+    assert_int_equal(f.last.reject_reason, OMS_RR_INACTIVE_ACCOUNT);
+    oms_cmd_t ii;
+    memset(&ii, 0, sizeof ii);
+    ii.type = OMS_CMD_DEFINE_INSTRUMENT;
+    oms_instrument_def_t *d = &ii.u.instrument;
+    oms_strlcpy(d->instrument_id, "OLD", OMS_ID_CAP);
+    oms_strlcpy(d->symbol, "OLD", OMS_ID_CAP);
+    d->asset_class = OMS_ASSET_EQUITY;
+    memcpy(d->currency, "USD", 4);
+    d->multiplier = d->lot_size = D("1");
+    d->tick_size = D("0.01");
+    d->active = false;
+    fx_ok(&f, "admin", ii);
+    oms_cmd_t old = s_order("ACC1", OMS_SIDE_BUY, "1", "10");
+    oms_strlcpy(old.u.new_order.instrument_id, "OLD", OMS_ID_CAP);
+    fx_rejected(&f, "pm", old, "PTC-001");
+    assert_int_equal(f.last.reject_reason, OMS_RR_INACTIVE_INSTRUMENT);
     /* PTC-010 short sale: ACC1 holds nothing filled -> SELL refused; SELL_SHORT refused for a
      * no-short account; SHORTY may sell short */
     fx_rejected(&f, "pm", s_order("ACC1", OMS_SIDE_SELL, "1", "10"), "PTC-010");
