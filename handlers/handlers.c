@@ -944,6 +944,12 @@ static int s_venue(const proj_state_t *st, const oms_cmd_t *cmd, hnd_out_t *out,
         else
             e->status = o->prior_status == OMS_ST_PENDING_NEW ? OMS_ST_PENDING_NEW : OMS_ST_NEW;
         e->leaves_qty = s_leaves(e->status, qty, o->cum);
+        if (o->cum > qty) {
+            char a[OMS_DEC_STR_MAX], b[OMS_DEC_STR_MAX];
+            s_exception(out, OMS_EXC_OVERFILL, o, &rep->h,
+                        "replace confirmed at %s below cum %s (fills during the request)",
+                        s_fmt(qty, a), s_fmt(o->cum, b));
+        }
         return 0;
     }
     case OMS_CMD_VENUE_EXPIRE:

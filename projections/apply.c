@@ -81,6 +81,8 @@ static int s_order_end(proj_state_t *st, order_edit_t *ed, uint64_t seq, int64_t
     proj_order_t *o = ed->o;
     o->last_seq = seq;
     o->updated_ts_ns = ts;
+    if (o->cum > o->qty)
+        o->overfilled = true; /* by a fill, a correction, or a replace acked below cum */
     oms_dec_t after = s_exposure(o);
     if (after == ed->before)
         return 0;
