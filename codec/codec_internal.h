@@ -317,4 +317,25 @@ typedef struct {
 int cdc_find_nul(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
                  const ProtobufCMessageDescriptor *skip, cdc_nul_t *hit);
 
+/* ---- rows (rows.c), for the query replies' row decoders (query.c) -------------------------- */
+
+/* Unpacks a row value as a desc message; NULL when the bytes are not one or a string holds a
+ * NUL byte. Free with protobuf_c_message_free_unpacked. */
+ProtobufCMessage *cdc_row_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *val,
+                                 size_t vlen);
+
+/* A Decimal128 as a 128-bit value (absent = 0). */
+oms_e16_t cdc_e16(const Oms__V1__Decimal128 *d);
+
+/* An Order row's fields into *r (zeroed first); its ClOrdID chain and block instructions into
+ * arena (NULL when absent). Problems go to c; OMS_ERR_LIMIT when the arena is full,
+ * OMS_ERR_INVALID when a list needs an arena and there is none. */
+int cdc_order_from_pb(cdc_chk_t *c, const Oms__V1__Order *m, oms_arena_t *arena, proj_order_t *r,
+                      char (**cl)[OMS_ID_CAP], const oms_alloc_instr_t **instrs,
+                      uint32_t *n_instrs);
+
+/* An Allocation row's parts into arena (more than OMS_LIMIT_ALLOC_ACCOUNTS is a problem in c). */
+int cdc_parts_from_pb(cdc_chk_t *c, Oms__V1__AllocationPart *const *src, size_t n,
+                      oms_arena_t *arena, const oms_alloc_part_t **out);
+
 #endif /* OMS_CODEC_INTERNAL_H */

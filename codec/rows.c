@@ -856,3 +856,30 @@ int codec_row_load(proj_state_t *st, int cf, const uint8_t *key, size_t klen, co
         return OMS_ERR_INVALID;
     }
 }
+
+/* ---- for query.c: row values -> records, without loading them --------------------------------
+ * Thin non-static doors onto the helpers above (declared in codec_internal.h), so that the
+ * query replies' rows decode exactly as a load would. */
+
+ProtobufCMessage *cdc_row_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *val,
+                                 size_t vlen)
+{
+    return s_unpack(desc, val, vlen);
+}
+
+oms_e16_t cdc_e16(const Oms__V1__Decimal128 *d)
+{
+    return s_e16(d);
+}
+
+int cdc_order_from_pb(cdc_chk_t *c, const Oms__V1__Order *m, oms_arena_t *arena, proj_order_t *r,
+                      char (**cl)[OMS_ID_CAP], const oms_alloc_instr_t **instrs, uint32_t *n_instrs)
+{
+    return s_order_from_pb(c, m, arena, r, cl, instrs, n_instrs);
+}
+
+int cdc_parts_from_pb(cdc_chk_t *c, Oms__V1__AllocationPart *const *src, size_t n,
+                      oms_arena_t *arena, const oms_alloc_part_t **out)
+{
+    return s_parts_from_pb(c, src, n, arena, out);
+}
