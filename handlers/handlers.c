@@ -918,7 +918,10 @@ static int s_venue(const proj_state_t *st, const oms_cmd_t *cmd, hnd_out_t *out,
         oms_event_t *ev =
             s_order_event(out, cancel ? OMS_EV_CANCEL_REJECTED : OMS_EV_REPLACE_REJECTED, o, rep);
         oms_strlcpy(ev->u.order.h.cl_ord_id, o->pending_cl_ord_id, OMS_ID_CAP);
-        ev->u.order.status = o->prior_status;
+        /* Back to the status before the request, as fills and busts during the request left
+         * it: a bust of the only fill makes a PARTIALLY_FILLED order NEW again, a fill makes a
+         * NEW order PARTIALLY_FILLED. */
+        ev->u.order.status = s_status_after_qty(o->prior_status, o->cum, o->qty);
         return 0;
     }
     case OMS_CMD_VENUE_REPLACE_ACK: {
@@ -1203,8 +1206,10 @@ int hnd_decide(const proj_state_t *st, const oms_cmd_t *cmd, int64_t ts_ns, hnd_
     memset(&r, 0, sizeof r);
     int rc = 0;
     if (cmd->invalid != OMS_RR_NONE) {
-        rc = s_rej(&r, cmd->invalid == OMS_RR_INPUT_LIMIT ? "CMD-002" : "CMD-001", cmd->invalid,
-                   "%s", cmd->invalid_text);
+        const char *rule = cmd->invalid == OMS_RR_INPUT_LIMIT       ? "CMD-002"
+                           : cmd->invalid == OMS_RR_UNKNOWN_COMMAND ? "CMD-003"
+                                                                    : "CMD-001";
+        rc = s_rej(&r, rule, cmd->invalid, "%s", cmd->invalid_text);
     } else if (cmd->type == OMS_CMD_NONE || s_roles_for(cmd->type) == 0) {
         rc = s_rej(&r, "CMD-003", OMS_RR_UNKNOWN_COMMAND, "command has no known body");
     } else if ((rc = s_authorize(st, cmd, &r)) == 0) {

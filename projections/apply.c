@@ -701,6 +701,13 @@ int proj_apply(proj_state_t *st, uint64_t seq, int64_t ts, const oms_event_t *ev
         o->status = e->status;
         s_venue_fields(o, &e->h);
         switch (ev->type) {
+        case OMS_EV_ORDER_ACKNOWLEDGED:
+            /* An ack that overtook a cancel or replace request: a reject of that request
+             * returns the order to NEW, not to PENDING_NEW. */
+            if (o->prior_status == OMS_ST_PENDING_NEW &&
+                (o->status == OMS_ST_PENDING_CANCEL || o->status == OMS_ST_PENDING_REPLACE))
+                o->prior_status = OMS_ST_NEW;
+            break;
         case OMS_EV_ORDER_REJECTED_BY_VENUE:
             o->leaves = 0;
             oms_strlcpy(o->reject_text, e->text, OMS_TEXT_CAP);

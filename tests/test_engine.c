@@ -787,6 +787,57 @@ static void test_engine_overfill_is_recorded_not_clipped(void **state)
     fx_free(&f);
 }
 
+/* A cancel or replace reject returns the order to the status its fills now give it: a bust of
+ * the only fill during the request makes it NEW, a fill during it makes it PARTIALLY_FILLED, an
+ * ack that overtook the request makes it NEW rather than PENDING_NEW. */
+static void test_engine_request_reject_restores_status_for_current_cum(void **state)
+{
+    (void)state;
+    fx_t f;
+    fx_init(&f, NULL);
+    fx_setup(&f);
+    /* PARTIALLY_FILLED -> cancel requested -> only fill busted -> cancel rejected: NEW. */
+    fx_ok(&f, "pm", fx_new_order("RB", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "10"));
+    fx_ok(&f, "venue", fx_simple(OMS_CMD_VENUE_ACK, "RB"));
+    fx_ok(&f, "venue", fx_fill("RB", "b1", "40", "10"));
+    oms_cmd_t cx = fx_simple(OMS_CMD_CANCEL_ORDER, "RB");
+    oms_strlcpy(cx.u.cancel.cl_ord_id, "RB-c1", OMS_ID_CAP);
+    fx_ok(&f, "trader", cx);
+    assert_int_equal(fx_order(&f, "RB")->status, OMS_ST_PENDING_CANCEL);
+    oms_cmd_t bust = fx_simple(OMS_CMD_TRADE_BUST, "RB");
+    oms_strlcpy(bust.u.report.ref_exec_id, "b1", OMS_ID_CAP);
+    oms_strlcpy(bust.u.report.h.exec_id, "b1-bust", OMS_ID_CAP);
+    fx_ok(&f, "venue", bust);
+    assert_int_equal(fx_order(&f, "RB")->status, OMS_ST_PENDING_CANCEL);
+    assert_int_equal(fx_order(&f, "RB")->cum, 0);
+    fx_ok(&f, "venue", fx_simple(OMS_CMD_VENUE_CANCEL_REJECT, "RB"));
+    assert_int_equal(fx_order(&f, "RB")->status, OMS_ST_NEW);
+    assert_int_equal(fx_order(&f, "RB")->leaves, D("100"));
+    /* NEW -> replace requested -> fill -> replace rejected: PARTIALLY_FILLED. */
+    fx_ok(&f, "pm", fx_new_order("RF", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "10"));
+    fx_ok(&f, "venue", fx_simple(OMS_CMD_VENUE_ACK, "RF"));
+    oms_cmd_t rp = fx_simple(OMS_CMD_REPLACE_ORDER, "RF");
+    oms_strlcpy(rp.u.replace.new_cl_ord_id, "RF-1", OMS_ID_CAP);
+    rp.u.replace.qty = (oms_opt_dec_t){true, D("90")};
+    fx_ok(&f, "trader", rp);
+    fx_ok(&f, "venue", fx_fill("RF", "f1", "30", "10"));
+    assert_int_equal(fx_order(&f, "RF")->status, OMS_ST_PENDING_REPLACE);
+    fx_ok(&f, "venue", fx_simple(OMS_CMD_VENUE_REPLACE_REJECT, "RF"));
+    assert_int_equal(fx_order(&f, "RF")->status, OMS_ST_PARTIALLY_FILLED);
+    assert_int_equal(fx_order(&f, "RF")->qty, D("100"));
+    assert_int_equal(fx_order(&f, "RF")->leaves, D("70"));
+    /* PENDING_NEW -> cancel requested -> venue ack overtakes it -> cancel rejected: NEW. */
+    fx_ok(&f, "pm", fx_new_order("RA", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "10"));
+    oms_cmd_t ca = fx_simple(OMS_CMD_CANCEL_ORDER, "RA");
+    oms_strlcpy(ca.u.cancel.cl_ord_id, "RA-c1", OMS_ID_CAP);
+    fx_ok(&f, "trader", ca);
+    fx_ok(&f, "venue", fx_simple(OMS_CMD_VENUE_ACK, "RA"));
+    assert_int_equal(fx_order(&f, "RA")->status, OMS_ST_PENDING_CANCEL);
+    fx_ok(&f, "venue", fx_simple(OMS_CMD_VENUE_CANCEL_REJECT, "RA"));
+    assert_int_equal(fx_order(&f, "RA")->status, OMS_ST_NEW);
+    fx_free(&f);
+}
+
 /* ---- stored rows -------------------------------------------------------------------------- */
 
 typedef struct {
@@ -937,6 +988,7 @@ int main(void)
         cmocka_unit_test(test_engine_rollback_forgets_the_batch),
         cmocka_unit_test(test_engine_end_of_day_expires_day_orders),
         cmocka_unit_test(test_engine_overfill_is_recorded_not_clipped),
+        cmocka_unit_test(test_engine_request_reject_restores_status_for_current_cum),
         cmocka_unit_test(test_engine_stored_rows_equal_live_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
