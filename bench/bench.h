@@ -27,5 +27,6 @@ int bench_make_dir(const char *parent, char *out, size_t cap);
 void bench_rmrf(const char *path);
 
 int bench_log_main(int argc, char **argv);
+int bench_engine_main(int argc, char **argv);
 
 #endif

@@ -70,7 +70,9 @@ static void s_usage(void)
     fprintf(stderr, "usage: oms-bench <benchmark> [--json] [--seconds S] [--rounds N] [--dir D]\n"
                     "benchmarks:\n"
                     "  log    event log append vs raw RocksDB WriteBatch (batch 1/64/512, "
-                    "sync/async)\n");
+                    "sync/async)\n"
+                    "  engine commands/s through the engine alone (no I/O) and rebuild "
+                    "events/s\n");
 }
 
 int main(int argc, char **argv)
@@ -81,6 +83,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "log") == 0)
         return bench_log_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "engine") == 0)
+        return bench_engine_main(argc - 2, argv + 2);
     s_usage();
     return 2;
 }
