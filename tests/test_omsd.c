@@ -1,0 +1,913 @@
+/*
+ * test_omsd.c - proves the daemon (apps/omsd*.c) keeps docs/PROTOCOL.md, by running the real
+ * omsd binary as a child process on ipc:// endpoints and a scratch store, and talking to it
+ * with raw ZeroMQ DEALER/SUB sockets (commands encoded with the codec, replies decoded with it):
+ *
+ *   demo_order_fill_stream  --demo-data, a new order and a venue fill: ACCEPTED replies with
+ *                           their seqs; the PUB stream delivers exactly those events, in seq
+ *                           order, with the right topics, as stored in the log; catch-up from
+ *                           seq 1 returns the whole log as stored; the order query finds the
+ *                           order; a restart with --demo-data appends nothing.
+ *   bad_input               malformed bytes, an empty frame, two payload frames, a 70 KiB frame
+ *                           -> ERROR with the PROTOCOL.md codes, nothing appended (head seq by a
+ *                           stats query and by the store after stop); a Command without a body
+ *                           -> REJECTED CMD-003 (one event); the daemon still serves; bad
+ *                           queries -> ErrorReply.
+ *   retry_duplicate         the same bytes again from a new socket (Lazy Pirate) -> DUPLICATE
+ *                           with the first outcome's seqs; nothing appended.
+ *   second_daemon_refused   a second daemon on the same store exits non-zero saying the store is
+ *                           in use; the first is unaffected.
+ *   sigterm_under_burst     SIGTERM while thousands of commands are in flight: exit status 0,
+ *                           and every command that got a reply is in the log at its seqs.
+ *   kill9_restart           SIGKILL mid-stream, restart, resend everything: the state reloads,
+ *                           commands answered before the kill are DUPLICATE at their seqs, and
+ *                           every command is in the log exactly once.
+ *   bad_flags               an unknown flag -> usage on stderr, exit 2.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "codec.h"
+#include "eventlog.h"
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#ifndef OMSD_PATH
+#error "OMSD_PATH (the omsd binary) must be defined by the build"
+#endif
+
+enum {
+    WAIT_MS = 15000,    /* longest wait for a reply or a start (generous for sanitizers) */
+    BURST = 3000,       /* commands in the burst tests */
+    BUF_CAP = 1 << 21,  /* receive buffer (catch-up replies are up to 1 MiB) */
+};
+
+static void *s_ctx;
+
+/* One daemon instance under test and its scratch directory. */
+typedef struct {
+    char dir[512];        /* scratch directory (endpoints, store, logs) */
+    char data[600];       /* the store */
+    char cmd_ep[600];     /* command endpoint */
+    char pub_ep[600];     /* event endpoint */
+    char query_ep[600];   /* query endpoint */
+    char logpath[700];    /* the daemon's stderr */
+    pid_t pid;            /* running child, 0 if none */
+    int starts;           /* starts so far (log file names) */
+} omsd_t;
+
+static uint8_t *s_buf; /* BUF_CAP bytes for receiving */
+
+/* ---- the child process ---------------------------------------------------------------------- */
+
+static void s_dump_log(const omsd_t *d)
+{
+    FILE *f = fopen(d->logpath, "r");
+    if (!f)
+        return;
+    char line[2048];
+    fprintf(stderr, "---- %s ----\n", d->logpath);
+    for (int i = 0; i < 200 && fgets(line, sizeof line, f); i++)
+        fputs(line, stderr);
+    fclose(f);
+}
+
+/* Starts omsd with the endpoints and store of d plus extra flags (NULL-terminated); stderr goes
+ * to d->logpath. Does not wait. */
+static pid_t s_spawn(omsd_t *d, const char *const *extra)
+{
+    snprintf(d->logpath, sizeof d->logpath, "%s/omsd-%d.log", d->dir, ++d->starts);
+    const char *argv[32];
+    int n = 0;
+    argv[n++] = OMSD_PATH;
+    argv[n++] = "--cmd-endpoint";
+    argv[n++] = d->cmd_ep;
+    argv[n++] = "--pub-endpoint";
+    argv[n++] = d->pub_ep;
+    argv[n++] = "--query-endpoint";
+    argv[n++] = d->query_ep;
+    argv[n++] = "--data-dir";
+    argv[n++] = d->data;
+    for (int i = 0; extra && extra[i] && n < 31; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(d->logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDERR_FILENO);
+            dup2(fd, STDOUT_FILENO);
+            close(fd);
+        }
+        execv(OMSD_PATH, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits up to ms for pid to exit; its raw status, or -1 if it is still running. */
+static int s_wait_exit(pid_t pid, int ms)
+{
+    int64_t end = s_now_ms() + ms;
+    for (;;) {
+        int st = 0;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return st;
+        if (s_now_ms() > end)
+            return -1;
+        usleep(5000);
+    }
+}
+
+static void *s_dealer(const char *ep)
+{
+    void *s = zmq_socket(s_ctx, ZMQ_DEALER);
+    assert_non_null(s);
+    int linger = 0, hwm = 100000;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    assert_int_equal(zmq_connect(s, ep), 0);
+    return s;
+}
+
+/* Receives one single-frame message within ms into s_buf; its length, or -1 on timeout. */
+static int s_recv(void *sock, int ms)
+{
+    zmq_pollitem_t it = {.socket = sock, .events = ZMQ_POLLIN};
+    int64_t end = s_now_ms() + ms;
+    for (;;) {
+        int left = (int)(end - s_now_ms());
+        if (left < 0)
+            return -1;
+        int rc = zmq_poll(&it, 1, left);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0)
+            return -1;
+        int n = zmq_recv(sock, s_buf, BUF_CAP, 0);
+        assert_true(n >= 0 && n <= BUF_CAP);
+        int more = 0;
+        size_t ml = sizeof more;
+        zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &ml);
+        assert_false(more);
+        return n;
+    }
+}
+
+/* Sends one query and decodes the reply into *out (items: up to cap slices). 0, or -1 on
+ * timeout. */
+static int s_query(void *q, const codec_query_t *rq, codec_slice_t *items, uint32_t cap,
+                   codec_qreply_t *out, int ms)
+{
+    uint8_t buf[1024];
+    size_t len = 0;
+    assert_int_equal(codec_encode_query(rq, buf, sizeof buf, &len), 0);
+    assert_int_equal(zmq_send(q, buf, len, 0), (int)len);
+    int n = s_recv(q, ms);
+    if (n < 0)
+        return -1;
+    assert_int_equal(codec_decode_qreply(s_buf, (size_t)n, items, cap, out), 0);
+    assert_string_equal(out->request_id, rq->request_id);
+    return 0;
+}
+
+static codec_qreply_t *s_qr; /* a decoded reply (large: holds a Stats) */
+
+/* The daemon's stats; asserts it answers. */
+static const codec_stats_t *s_stats(const omsd_t *d)
+{
+    void *q = s_dealer(d->query_ep);
+    codec_query_t rq = {.kind = CODEC_Q_STATS};
+    strcpy(rq.request_id, "stats");
+    int rc = s_query(q, &rq, NULL, 0, s_qr, WAIT_MS);
+    zmq_close(q);
+    assert_int_equal(rc, 0);
+    assert_int_equal(s_qr->kind, CODEC_QR_STATS);
+    return &s_qr->stats;
+}
+
+/* Starts the daemon and waits until it answers a stats query. */
+static void s_start(omsd_t *d, const char *const *extra)
+{
+    d->pid = s_spawn(d, extra);
+    void *q = s_dealer(d->query_ep);
+    codec_query_t rq = {.kind = CODEC_Q_STATS};
+    strcpy(rq.request_id, "ready?");
+    uint8_t buf[256];
+    size_t len = 0;
+    assert_int_equal(codec_encode_query(&rq, buf, sizeof buf, &len), 0);
+    assert_int_equal(zmq_send(q, buf, len, 0), (int)len);
+    int64_t end = s_now_ms() + WAIT_MS;
+    int n = -1;
+    while (n < 0 && s_now_ms() < end) {
+        n = s_recv(q, 50);
+        int st = 0;
+        if (n < 0 && waitpid(d->pid, &st, WNOHANG) == d->pid) {
+            s_dump_log(d);
+            d->pid = 0;
+            fail_msg("omsd exited during start-up (status %d)", st);
+        }
+    }
+    zmq_close(q);
+    if (n < 0)
+        s_dump_log(d);
+    assert_true(n >= 0);
+}
+
+/* SIGTERM, then asserts a clean exit (status 0) within WAIT_MS. */
+static void s_stop(omsd_t *d)
+{
+    assert_true(d->pid > 0);
+    kill(d->pid, SIGTERM);
+    int st = s_wait_exit(d->pid, WAIT_MS);
+    if (st == -1)
+        kill(d->pid, SIGKILL);
+    d->pid = 0;
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        s_dump_log(d);
+    assert_true(st != -1);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static int s_setup(void **state)
+{
+    omsd_t *d = calloc(1, sizeof *d);
+    assert_non_null(d);
+    snprintf(d->dir, sizeof d->dir, "%s", tu_mkdtemp(0, "omsd"));
+    snprintf(d->data, sizeof d->data, "%s/store", d->dir);
+    snprintf(d->cmd_ep, sizeof d->cmd_ep, "ipc://%s/cmd", d->dir);
+    snprintf(d->pub_ep, sizeof d->pub_ep, "ipc://%s/pub", d->dir);
+    snprintf(d->query_ep, sizeof d->query_ep, "ipc://%s/query", d->dir);
+    *state = d;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    omsd_t *d = *state;
+    if (d->pid > 0) {
+        kill(d->pid, SIGKILL);
+        waitpid(d->pid, NULL, 0);
+    }
+    tu_rmrf(d->dir);
+    free(d);
+    return 0;
+}
+
+/* ---- commands ------------------------------------------------------------------------------- */
+
+static oms_dec_t D(const char *s)
+{
+    oms_dec_t v = 0;
+    assert_int_equal(oms_dec_parse_cstr(s, &v), 0);
+    return v;
+}
+
+static oms_cmd_t s_cmd(oms_cmd_type_t type, const char *id, const char *who)
+{
+    oms_cmd_t c;
+    memset(&c, 0, sizeof c);
+    c.type = type;
+    oms_strlcpy(c.command_id, id, OMS_ID_CAP);
+    oms_strlcpy(c.principal, who, OMS_ID_CAP);
+    return c;
+}
+
+static oms_cmd_t s_new_order(const char *cmd_id, const char *order_id, const char *account,
+                             const char *qty)
+{
+    oms_cmd_t c = s_cmd(OMS_CMD_NEW_ORDER, cmd_id, "pm");
+    oms_new_order_t *o = &c.u.new_order;
+    oms_strlcpy(o->order_id, order_id, OMS_ID_CAP);
+    oms_strlcpy(o->account_id, account, OMS_ID_CAP);
+    oms_strlcpy(o->instrument_id, "AAPL", OMS_ID_CAP);
+    o->side = OMS_SIDE_BUY;
+    o->ord_type = OMS_ORD_LIMIT;
+    o->price = (oms_opt_dec_t){true, D("190")};
+    o->qty = D(qty);
+    o->tif = OMS_TIF_DAY;
+    return c;
+}
+
+static oms_cmd_t s_fill(const char *cmd_id, const char *order_id, const char *exec_id,
+                        const char *qty)
+{
+    oms_cmd_t c = s_cmd(OMS_CMD_VENUE_FILL, cmd_id, "venue");
+    oms_strlcpy(c.u.report.h.order_id, order_id, OMS_ID_CAP);
+    oms_strlcpy(c.u.report.h.venue, "XNAS", OMS_ID_CAP);
+    oms_strlcpy(c.u.report.h.exec_id, exec_id, OMS_ID_CAP);
+    c.u.report.last_qty = D(qty);
+    c.u.report.last_px = D("190");
+    return c;
+}
+
+static size_t s_encode(const oms_cmd_t *c, uint8_t *buf, size_t cap)
+{
+    size_t len = 0;
+    assert_int_equal(codec_encode_command(c, buf, cap, &len), 0);
+    return len;
+}
+
+static void s_send(void *sock, const void *buf, size_t len)
+{
+    assert_int_equal(zmq_send(sock, buf, len, 0), (int)len);
+}
+
+/* Receives and decodes one reply within WAIT_MS. */
+static oms_reply_t s_reply(void *sock)
+{
+    int n = s_recv(sock, WAIT_MS);
+    assert_true(n >= 0);
+    oms_reply_t r;
+    assert_int_equal(codec_decode_reply(s_buf, (size_t)n, &r), 0);
+    return r;
+}
+
+/* Sends a command and returns its reply. */
+static oms_reply_t s_run(void *sock, const oms_cmd_t *c)
+{
+    uint8_t buf[4096];
+    size_t len = s_encode(c, buf, sizeof buf);
+    s_send(sock, buf, len);
+    oms_reply_t r = s_reply(sock);
+    assert_string_equal(r.command_id, c->command_id);
+    return r;
+}
+
+/* ---- the store after the daemon stopped ----------------------------------------------------- */
+
+static evlog_t *s_open_ro(const omsd_t *d)
+{
+    evlog_options_t o;
+    evlog_options_default(&o);
+    o.mode = EVLOG_MODE_READ_ONLY;
+    evlog_t *log = NULL;
+    char err[512];
+    int rc = evlog_open(d->data, &o, &log, err, sizeof err);
+    if (rc)
+        fprintf(stderr, "evlog_open: %s\n", err);
+    assert_int_equal(rc, 0);
+    return log;
+}
+
+static uint64_t s_head_of(const omsd_t *d)
+{
+    evlog_t *log = s_open_ro(d);
+    uint64_t head = 0;
+    evlog_head(log, &head, NULL);
+    evlog_verify_t rep;
+    assert_int_equal(evlog_verify(log, &rep, NULL, NULL), 0);
+    assert_true(rep.ok);
+    evlog_destroy(&log);
+    return head;
+}
+
+/* Asserts that the event at seq was caused by command cmd_id. */
+static void s_assert_event_of(evlog_t *log, uint64_t seq, const char *cmd_id)
+{
+    uint8_t *v = NULL;
+    size_t len = 0;
+    assert_int_equal(evlog_get(log, seq, &v, &len), 0);
+    evlog_record_t rec;
+    assert_int_equal(evlog_record_parse(v, len, &rec), 0);
+    assert_int_equal(rec.seq, seq);
+    assert_int_equal(rec.command_id_len, strlen(cmd_id));
+    assert_memory_equal(rec.command_id, cmd_id, rec.command_id_len);
+    evlog_free(v);
+}
+
+/* ---- tests ---------------------------------------------------------------------------------- */
+
+static const char *const s_demo[] = {"--demo-data", NULL};
+
+static void test_omsd_demo_order_fill_stream(void **state)
+{
+    omsd_t *d = *state;
+    s_start(d, s_demo);
+    const codec_stats_t *st = s_stats(d);
+    uint64_t demo_head = st->head_seq;
+    assert_true(demo_head >= 13); /* 6 principals, 3 instruments + prices, 4 accounts */
+
+    void *sub = zmq_socket(s_ctx, ZMQ_SUB);
+    assert_int_equal(zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0), 0);
+    assert_int_equal(zmq_connect(sub, d->pub_ep), 0);
+    usleep(300000); /* the subscription reaches the PUB (slow joiner) */
+
+    void *dealer = s_dealer(d->cmd_ep);
+    oms_cmd_t no = s_new_order("t-new-1", "O1", "ACC1", "100");
+    oms_reply_t r1 = s_run(dealer, &no);
+    assert_int_equal(r1.status, OMS_REPLY_ACCEPTED);
+    assert_int_equal(r1.first_seq, demo_head + 1);
+    assert_int_equal(r1.ord_status, OMS_ST_PENDING_NEW);
+    assert_string_equal(r1.order_id, "O1");
+    oms_cmd_t fill = s_fill("t-fill-1", "O1", "E1", "40");
+    oms_reply_t r2 = s_run(dealer, &fill);
+    assert_int_equal(r2.status, OMS_REPLY_ACCEPTED);
+    assert_int_equal(r2.first_seq, r1.last_seq + 1);
+    assert_int_equal(r2.ord_status, OMS_ST_PARTIALLY_FILLED);
+
+    /* The stream: exactly the events of the two commands, in order, as stored. */
+    uint64_t want = r1.first_seq;
+    char topic[256];
+    evlog_record_t rec;
+    while (want <= r2.last_seq) {
+        int tl = -1;
+        zmq_pollitem_t it = {.socket = sub, .events = ZMQ_POLLIN};
+        assert_int_equal(zmq_poll(&it, 1, WAIT_MS), 1);
+        tl = zmq_recv(sub, topic, sizeof topic - 1, 0);
+        assert_true(tl > 0);
+        topic[tl] = '\0';
+        int n = s_recv(sub, 1000);
+        assert_true(n > 0);
+        assert_int_equal(evlog_record_parse(s_buf, (size_t)n, &rec), 0);
+        assert_int_equal(rec.seq, want);
+        const char *cmd = want <= r1.last_seq ? "t-new-1" : "t-fill-1";
+        assert_int_equal(rec.command_id_len, strlen(cmd));
+        assert_memory_equal(rec.command_id, cmd, rec.command_id_len);
+        codec_event_peek_t pk;
+        assert_int_equal(codec_event_peek(rec.body, rec.body_len, &pk), 0);
+        if (pk.type == OMS_EV_ORDER_ACCEPTED)
+            assert_string_equal(topic, "ord/ACC1/order_accepted");
+        else if (pk.type == OMS_EV_ORDER_FILLED)
+            assert_string_equal(topic, "exe/ACC1/order_filled");
+        else
+            fail_msg("unexpected event type %d on topic %s", (int)pk.type, topic);
+        want++;
+    }
+
+    /* Catch-up from seq 1: the whole log as stored, in order. */
+    void *q = s_dealer(d->query_ep);
+    codec_slice_t *items = calloc(2000, sizeof *items);
+    assert_non_null(items);
+    codec_query_t rq = {.kind = CODEC_Q_CATCH_UP, .from_seq = 1};
+    strcpy(rq.request_id, "cu");
+    assert_int_equal(s_query(q, &rq, items, 2000, s_qr, WAIT_MS), 0);
+    assert_int_equal(s_qr->kind, CODEC_QR_CATCH_UP);
+    assert_int_equal(s_qr->n_items, r2.last_seq);
+    assert_false(s_qr->more);
+    assert_int_equal(s_qr->catch_up_head_seq, r2.last_seq);
+    oms_hash_t prev, h;
+    for (uint32_t i = 0; i < s_qr->n_items; i++) {
+        assert_int_equal(evlog_record_check(items[i].data, items[i].len, i + 1, i ? &prev : NULL,
+                                            &h, NULL, 0),
+                         0);
+        prev = h;
+    }
+    /* A page of 5 from seq 3. */
+    rq.from_seq = 3;
+    rq.max_events = 5;
+    assert_int_equal(s_query(q, &rq, items, 2000, s_qr, WAIT_MS), 0);
+    assert_int_equal(s_qr->n_items, 5);
+    assert_true(s_qr->more);
+    assert_int_equal(evlog_record_parse(items[0].data, items[0].len, &rec), 0);
+    assert_int_equal(rec.seq, 3);
+
+    /* The order, from the stored rows. */
+    codec_query_t oq = {.kind = CODEC_Q_ORDER};
+    strcpy(oq.request_id, "o");
+    strcpy(oq.id, "O1");
+    assert_int_equal(s_query(q, &oq, items, 2000, s_qr, WAIT_MS), 0);
+    assert_int_equal(s_qr->kind, CODEC_QR_ORDERS);
+    assert_int_equal(s_qr->n_items, 1);
+    oms_arena_t arena;
+    assert_int_equal(oms_arena_init(&arena, 1 << 20), 0);
+    proj_order_t o;
+    const char(*clids)[OMS_ID_CAP] = NULL;
+    const oms_alloc_instr_t *instrs = NULL;
+    uint32_t nc = 0, ni = 0;
+    assert_int_equal(codec_row_decode_order(items[0].data, items[0].len, &arena, &o, &clids, &nc,
+                                            &instrs, &ni),
+                     0);
+    assert_string_equal(o.order_id, "O1");
+    assert_int_equal(o.status, OMS_ST_PARTIALLY_FILLED);
+    assert_int_equal(o.cum, D("40"));
+    oms_arena_free(&arena);
+    /* Orders of ACC1, executions of O1, positions of ACC1, reference data. */
+    oq.kind = CODEC_Q_ORDERS_OF_ACCOUNT;
+    strcpy(oq.id, "ACC1");
+    assert_int_equal(s_query(q, &oq, items, 2000, s_qr, WAIT_MS), 0);
+    assert_int_equal(s_qr->n_items, 1);
+    oq.kind = CODEC_Q_EXECUTIONS_OF_ORDER;
+    strcpy(oq.id, "O1");
+    assert_int_equal(s_query(q, &oq, items, 2000, s_qr, WAIT_MS), 0);
+    assert_int_equal(s_qr->kind, CODEC_QR_EXECUTIONS);
+    assert_int_equal(s_qr->n_items, 1);
+    oq.kind = CODEC_Q_POSITIONS_OF_ACCOUNT;
+    strcpy(oq.id, "ACC1");
+    assert_int_equal(s_query(q, &oq, items, 2000, s_qr, WAIT_MS), 0);
+    assert_int_equal(s_qr->kind, CODEC_QR_POSITIONS);
+    assert_int_equal(s_qr->n_items, 1);
+    oq.kind = CODEC_Q_REF_DATA;
+    oq.ref_kind = CODEC_REF_ALL;
+    oq.id[0] = '\0';
+    assert_int_equal(s_query(q, &oq, items, 2000, s_qr, WAIT_MS), 0);
+    assert_int_equal(s_qr->kind, CODEC_QR_REF_DATA);
+    assert_int_equal(s_qr->n_items, 3 + 4 + 6); /* instruments, accounts, principals */
+    free(items);
+    zmq_close(q);
+    zmq_close(dealer);
+    zmq_close(sub);
+    s_stop(d);
+
+    /* A restart with the demo data appends nothing. */
+    uint64_t head = s_head_of(d);
+    assert_int_equal(head, r2.last_seq);
+    s_start(d, s_demo);
+    assert_int_equal(s_stats(d)->head_seq, head);
+    s_stop(d);
+    assert_int_equal(s_head_of(d), head);
+}
+
+/* Sends raw frames (n of them) and returns the reply. */
+static oms_reply_t s_raw(void *sock, const void *const *frames, const size_t *lens, int n)
+{
+    for (int i = 0; i < n; i++)
+        assert_int_equal(zmq_send(sock, frames[i], lens[i], i + 1 < n ? ZMQ_SNDMORE : 0),
+                         (int)lens[i]);
+    return s_reply(sock);
+}
+
+static void test_omsd_bad_input(void **state)
+{
+    omsd_t *d = *state;
+    s_start(d, s_demo);
+    uint64_t head0 = s_stats(d)->head_seq;
+    void *dealer = s_dealer(d->cmd_ep);
+
+    /* Malformed bytes. */
+    static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x34};
+    const void *f1[] = {junk};
+    size_t l1[] = {sizeof junk};
+    oms_reply_t r = s_raw(dealer, f1, l1, 1);
+    assert_int_equal(r.status, OMS_REPLY_ERROR);
+    assert_int_equal(r.error_code, OMS_ERR_DECODE);
+    assert_string_equal(r.command_id, "");
+
+    /* An empty frame. */
+    const void *f2[] = {""};
+    size_t l2[] = {0};
+    r = s_raw(dealer, f2, l2, 1);
+    assert_int_equal(r.status, OMS_REPLY_ERROR);
+    assert_int_equal(r.error_code, OMS_ERR_DECODE);
+
+    /* Two payload frames: a valid command and something else. */
+    uint8_t cmd[4096];
+    oms_cmd_t c = s_new_order("t-two", "O-two", "ACC1", "1");
+    size_t cl = s_encode(&c, cmd, sizeof cmd);
+    const void *f3[] = {cmd, "x"};
+    size_t l3[] = {cl, 1};
+    r = s_raw(dealer, f3, l3, 2);
+    assert_int_equal(r.status, OMS_REPLY_ERROR);
+    assert_int_equal(r.error_code, OMS_ERR_LIMIT);
+    assert_string_equal(r.command_id, "t-two");
+    assert_non_null(strstr(r.text, "exactly one frame"));
+
+    /* A 70 KiB frame: a command whose text field is padded far beyond the limit. */
+    size_t big_len = 70 * 1024;
+    uint8_t *big = malloc(big_len);
+    assert_non_null(big);
+    memcpy(big, cmd, cl);
+    memset(big + cl, 0, big_len - cl); /* zero bytes: a field-0 tag, garbage after a command */
+    const void *f4[] = {big};
+    size_t l4[] = {big_len};
+    r = s_raw(dealer, f4, l4, 1);
+    assert_int_equal(r.status, OMS_REPLY_ERROR);
+    assert_int_equal(r.error_code, OMS_ERR_LIMIT);
+    assert_string_equal(r.command_id, "t-two");
+    free(big);
+
+    /* Nothing was appended by those; all four were counted. */
+    const codec_stats_t *st = s_stats(d);
+    assert_int_equal(st->head_seq, head0);
+    assert_int_equal(st->errors_total, 4);
+
+    /* A Command without a body: a rule refuses it, and the refusal is an event. */
+    oms_cmd_t nb = s_cmd(OMS_CMD_NONE, "t-nobody", "pm");
+    r = s_run(dealer, &nb);
+    assert_int_equal(r.status, OMS_REPLY_REJECTED);
+    assert_string_equal(r.rule_id, "CMD-003");
+    assert_int_equal(r.reject_reason, OMS_RR_UNKNOWN_COMMAND);
+    assert_int_equal(r.first_seq, head0 + 1);
+    assert_int_equal(r.last_seq, head0 + 1);
+
+    /* Still serving. */
+    r = s_run(dealer, &c);
+    assert_int_equal(r.status, OMS_REPLY_ACCEPTED);
+    assert_int_equal(r.first_seq, head0 + 2);
+    st = s_stats(d);
+    assert_int_equal(st->head_seq, r.last_seq);
+    assert_int_equal(st->rejects_total, 1);
+    assert_int_equal(st->n_rejects_by_reason, 1);
+    assert_int_equal(st->rejects_by_reason[0].reason, OMS_RR_UNKNOWN_COMMAND);
+    uint64_t head = r.last_seq;
+
+    /* Bad queries get an ErrorReply. */
+    void *q = s_dealer(d->query_ep);
+    s_send(q, junk, sizeof junk);
+    int n = s_recv(q, WAIT_MS);
+    assert_true(n >= 0);
+    assert_int_equal(codec_decode_qreply(s_buf, (size_t)n, NULL, 0, s_qr), 0);
+    assert_int_equal(s_qr->kind, CODEC_QR_ERROR);
+    assert_int_equal(s_qr->error_code, OMS_ERR_DECODE);
+    codec_query_t oq = {.kind = CODEC_Q_ORDER};
+    strcpy(oq.request_id, "missing");
+    strcpy(oq.id, "NOPE");
+    assert_int_equal(s_query(q, &oq, NULL, 0, s_qr, WAIT_MS), 0);
+    assert_int_equal(s_qr->kind, CODEC_QR_ERROR);
+    assert_int_equal(s_qr->error_code, OMS_ERR_NOT_FOUND);
+    codec_query_t cu = {.kind = CODEC_Q_CATCH_UP, .from_seq = 0};
+    strcpy(cu.request_id, "cu0");
+    assert_int_equal(s_query(q, &cu, NULL, 0, s_qr, WAIT_MS), 0);
+    assert_int_equal(s_qr->kind, CODEC_QR_ERROR);
+    zmq_close(q);
+    zmq_close(dealer);
+    s_stop(d);
+    assert_int_equal(s_head_of(d), head);
+}
+
+static void test_omsd_retry_duplicate(void **state)
+{
+    omsd_t *d = *state;
+    s_start(d, s_demo);
+    uint8_t buf[4096];
+    oms_cmd_t c = s_new_order("t-retry", "O-retry", "ACC2", "10");
+    size_t len = s_encode(&c, buf, sizeof buf);
+    void *a = s_dealer(d->cmd_ep);
+    s_send(a, buf, len);
+    oms_reply_t r1 = s_reply(a);
+    assert_int_equal(r1.status, OMS_REPLY_ACCEPTED);
+    zmq_close(a);
+    /* Lazy Pirate: a new socket, the same bytes. */
+    void *b = s_dealer(d->cmd_ep);
+    s_send(b, buf, len);
+    oms_reply_t r2 = s_reply(b);
+    assert_int_equal(r2.status, OMS_REPLY_DUPLICATE);
+    assert_int_equal(r2.original_status, OMS_REPLY_ACCEPTED);
+    assert_int_equal(r2.first_seq, r1.first_seq);
+    assert_int_equal(r2.last_seq, r1.last_seq);
+    assert_string_equal(r2.order_id, "O-retry");
+    const codec_stats_t *st = s_stats(d);
+    assert_int_equal(st->head_seq, r1.last_seq);
+    assert_int_equal(st->duplicates_total, 1);
+    zmq_close(b);
+    s_stop(d);
+    assert_int_equal(s_head_of(d), r1.last_seq);
+}
+
+static void test_omsd_second_daemon_refused(void **state)
+{
+    omsd_t *d = *state;
+    s_start(d, NULL);
+    /* The same store, other endpoints. */
+    omsd_t other = *d;
+    snprintf(other.cmd_ep, sizeof other.cmd_ep, "ipc://%s/cmd2", d->dir);
+    snprintf(other.pub_ep, sizeof other.pub_ep, "ipc://%s/pub2", d->dir);
+    snprintf(other.query_ep, sizeof other.query_ep, "ipc://%s/query2", d->dir);
+    other.starts = 100;
+    pid_t pid = s_spawn(&other, NULL);
+    int st = s_wait_exit(pid, WAIT_MS);
+    if (st == -1) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    assert_true(st != -1);
+    assert_true(WIFEXITED(st));
+    assert_int_not_equal(WEXITSTATUS(st), 0);
+    FILE *f = fopen(other.logpath, "r");
+    assert_non_null(f);
+    char text[8192];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    assert_non_null(strstr(text, "in use by another writer"));
+    /* The first one still serves. */
+    assert_int_equal(s_stats(d)->head_seq, 0);
+    s_stop(d);
+}
+
+/* Sends BURST new orders (ids <prefix>-<i>) on one socket without waiting; returns the
+ * encoded commands (for resending) in bufs/lens. */
+static void s_burst(void *sock, const char *prefix, uint8_t (*bufs)[512], size_t *lens)
+{
+    for (int i = 0; i < BURST; i++) {
+        char cid[64], oid[64];
+        snprintf(cid, sizeof cid, "%s-%d", prefix, i);
+        snprintf(oid, sizeof oid, "O-%s-%d", prefix, i);
+        oms_cmd_t c = s_new_order(cid, oid, i % 2 ? "ACC1" : "ACC3", "1");
+        lens[i] = s_encode(&c, bufs[i], 512);
+        s_send(sock, bufs[i], lens[i]);
+    }
+}
+
+static int s_index_of(const char *prefix, const char *cmd_id)
+{
+    size_t pl = strlen(prefix);
+    assert_true(strncmp(cmd_id, prefix, pl) == 0 && cmd_id[pl] == '-');
+    int i = atoi(cmd_id + pl + 1);
+    assert_true(i >= 0 && i < BURST);
+    return i;
+}
+
+static void test_omsd_sigterm_under_burst(void **state)
+{
+    omsd_t *d = *state;
+    const char *const flags[] = {"--demo-data", "--batch-max", "64", NULL};
+    s_start(d, flags);
+    void *sock = s_dealer(d->cmd_ep);
+    uint8_t(*bufs)[512] = calloc(BURST, 512);
+    size_t *lens = calloc(BURST, sizeof *lens);
+    oms_reply_t *got = calloc(BURST, sizeof *got);
+    assert_true(bufs && lens && got);
+    s_burst(sock, "t", bufs, lens);
+    int replies = 0;
+    bool termed = false;
+    for (;;) {
+        int n = s_recv(sock, termed ? 1500 : WAIT_MS);
+        if (n < 0)
+            break;
+        oms_reply_t r;
+        assert_int_equal(codec_decode_reply(s_buf, (size_t)n, &r), 0);
+        int i = s_index_of("t", r.command_id);
+        assert_int_equal(got[i].status, OMS_REPLY_NONE); /* one reply per command */
+        got[i] = r;
+        replies++;
+        if (!termed && replies == 200) {
+            kill(d->pid, SIGTERM);
+            termed = true;
+        }
+    }
+    assert_true(termed);
+    int st = s_wait_exit(d->pid, WAIT_MS);
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        s_dump_log(d);
+    assert_true(st != -1);
+    d->pid = 0;
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    /* Every command that got a reply is in the log, at the seqs its reply gave. */
+    evlog_t *log = s_open_ro(d);
+    for (int i = 0; i < BURST; i++) {
+        if (got[i].status == OMS_REPLY_NONE)
+            continue;
+        assert_int_equal(got[i].status, OMS_REPLY_ACCEPTED);
+        s_assert_event_of(log, got[i].first_seq, got[i].command_id);
+        s_assert_event_of(log, got[i].last_seq, got[i].command_id);
+    }
+    evlog_destroy(&log);
+    fprintf(stderr, "      (%d of %d commands answered before the stop)\n", replies, BURST);
+    assert_true(replies >= 200);
+    free(bufs);
+    free(lens);
+    free(got);
+    zmq_close(sock);
+}
+
+static void test_omsd_kill9_restart(void **state)
+{
+    omsd_t *d = *state;
+    const char *const flags[] = {"--demo-data", "--batch-max", "32", NULL};
+    s_start(d, flags);
+    void *sock = s_dealer(d->cmd_ep);
+    uint8_t(*bufs)[512] = calloc(BURST, 512);
+    size_t *lens = calloc(BURST, sizeof *lens);
+    oms_reply_t *got = calloc(BURST, sizeof *got);
+    uint32_t *count = calloc(BURST, sizeof *count);
+    assert_true(bufs && lens && got && count);
+    s_burst(sock, "k", bufs, lens);
+    int replies = 0;
+    while (replies < 300) {
+        oms_reply_t r = s_reply(sock);
+        int i = s_index_of("k", r.command_id);
+        assert_int_equal(r.status, OMS_REPLY_ACCEPTED);
+        got[i] = r;
+        replies++;
+    }
+    kill(d->pid, SIGKILL);
+    int st = s_wait_exit(d->pid, WAIT_MS);
+    d->pid = 0;
+    assert_true(st != -1 && WIFSIGNALED(st));
+    zmq_close(sock); /* its late replies are gone with it */
+
+    /* Restart; the state reloads; resend everything (Lazy Pirate, new socket). */
+    s_start(d, flags);
+    uint64_t head_after_restart = s_stats(d)->head_seq;
+    assert_true(head_after_restart >= (uint64_t)replies);
+    sock = s_dealer(d->cmd_ep);
+    for (int i = 0; i < BURST; i++)
+        s_send(sock, bufs[i], lens[i]);
+    uint32_t dups = 0;
+    for (int k = 0; k < BURST; k++) {
+        oms_reply_t r = s_reply(sock);
+        int i = s_index_of("k", r.command_id);
+        if (got[i].status != OMS_REPLY_NONE) {
+            /* Answered before the kill: the same outcome again. */
+            assert_int_equal(r.status, OMS_REPLY_DUPLICATE);
+            assert_int_equal(r.original_status, OMS_REPLY_ACCEPTED);
+            assert_int_equal(r.first_seq, got[i].first_seq);
+            assert_int_equal(r.last_seq, got[i].last_seq);
+        } else {
+            assert_true(r.status == OMS_REPLY_ACCEPTED || r.status == OMS_REPLY_DUPLICATE);
+        }
+        dups += r.status == OMS_REPLY_DUPLICATE;
+    }
+    assert_true(dups >= (uint32_t)replies);
+    zmq_close(sock);
+    s_stop(d);
+
+    /* Every command is in the log exactly once (one OrderAccepted each). */
+    evlog_t *log = s_open_ro(d);
+    evlog_iter_t *it = NULL;
+    assert_int_equal(evlog_iter_new(log, 1, &it), 0);
+    uint64_t seq = 0;
+    const uint8_t *v = NULL;
+    size_t len = 0;
+    int rc;
+    while ((rc = evlog_iter_next(it, &seq, &v, &len)) == 1) {
+        evlog_record_t rec;
+        assert_int_equal(evlog_record_parse(v, len, &rec), 0);
+        if (rec.command_id_len < 2 || memcmp(rec.command_id, "k-", 2) != 0)
+            continue;
+        char cid[OMS_ID_CAP];
+        memcpy(cid, rec.command_id, rec.command_id_len);
+        cid[rec.command_id_len] = '\0';
+        count[s_index_of("k", cid)]++;
+    }
+    assert_int_equal(rc, 0);
+    evlog_iter_destroy(&it);
+    evlog_destroy(&log);
+    for (int i = 0; i < BURST; i++)
+        assert_int_equal(count[i], 1);
+    fprintf(stderr, "      (%d commands answered before the kill, head %llu at restart)\n",
+            replies, (unsigned long long)head_after_restart);
+    free(bufs);
+    free(lens);
+    free(got);
+    free(count);
+}
+
+static void test_omsd_bad_flags(void **state)
+{
+    omsd_t *d = *state;
+    const char *const flags[] = {"--no-such-flag", NULL};
+    pid_t pid = s_spawn(d, flags);
+    int st = s_wait_exit(pid, WAIT_MS);
+    assert_true(st != -1 && WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 2);
+    FILE *f = fopen(d->logpath, "r");
+    assert_non_null(f);
+    char text[8192];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    assert_non_null(strstr(text, "unknown flag"));
+    assert_non_null(strstr(text, "usage: omsd"));
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    s_ctx = zmq_ctx_new();
+    s_buf = malloc(BUF_CAP);
+    s_qr = malloc(sizeof *s_qr);
+    if (!s_ctx || !s_buf || !s_qr)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_omsd_demo_order_fill_stream, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_omsd_bad_input, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_omsd_retry_duplicate, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_omsd_second_daemon_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_omsd_sigterm_under_burst, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_omsd_kill9_restart, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_omsd_bad_flags, s_setup, s_teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    free(s_qr);
+    free(s_buf);
+    zmq_ctx_term(s_ctx);
+    return rc;
+}
