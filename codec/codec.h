@@ -489,4 +489,22 @@ typedef struct {
  * or holds a NUL byte. The body itself is not validated. */
 int codec_event_peek(const uint8_t *event, size_t len, codec_event_peek_t *out);
 
+/* ---- JSON (json.c) ---------------------------------------------------------------------------
+ * Writes the oms.v1 message named type_name (the full protobuf name: "oms.v1.EventEnvelope",
+ * "oms.v1.Event", "oms.v1.Command", "oms.v1.CommandReply", "oms.v1.QueryReply", "oms.v1.Order",
+ * "oms.v1.Position", "oms.v1.Allocation", ... any message of the schema) decoded from bytes[len]
+ * as one JSON object, without a newline, into out[cap], NUL-terminated; *out_len (may be NULL)
+ * = its length. Generic over the descriptors, so new fields and event types print without new
+ * code. Field names as in the .proto, in field-number order; only fields present on the wire /
+ * non-default (proto3); enums by value name (an unknown value as a number); Decimal and
+ * Decimal128 as exact decimal strings ("101.25"); 64-bit integers as JSON strings and 32-bit
+ * ones as numbers (proto3 JSON mapping); bytes as lowercase hex; a oneof's member by its field
+ * name. Returns 0; OMS_ERR_INVALID for an unknown type_name or bad arguments; OMS_ERR_DECODE
+ * when the bytes do not parse as that message; OMS_ERR_LIMIT when cap is too small
+ * (CODEC_JSON_CAP(len) always suffices); on failure out is "". Thread-safe; allocates only
+ * protobuf-c's unpacked copy, freed before it returns. */
+#define CODEC_JSON_CAP(len) ((size_t)(len) * 48u + 4096u)
+int codec_json(const char *type_name, const uint8_t *bytes, size_t len, char *out, size_t cap,
+               size_t *out_len);
+
 #endif /* OMS_CODEC_H */
