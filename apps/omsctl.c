@@ -221,8 +221,14 @@ int ctl_submit(ctl_t *c, oms_cmd_t *cmd, const char *default_principal, const ch
         return CTL_EXIT_DAEMON;
     if (!cmd->principal[0])
         oms_strlcpy(cmd->principal, c->principal ? c->principal : default_principal, OMS_ID_CAP);
-    if (!cmd->command_id[0] && c->command_id)
+    if (!cmd->command_id[0] && c->command_id) {
+        /* A chosen id makes the bytes depend on the flags alone, so running the same line
+         * again is a safe retry (DUPLICATE), not a conflicting reuse of the id. */
         oms_strlcpy(cmd->command_id, c->command_id, OMS_ID_CAP);
+        cmd->client_ts_ns = 0;
+        if (cmd->type >= OMS_CMD_VENUE_ACK && cmd->type <= OMS_CMD_TRADE_CORRECT)
+            cmd->u.report.h.transact_ts_ns = 0;
+    }
     oms_reply_t r;
     int rc = bus_submit(c->client, cmd, &r, c->timeout_ms, c->retries);
     if (rc == OMS_ERR_IO) {
@@ -461,6 +467,8 @@ static int s_run_venue(ctl_t *c, const ctl_cmd_t *k)
                  (unsigned)rand());
     if (!c->command_id)
         oms_strlcpy(cmd.command_id, r->h.exec_id, OMS_ID_CAP);
+    if (s_has(c, "exec-id") || c->command_id)
+        cmd.client_ts_ns = 0; /* fixed ids, fixed bytes: re-running the line is a retry */
     S_TRY(s_str(c, "venue-order-id", false, r->h.venue_order_id, OMS_ID_CAP));
     S_TRY(s_str(c, "cl-ord-id", false, r->h.cl_ord_id, OMS_ID_CAP));
     r->h.transact_ts_ns = cmd.client_ts_ns;
@@ -519,8 +527,11 @@ static int s_list(ctl_t *c, codec_query_t *q)
         if (q->kind == CODEC_Q_ORDERS_OF_ACCOUNT) {
             oms_arena_reset(&s_arena);
             proj_order_t o;
-            if (codec_row_decode_order(last->data, last->len, &s_arena, &o, NULL, NULL, NULL,
-                                       NULL) != 0)
+            const char(*cl)[OMS_ID_CAP] = NULL;
+            const oms_alloc_instr_t *in = NULL;
+            uint32_t n_cl = 0, n_in = 0;
+            if (codec_row_decode_order(last->data, last->len, &s_arena, &o, &cl, &n_cl, &in,
+                                       &n_in) != 0)
                 return CTL_EXIT_DAEMON;
             oms_strlcpy(q->after, o.order_id, OMS_ID_CAP);
         } else if (q->kind == CODEC_Q_POSITIONS_OF_ACCOUNT ||
@@ -878,7 +889,7 @@ static const ctl_opt_t s_globals[] = {
     {"pub-endpoint", "EP", "omsd events (default tcp://127.0.0.1:7702)"},
     {"query-endpoint", "EP", "omsd catch-up/queries (default tcp://127.0.0.1:7703)"},
     {"principal", "ID", "who sends the command (default: by command, see the list)"},
-    {"command-id", "ID", "the command id (default: a fresh random one, printed)"},
+    {"command-id", "ID", "command id (default: random, printed); with it the same line is a safe retry"},
     {"timeout-ms", "MS", "wait per attempt (default 3000)"},
     {"retries", "N", "Lazy Pirate retries with the same command id (default 2)"},
     {"json", NULL, "JSON lines instead of tables"},

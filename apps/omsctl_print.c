@@ -212,7 +212,10 @@ static int s_row(const codec_slice_t *it, bool header)
     switch (it->list) {
     case CODEC_QL_ORDERS: {
         proj_order_t o;
-        if (codec_row_decode_order(it->data, it->len, ar, &o, NULL, NULL, NULL, NULL))
+        const char(*cl)[OMS_ID_CAP] = NULL;
+        const oms_alloc_instr_t *in = NULL;
+        uint32_t n_cl = 0, n_in = 0;
+        if (codec_row_decode_order(it->data, it->len, ar, &o, &cl, &n_cl, &in, &n_in))
             return s_bad_row("order");
         if (header)
             printf("%-16s %-8s %-8s %-10s %-6s %12s %12s %12s %12s %12s  %s\n", "ORDER", "ACCOUNT",
@@ -253,8 +256,9 @@ static int s_row(const codec_slice_t *it, bool header)
     case CODEC_QL_ALLOCATIONS: {
         proj_alloc_t al;
         const oms_alloc_part_t *parts = NULL;
-        uint32_t n = 0;
-        if (codec_row_decode_alloc(it->data, it->len, ar, &al, &parts, &n, NULL, NULL))
+        const oms_alloc_instr_t *used = NULL;
+        uint32_t n = 0, n_used = 0;
+        if (codec_row_decode_alloc(it->data, it->len, ar, &al, &parts, &n, &used, &n_used))
             return s_bad_row("allocation");
         if (header)
             printf("%-16s %-12s %-9s %12s %12s  %s\n", "ORDER", "ALLOC_ID", "STATUS", "QTY",
