@@ -885,9 +885,9 @@ static const ctl_cmd_t s_cmds[] = {
 #define S_N_CMDS (sizeof s_cmds / sizeof s_cmds[0])
 
 static const ctl_opt_t s_globals[] = {
-    {"cmd-endpoint", "EP", "omsd commands (default tcp://127.0.0.1:7701)"},
-    {"pub-endpoint", "EP", "omsd events (default tcp://127.0.0.1:7702)"},
-    {"query-endpoint", "EP", "omsd catch-up/queries (default tcp://127.0.0.1:7703)"},
+    {"cmd-endpoint", "EP", "omsd commands (default $OMS_CMD_EP or tcp://127.0.0.1:7701)"},
+    {"pub-endpoint", "EP", "omsd events (default $OMS_PUB_EP or tcp://127.0.0.1:7702)"},
+    {"query-endpoint", "EP", "omsd queries (default $OMS_QUERY_EP or tcp://127.0.0.1:7703)"},
     {"principal", "ID", "who sends the command (default: by command, see the list)"},
     {"command-id", "ID", "command id (default: random, printed); with it the same line is a safe retry"},
     {"timeout-ms", "MS", "wait per attempt (default 3000)"},
@@ -966,6 +966,14 @@ int main(int argc, char **argv)
     strcpy(c.cmd_ep, "tcp://127.0.0.1:7701");
     strcpy(c.pub_ep, "tcp://127.0.0.1:7702");
     strcpy(c.query_ep, "tcp://127.0.0.1:7703");
+    /* The environment may move the defaults (as scripts/run.sh does for the daemon). */
+    static const char *const env[] = {"OMS_CMD_EP", "OMS_PUB_EP", "OMS_QUERY_EP"};
+    char *const eps[] = {c.cmd_ep, c.pub_ep, c.query_ep};
+    for (int i = 0; i < 3; i++) {
+        const char *v = getenv(env[i]);
+        if (v && *v && strlen(v) < BUS_ENDPOINT_CAP)
+            strcpy(eps[i], v);
+    }
     c.timeout_ms = 3000;
     c.retries = 2;
     signal(SIGPIPE, SIG_IGN);
