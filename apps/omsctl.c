@@ -1065,5 +1065,6 @@ int main(int argc, char **argv)
     fflush(stdout);
     bus_client_destroy(&c.client);
     oms_arena_free(&s_arena);
+    ctl_print_fini();
     return rc;
 }

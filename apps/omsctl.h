@@ -82,6 +82,9 @@ void ctl_print_stats(const ctl_t *c, const codec_stats_t *s);
  * JSON. 0 or CTL_EXIT_DAEMON when it does not decode. */
 int ctl_print_event(const ctl_t *c, const uint8_t *env, size_t len);
 
+/* Frees the printer's buffers (at exit). */
+void ctl_print_fini(void);
+
 /* Formats a decimal into buf (OMS_DEC_STR_MAX); "-" for an absent optional. */
 const char *ctl_dec(oms_dec_t v, char *buf);
 const char *ctl_opt(oms_opt_dec_t v, char *buf);

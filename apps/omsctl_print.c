@@ -30,6 +30,15 @@ static oms_arena_t *s_scratch(void)
     return &s_arena;
 }
 
+void ctl_print_fini(void)
+{
+    oms_arena_free(&s_arena);
+    memset(&s_arena, 0, sizeof s_arena);
+    free(s_json);
+    s_json = NULL;
+    s_json_cap = 0;
+}
+
 const char *ctl_dec(oms_dec_t v, char *buf)
 {
     if (oms_dec_format(v, buf, OMS_DEC_STR_MAX) < 0)
