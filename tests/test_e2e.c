@@ -26,6 +26,12 @@
  *   omsctl_load             omsctl load FILE.json defines an instrument, account, principal,
  *                           limits, restriction and reference price (queried back); loading it
  *                           again appends nothing; the loaded limit rejects an order (exit 1).
+ *   omsctl_every_command    without a venue, omsctl sends every command: reference data,
+ *                           limits and restrictions (which then apply), an order worked by hand
+ *                           (venue ack, fills, correct, bust, replace reject/ack, cancel reject,
+ *                           done for day), venue reject, expire, end of day, a block allocated,
+ *                           reversed and allocated again; every query; JSON rows and events.
+ *   venue_reject_rate       --reject-rate 1: the venue rejects the order.
  *
  * Children are stopped by pid in teardown (SIGTERM, then SIGKILL after a timeout) even when an
  * assertion failed.
@@ -793,6 +799,112 @@ static void test_e2e_omsctl_load(void **state)
     assert_non_null(strstr(f->err, "not exact"));
 }
 
+/* Runs omsctl with args and asserts its exit status and (when want_out) a piece of its output. */
+#define CTL(f, status, want_out, ...)                                                              \
+    do {                                                                                           \
+        const char *const a_[] = {__VA_ARGS__, NULL};                                              \
+        int rc_ = s_ctl(f, true, a_);                                                              \
+        if (rc_ != (status))                                                                       \
+            fprintf(stderr, "omsctl %s: exit %d\n%s%s", a_[0], rc_, (f)->out, (f)->err);          \
+        assert_int_equal(rc_, status);                                                             \
+        if (want_out)                                                                              \
+            assert_non_null(strstr((f)->out, (const char *)(want_out)));                           \
+    } while (0)
+
+static void test_e2e_omsctl_every_command(void **state)
+{
+    fx_t *f = *state;
+    s_start_omsd(f); /* no venue: omsctl plays it */
+    /* Reference data. */
+    CTL(f, 0, "ACCEPTED", "define-instrument", "NVDA", "--tick", "0.01", "--lot", "1");
+    CTL(f, 0, "ACCEPTED", "update-instrument", "NVDA", "--tick", "0.01", "--lot", "1",
+        "--symbol", "NVDA.O");
+    CTL(f, 0, "ACCEPTED", "set-ref-price", "NVDA", "--price", "120");
+    CTL(f, 0, "ACCEPTED", "define-account", "ACC7", "--release", "auto", "--allow-short");
+    CTL(f, 0, "ACCEPTED", "define-principal", "bob", "--roles", "pm,trader");
+    CTL(f, 0, "ACCEPTED", "set-limits", "--account", "ACC7", "--max-qty", "500", "--collar",
+        "0.2");
+    CTL(f, 0, "ACCEPTED", "set-restricted", "NVDA", "--reason", "test");
+    CTL(f, 1, "PTC-005", "new", "--account", "ACC7", "--instrument", "NVDA", "--side", "buy",
+        "--qty", "1", "--price", "120");
+    CTL(f, 0, "ACCEPTED", "set-restricted", "NVDA", "--lift");
+    CTL(f, 0, "NVDA.O", "refdata", "--kind", "instruments", "--id", "NVDA");
+    CTL(f, 0, "ACC7", "refdata", "--kind", "limits");
+    /* An order worked by hand: ack, fill, correct, bust, replace, cancel rejected, done. */
+    CTL(f, 0, "PENDING_NEW", "new", "--id", "M1", "--account", "ACC7", "--instrument", "NVDA",
+        "--side", "buy", "--qty", "100", "--price", "120");
+    CTL(f, 0, "status NEW", "venue-ack", "M1", "--venue", "XMAN", "--exec-id", "A1");
+    CTL(f, 0, "DUPLICATE", "venue-ack", "M1", "--venue", "XMAN", "--exec-id", "A1");
+    CTL(f, 0, "PARTIALLY_FILLED", "fill", "M1", "--venue", "XMAN", "--exec-id", "F1", "--qty",
+        "40", "--px", "120");
+    CTL(f, 0, "PARTIALLY_FILLED", "fill", "M1", "--venue", "XMAN", "--exec-id", "F2", "--qty",
+        "10", "--px", "119.5");
+    CTL(f, 0, "ACCEPTED", "correct", "M1", "--venue", "XMAN", "--exec-id", "C1", "--ref-exec-id",
+        "F1", "--qty", "30", "--px", "120");
+    CTL(f, 0, "ACCEPTED", "bust", "M1", "--venue", "XMAN", "--exec-id", "B1", "--ref-exec-id",
+        "F2");
+    CTL(f, 1, "EXE-004", "bust", "M1", "--venue", "XMAN", "--exec-id", "B2", "--ref-exec-id",
+        "NOPE");
+    proj_order_t o = s_order(f, "M1");
+    assert_int_equal(o.cum, D("30"));
+    CTL(f, 0, "PENDING_REPLACE", "replace", "M1", "--cl-ord-id", "M1-r", "--qty", "60");
+    CTL(f, 0, "ACCEPTED", "replace-reject", "M1", "--venue", "XMAN", "--exec-id", "RR1",
+        "--cl-ord-id", "M1-r");
+    CTL(f, 0, "PENDING_REPLACE", "replace", "M1", "--cl-ord-id", "M1-r2", "--qty", "60");
+    CTL(f, 0, "ACCEPTED", "replace-ack", "M1", "--venue", "XMAN", "--exec-id", "RA1",
+        "--cl-ord-id", "M1-r2");
+    assert_int_equal(s_order(f, "M1").qty, D("60"));
+    CTL(f, 0, "PENDING_CANCEL", "cancel", "M1", "--cl-ord-id", "M1-c");
+    CTL(f, 0, "ACCEPTED", "cancel-reject", "M1", "--venue", "XMAN", "--exec-id", "CR1",
+        "--cl-ord-id", "M1-c");
+    CTL(f, 0, "DONE_FOR_DAY", "done-for-day", "M1", "--venue", "XMAN", "--exec-id", "D1");
+    CTL(f, 0, "30", "executions", "M1");
+    CTL(f, 0, "M1", "orders", "ACC7");
+    CTL(f, 0, "ACC7", "positions", "--account", "ACC7");
+    /* Rejected by the venue; expired by the venue; expired by end of day. */
+    CTL(f, 0, "PENDING_NEW", "new", "--id", "M2", "--account", "ACC7", "--instrument", "NVDA",
+        "--side", "buy", "--qty", "1", "--price", "120");
+    CTL(f, 0, "REJECTED", "venue-reject", "M2", "--venue", "XMAN", "--exec-id", "VR1", "--text",
+        "no");
+    CTL(f, 0, "PENDING_NEW", "new", "--id", "M3", "--account", "ACC7", "--instrument", "NVDA",
+        "--side", "buy", "--qty", "1", "--price", "120");
+    CTL(f, 0, "NEW", "venue-ack", "M3", "--venue", "XMAN", "--exec-id", "A3");
+    CTL(f, 0, "EXPIRED", "expire", "M3", "--venue", "XMAN", "--exec-id", "E3");
+    CTL(f, 0, "PENDING_NEW", "new", "--id", "M4", "--account", "ACC7", "--instrument", "NVDA",
+        "--side", "buy", "--qty", "1", "--price", "120");
+    CTL(f, 0, "ACCEPTED", "end-of-day", "2026-11-30");
+    assert_int_equal(s_order(f, "M4").status, OMS_ST_EXPIRED);
+    CTL(f, 1, "EOD-001", "end-of-day", "2026-11-30");
+    /* A block filled and allocated by hand, reversed and allocated again. */
+    CTL(f, 0, "PENDING_NEW", "new", "--id", "BB", "--alloc", "ACC1=60,ACC7=40", "--alloc-qty",
+        "--instrument", "NVDA", "--side", "buy", "--qty", "100", "--price", "120");
+    CTL(f, 0, "FILLED", "fill", "BB", "--venue", "XMAN", "--exec-id", "BF1", "--qty", "100",
+        "--px", "120");
+    CTL(f, 0, "ACCEPTED", "allocate", "BB", "--alloc-id", "AL1");
+    CTL(f, 0, "ACC7=40@120", "allocations", "BB");
+    CTL(f, 0, "ACCEPTED", "reverse-allocation", "BB", "--alloc-id", "AL1", "--reason", "oops");
+    CTL(f, 0, "ACCEPTED", "allocate", "BB", "--alloc-id", "AL2", "--alloc", "ACC1=1,ACC7=1");
+    CTL(f, 0, "REVERSED", "allocations", "BB");
+    CTL(f, 0, "ACC7=50@120", "allocations", "BB");
+    /* JSON rows and events; stats. */
+    CTL(f, 0, "\"exec_id\":\"F1\"", "--json", "executions", "M1");
+    CTL(f, 0, "\"seq\":\"1\"", "--json", "tail", "--from-seq", "1", "--count", "2");
+    CTL(f, 0, "head seq", "stats");
+    CTL(f, 0, "\"commands_total\"", "--json", "stats");
+}
+
+static void test_e2e_venue_reject_rate(void **state)
+{
+    fx_t *f = *state;
+    const char *const sim[] = {"--reject-rate", "1", "--seed", "7", NULL};
+    s_start(f, sim);
+    oms_cmd_t c = s_new("VR1", "ACC1", "AAPL", "10", "190");
+    assert_int_equal(s_submit(f, &c).status, OMS_REPLY_ACCEPTED);
+    proj_order_t o = s_wait_status(f, "VR1", OMS_ST_REJECTED);
+    assert_int_equal(o.cum, 0);
+    assert_string_equal(o.venue, "XSIM");
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -807,6 +919,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_e2e_reply_types, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_e2e_omsctl_exit_codes, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_e2e_omsctl_load, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_e2e_omsctl_every_command, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_e2e_venue_reject_rate, s_setup, s_teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     oms_arena_free(&s_arena);
