@@ -38,13 +38,13 @@ typedef struct ctl_cmd ctl_cmd_t;
 
 /* One subcommand. */
 struct ctl_cmd {
-    const char *name;                    /* as typed */
-    const char *summary;                 /* one line */
-    const char *positional;              /* the flag a bare first argument fills, or NULL */
-    const char *principal;               /* default principal (commands), NULL for queries */
-    oms_cmd_type_t type;                 /* the command built (venue reports share a runner) */
+    const char *name;                       /* as typed */
+    const char *summary;                    /* one line */
+    const char *positional;                 /* the flag a bare first argument fills, or NULL */
+    const char *principal;                  /* default principal (commands), NULL for queries */
+    oms_cmd_type_t type;                    /* the command built (venue reports share a runner) */
     int (*run)(ctl_t *, const ctl_cmd_t *); /* does it; returns the exit code */
-    ctl_opt_t opts[CTL_OPTS_MAX];        /* its flags (name NULL ends the list) */
+    ctl_opt_t opts[CTL_OPTS_MAX];           /* its flags (name NULL ends the list) */
 };
 
 static oms_arena_t s_arena; /* allocation lists of the command being built */
@@ -59,6 +59,7 @@ const char *ctl_get(const ctl_t *c, const char *name)
     return NULL;
 }
 
+/* True when --name was given. */
 static bool s_has(const ctl_t *c, const char *name)
 {
     return ctl_get(c, name) != NULL;
@@ -92,6 +93,8 @@ static int s_str(const ctl_t *c, const char *name, bool required, char *dst, siz
     return 0;
 }
 
+/* Decimal --name into *out (0 when absent); CTL_EXIT_USAGE when required and absent or
+ * not a decimal. */
 static int s_dec(const ctl_t *c, const char *name, bool required, oms_dec_t *out)
 {
     const char *v = ctl_get(c, name);
@@ -103,6 +106,7 @@ static int s_dec(const ctl_t *c, const char *name, bool required, oms_dec_t *out
     return 0;
 }
 
+/* Optional decimal --name: out->set says whether it was given. CTL_EXIT_USAGE when bad. */
 static int s_optdec(const ctl_t *c, const char *name, oms_opt_dec_t *out)
 {
     out->set = s_has(c, name);
@@ -132,7 +136,7 @@ static const int s_side_vals[] = {OMS_SIDE_BUY, OMS_SIDE_SELL, OMS_SIDE_SELL_SHO
                                   OMS_SIDE_SELL_SHORT, OMS_SIDE_SELL_SHORT};
 static const char *const s_tif_names[] = {"day", "gtc", "ioc", "fok", "gtd"};
 static const int s_tif_vals[] = {OMS_TIF_DAY, OMS_TIF_GTC, OMS_TIF_IOC, OMS_TIF_FOK, OMS_TIF_GTD};
-static const char *const s_asset_names[] = {"equity", "future", "option",
+static const char *const s_asset_names[] = {"equity", "future",       "option",
                                             "fx",     "fixed-income", "etf"};
 static const int s_asset_vals[] = {OMS_ASSET_EQUITY, OMS_ASSET_FUTURE,       OMS_ASSET_OPTION,
                                    OMS_ASSET_FX,     OMS_ASSET_FIXED_INCOME, OMS_ASSET_ETF};
@@ -147,10 +151,14 @@ static int s_roles(const char *v, uint32_t *out)
 {
     static const char *const names[] = {"pm",         "portfolio_manager", "trader", "ops",
                                         "operations", "compliance",        "venue",  "admin"};
-    static const int vals[] = {OMS_ROLE_PORTFOLIO_MANAGER, OMS_ROLE_PORTFOLIO_MANAGER,
-                               OMS_ROLE_TRADER,            OMS_ROLE_OPERATIONS,
-                               OMS_ROLE_OPERATIONS,        OMS_ROLE_COMPLIANCE,
-                               OMS_ROLE_VENUE,             OMS_ROLE_ADMIN};
+    static const int vals[] = {OMS_ROLE_PORTFOLIO_MANAGER,
+                               OMS_ROLE_PORTFOLIO_MANAGER,
+                               OMS_ROLE_TRADER,
+                               OMS_ROLE_OPERATIONS,
+                               OMS_ROLE_OPERATIONS,
+                               OMS_ROLE_COMPLIANCE,
+                               OMS_ROLE_VENUE,
+                               OMS_ROLE_ADMIN};
     *out = 0;
     char buf[256];
     if (strlen(v) >= sizeof buf)
@@ -246,11 +254,12 @@ int ctl_submit(ctl_t *c, oms_cmd_t *cmd, const char *default_principal, const ch
     }
     ctl_print_reply(c, &r, what);
     oms_reply_status_t st = r.status == OMS_REPLY_DUPLICATE ? r.original_status : r.status;
-    return st == OMS_REPLY_ACCEPTED ? CTL_EXIT_OK
+    return st == OMS_REPLY_ACCEPTED   ? CTL_EXIT_OK
            : st == OMS_REPLY_REJECTED ? CTL_EXIT_REJECTED
                                       : CTL_EXIT_DAEMON;
 }
 
+/* A zeroed command of this type stamped with the client's clock (informational). */
 static oms_cmd_t s_cmd(oms_cmd_type_t type)
 {
     oms_cmd_t cmd;
@@ -267,8 +276,12 @@ static oms_cmd_t s_cmd(oms_cmd_type_t type)
             return rc_;                                                                            \
     } while (0)
 
-/* ---- order commands --------------------------------------------------------------------------- */
+/* ---- order commands -------------------------------------------------------------------------- */
 
+/* The command runners: each builds its command from the flags and submits it. They return
+ * CTL_EXIT_USAGE for a missing or bad flag (nothing sent), else ctl_submit's exit code.
+ *
+ * new: a single-account order (--account) or a block (--alloc); LIMIT with --price. */
 static int s_run_new(ctl_t *c, const ctl_cmd_t *k)
 {
     oms_cmd_t cmd = s_cmd(OMS_CMD_NEW_ORDER);
@@ -304,6 +317,7 @@ static int s_run_new(ctl_t *c, const ctl_cmd_t *k)
     return ctl_submit(c, &cmd, k->principal, NULL);
 }
 
+/* release: a staged (four-eyes) order. */
 static int s_run_release(ctl_t *c, const ctl_cmd_t *k)
 {
     oms_cmd_t cmd = s_cmd(OMS_CMD_RELEASE_ORDER);
@@ -312,6 +326,7 @@ static int s_run_release(ctl_t *c, const ctl_cmd_t *k)
     return ctl_submit(c, &cmd, k->principal, NULL);
 }
 
+/* cancel: a cancel request. */
 static int s_run_cancel(ctl_t *c, const ctl_cmd_t *k)
 {
     oms_cmd_t cmd = s_cmd(OMS_CMD_CANCEL_ORDER);
@@ -321,6 +336,7 @@ static int s_run_cancel(ctl_t *c, const ctl_cmd_t *k)
     return ctl_submit(c, &cmd, k->principal, NULL);
 }
 
+/* replace: a replace request (new quantity and/or price). */
 static int s_run_replace(ctl_t *c, const ctl_cmd_t *k)
 {
     oms_cmd_t cmd = s_cmd(OMS_CMD_REPLACE_ORDER);
@@ -335,6 +351,7 @@ static int s_run_replace(ctl_t *c, const ctl_cmd_t *k)
     return ctl_submit(c, &cmd, k->principal, NULL);
 }
 
+/* allocate: book a block's fills (all unallocated by default). */
 static int s_run_allocate(ctl_t *c, const ctl_cmd_t *k)
 {
     oms_cmd_t cmd = s_cmd(OMS_CMD_ALLOCATE);
@@ -349,6 +366,7 @@ static int s_run_allocate(ctl_t *c, const ctl_cmd_t *k)
     return ctl_submit(c, &cmd, k->principal, NULL);
 }
 
+/* reverse-allocation. */
 static int s_run_reverse(ctl_t *c, const ctl_cmd_t *k)
 {
     oms_cmd_t cmd = s_cmd(OMS_CMD_REVERSE_ALLOCATION);
@@ -358,6 +376,7 @@ static int s_run_reverse(ctl_t *c, const ctl_cmd_t *k)
     return ctl_submit(c, &cmd, k->principal, NULL);
 }
 
+/* end-of-day. */
 static int s_run_eod(ctl_t *c, const ctl_cmd_t *k)
 {
     oms_cmd_t cmd = s_cmd(OMS_CMD_END_OF_DAY);
@@ -367,6 +386,7 @@ static int s_run_eod(ctl_t *c, const ctl_cmd_t *k)
 
 /* ---- reference data ------------------------------------------------------------------------- */
 
+/* define-instrument and update-instrument (the whole record; defaults as in the help). */
 static int s_run_instrument(ctl_t *c, const ctl_cmd_t *k)
 {
     oms_cmd_t cmd = s_cmd(k->type);
@@ -380,13 +400,15 @@ static int s_run_instrument(ctl_t *c, const ctl_cmd_t *k)
     if (!i->currency[0])
         strcpy(i->currency, "USD");
     const char *m = ctl_get(c, "multiplier"), *l = ctl_get(c, "lot"), *t = ctl_get(c, "tick");
-    if (oms_dec_parse_cstr(m ? m : "1", &i->multiplier) || oms_dec_parse_cstr(l ? l : "1", &i->lot_size) ||
+    if (oms_dec_parse_cstr(m ? m : "1", &i->multiplier) ||
+        oms_dec_parse_cstr(l ? l : "1", &i->lot_size) ||
         oms_dec_parse_cstr(t ? t : "0.01", &i->tick_size))
         return s_usage_err("--multiplier, --lot and --tick are decimal numbers");
     i->active = !s_has(c, "inactive");
     return ctl_submit(c, &cmd, k->principal, NULL);
 }
 
+/* define-account. */
 static int s_run_account(ctl_t *c, const ctl_cmd_t *k)
 {
     oms_cmd_t cmd = s_cmd(OMS_CMD_DEFINE_ACCOUNT);
@@ -401,6 +423,7 @@ static int s_run_account(ctl_t *c, const ctl_cmd_t *k)
     return ctl_submit(c, &cmd, k->principal, NULL);
 }
 
+/* define-principal. */
 static int s_run_principal(ctl_t *c, const ctl_cmd_t *k)
 {
     oms_cmd_t cmd = s_cmd(OMS_CMD_DEFINE_PRINCIPAL);
@@ -414,6 +437,7 @@ static int s_run_principal(ctl_t *c, const ctl_cmd_t *k)
     return ctl_submit(c, &cmd, k->principal, NULL);
 }
 
+/* set-limits (the scope defaults from the ids given). */
 static int s_run_limits(ctl_t *c, const ctl_cmd_t *k)
 {
     oms_cmd_t cmd = s_cmd(OMS_CMD_SET_LIMITS);
@@ -432,6 +456,7 @@ static int s_run_limits(ctl_t *c, const ctl_cmd_t *k)
     return ctl_submit(c, &cmd, k->principal, NULL);
 }
 
+/* set-restricted (--lift lifts). */
 static int s_run_restricted(ctl_t *c, const ctl_cmd_t *k)
 {
     oms_cmd_t cmd = s_cmd(OMS_CMD_SET_RESTRICTED);
@@ -443,6 +468,7 @@ static int s_run_restricted(ctl_t *c, const ctl_cmd_t *k)
     return ctl_submit(c, &cmd, k->principal, NULL);
 }
 
+/* set-ref-price. */
 static int s_run_refpx(ctl_t *c, const ctl_cmd_t *k)
 {
     oms_cmd_t cmd = s_cmd(OMS_CMD_SET_REFERENCE_PRICE);
@@ -453,6 +479,8 @@ static int s_run_refpx(ctl_t *c, const ctl_cmd_t *k)
 
 /* ---- venue reports -------------------------------------------------------------------------- */
 
+/* Every venue report (k->type): header flags, plus qty/px for fill and correct, ref-exec-id
+ * for bust and correct. Without --exec-id a fresh one is made and also used as command id. */
 static int s_run_venue(ctl_t *c, const ctl_cmd_t *k)
 {
     oms_cmd_t cmd = s_cmd(k->type);
@@ -493,8 +521,8 @@ static int s_query(ctl_t *c, codec_query_t *q)
 {
     if (ctl_client(c))
         return CTL_EXIT_DAEMON;
-    int rc = bus_query(c->client, q, s_items, OMS_LIMIT_QUERY_ROWS, &s_qr, c->timeout_ms,
-                       c->retries);
+    int rc =
+        bus_query(c->client, q, s_items, OMS_LIMIT_QUERY_ROWS, &s_qr, c->timeout_ms, c->retries);
     if (rc == OMS_ERR_IO) {
         fprintf(stderr, "omsctl: no reply from omsd at %s after %d attempt(s) of %d ms\n",
                 c->query_ep, c->retries + 1, c->timeout_ms);
@@ -539,8 +567,8 @@ static int s_list(ctl_t *c, codec_query_t *q)
             proj_position_t p;
             if (codec_row_decode_position(last->data, last->len, &p) != 0)
                 return CTL_EXIT_DAEMON;
-            oms_strlcpy(q->after, q->kind == CODEC_Q_POSITIONS_OF_ACCOUNT ? p.instrument_id
-                                                                          : p.account_id,
+            oms_strlcpy(q->after,
+                        q->kind == CODEC_Q_POSITIONS_OF_ACCOUNT ? p.instrument_id : p.account_id,
                         OMS_ID_CAP);
         } else {
             fprintf(stderr, "omsctl: more rows than one page; ask with --max-rows\n");
@@ -550,6 +578,7 @@ static int s_list(ctl_t *c, codec_query_t *q)
     return 0;
 }
 
+/* --max-rows into *out (0 = the server's default); CTL_EXIT_USAGE when out of range. */
 static int s_max_rows(const ctl_t *c, uint32_t *out)
 {
     const char *v = ctl_get(c, "max-rows");
@@ -564,6 +593,10 @@ static int s_max_rows(const ctl_t *c, uint32_t *out)
     return 0;
 }
 
+/* The query runners: 0 when answered (printed), 1 when not found, 2 for bad flags, 3 when
+ * the daemon does not answer or the answer does not decode.
+ *
+ * order: one order in detail. */
 static int s_run_order(ctl_t *c, const ctl_cmd_t *k)
 {
     (void)k;
@@ -577,6 +610,7 @@ static int s_run_order(ctl_t *c, const ctl_cmd_t *k)
     return ctl_print_order(c, &s_items[0]);
 }
 
+/* orders: an account's orders, every page. */
 static int s_run_orders(ctl_t *c, const ctl_cmd_t *k)
 {
     (void)k;
@@ -587,6 +621,7 @@ static int s_run_orders(ctl_t *c, const ctl_cmd_t *k)
     return s_list(c, &q);
 }
 
+/* executions: an order's fills. */
 static int s_run_executions(ctl_t *c, const ctl_cmd_t *k)
 {
     (void)k;
@@ -595,6 +630,7 @@ static int s_run_executions(ctl_t *c, const ctl_cmd_t *k)
     return s_list(c, &q);
 }
 
+/* positions: by account or by instrument, every page. */
 static int s_run_positions(ctl_t *c, const ctl_cmd_t *k)
 {
     (void)k;
@@ -612,6 +648,7 @@ static int s_run_positions(ctl_t *c, const ctl_cmd_t *k)
     return s_list(c, &q);
 }
 
+/* allocations: a block's allocations with their parts. */
 static int s_run_allocations(ctl_t *c, const ctl_cmd_t *k)
 {
     (void)k;
@@ -620,12 +657,13 @@ static int s_run_allocations(ctl_t *c, const ctl_cmd_t *k)
     return s_list(c, &q);
 }
 
+/* refdata: one kind or all (one page; --max-rows up to OMS_LIMIT_QUERY_ROWS). */
 static int s_run_refdata(ctl_t *c, const ctl_cmd_t *k)
 {
     (void)k;
-    static const char *const names[] = {"instruments", "accounts", "principals",
+    static const char *const names[] = {"instruments", "accounts",     "principals",
                                         "limits",      "restrictions", "all"};
-    static const int vals[] = {CODEC_REF_INSTRUMENT, CODEC_REF_ACCOUNT, CODEC_REF_PRINCIPAL,
+    static const int vals[] = {CODEC_REF_INSTRUMENT, CODEC_REF_ACCOUNT,     CODEC_REF_PRINCIPAL,
                                CODEC_REF_LIMITS,     CODEC_REF_RESTRICTION, CODEC_REF_ALL};
     codec_query_t q = {.kind = CODEC_Q_REF_DATA};
     S_ENUM(c, "kind", names, vals, CODEC_REF_ALL, q.ref_kind);
@@ -634,6 +672,7 @@ static int s_run_refdata(ctl_t *c, const ctl_cmd_t *k)
     return s_list(c, &q);
 }
 
+/* stats: the daemon's counters. */
 static int s_run_stats(ctl_t *c, const ctl_cmd_t *k)
 {
     (void)k;
@@ -647,12 +686,14 @@ static int s_run_stats(ctl_t *c, const ctl_cmd_t *k)
 
 static volatile sig_atomic_t s_stop = 0;
 
+/* SIGINT/SIGTERM during tail: stop after the event in hand. */
 static void s_on_signal(int sig)
 {
     (void)sig;
     s_stop = 1;
 }
 
+/* Whole number --name into *out (untouched when absent); CTL_EXIT_USAGE when bad. */
 static int s_u64(const ctl_t *c, const char *name, uint64_t *out)
 {
     const char *v = ctl_get(c, name);
@@ -667,6 +708,9 @@ static int s_u64(const ctl_t *c, const char *name, uint64_t *out)
     return 0;
 }
 
+/* tail: the event stream through the Clone-pattern subscriber, from --from-seq (default: the
+ * next event), filtered by --topic prefixes, until --count events, --idle-exit-ms of silence,
+ * or SIGINT/SIGTERM. 0, or 3 when the stream fails (catch-up unanswered, a corrupt log). */
 static int s_run_tail(ctl_t *c, const ctl_cmd_t *k)
 {
     (void)k;
@@ -693,8 +737,8 @@ static int s_run_tail(ctl_t *c, const ctl_cmd_t *k)
         from = s_qr.stats.head_seq + 1;
     }
     bus_sub_t *sub = NULL;
-    int rc = bus_sub_new(NULL, c->pub_ep, c->query_ep, topics, n_topics, from ? from - 1 : 0, 0,
-                         &sub);
+    int rc =
+        bus_sub_new(NULL, c->pub_ep, c->query_ep, topics, n_topics, from ? from - 1 : 0, 0, &sub);
     if (rc) {
         fprintf(stderr, "omsctl: cannot subscribe: %s\n", oms_strerror(rc));
         return CTL_EXIT_DAEMON;
@@ -733,6 +777,7 @@ static int s_run_tail(ctl_t *c, const ctl_cmd_t *k)
     return status;
 }
 
+/* load: see omsctl_load.c. */
 static int s_run_load(ctl_t *c, const ctl_cmd_t *k)
 {
     (void)k;
@@ -744,22 +789,34 @@ static int s_run_load(ctl_t *c, const ctl_cmd_t *k)
 
 /* ---- the table -------------------------------------------------------------------------- */
 
-#define O_TEXT {"text", "TEXT", "free text for the audit trail"}
-#define O_ORDER {"order", "ID", "the order id (or as the first argument)"}
+#define O_TEXT                                                                                     \
+    {                                                                                              \
+        "text", "TEXT", "free text for the audit trail"                                            \
+    }
+#define O_ORDER                                                                                    \
+    {                                                                                              \
+        "order", "ID", "the order id (or as the first argument)"                                   \
+    }
 #define O_VENUE_HDR                                                                                \
     O_ORDER, {"venue", "ID", "venue id (default MANUAL)"},                                         \
-        {"exec-id", "ID", "report id, the dedup key with the venue (default: a fresh one, also " \
-                          "the command id)"},                                                      \
+        {"exec-id", "ID",                                                                          \
+         "report id, the dedup key with the venue (default: a fresh one, also "                    \
+         "the command id)"},                                                                       \
         {"venue-order-id", "ID", "the venue's order id"},                                          \
         {"cl-ord-id", "ID", "the ClOrdID answered (cancel/replace: the request's)"}, O_TEXT
 
 static const ctl_cmd_t s_cmds[] = {
     /* orders */
-    {"new", "enter an order (one account, or a block with --alloc)", NULL, "pm",
-     OMS_CMD_NEW_ORDER, s_run_new,
+    {"new",
+     "enter an order (one account, or a block with --alloc)",
+     NULL,
+     "pm",
+     OMS_CMD_NEW_ORDER,
+     s_run_new,
      {{"id", "ID", "order id (default: a fresh O-xxxxxxxxxxxx, printed)"},
       {"account", "ACC", "the account (single-account order)"},
-      {"alloc", "A=S,B=S", "block: allocation instructions, weights (or quantities with --alloc-qty)"},
+      {"alloc", "A=S,B=S",
+       "block: allocation instructions, weights (or quantities with --alloc-qty)"},
       {"alloc-qty", NULL, "the --alloc shares are quantities summing to --qty"},
       {"instrument", "ID", "what to trade"},
       {"side", "SIDE", "buy, sell or short"},
@@ -769,116 +826,275 @@ static const ctl_cmd_t s_cmds[] = {
       {"tif", "TIF", "day (default), gtc, ioc, fok or gtd"},
       {"expire", "TIME", "gtd expiry, ISO-8601 UTC"},
       O_TEXT}},
-    {"release", "release a four-eyes order to execution", "order", "trader",
-     OMS_CMD_RELEASE_ORDER, s_run_release, {O_ORDER, O_TEXT}},
-    {"cancel", "ask to cancel an order", "order", "trader", OMS_CMD_CANCEL_ORDER, s_run_cancel,
-     {O_ORDER, {"cl-ord-id", "ID", "the request's ClOrdID (default: the OMS assigns none)"},
+    {"release",
+     "release a four-eyes order to execution",
+     "order",
+     "trader",
+     OMS_CMD_RELEASE_ORDER,
+     s_run_release,
+     {O_ORDER, O_TEXT}},
+    {"cancel",
+     "ask to cancel an order",
+     "order",
+     "trader",
+     OMS_CMD_CANCEL_ORDER,
+     s_run_cancel,
+     {O_ORDER,
+      {"cl-ord-id", "ID", "the request's ClOrdID (default: the OMS assigns none)"},
       O_TEXT}},
-    {"replace", "ask to change an order's quantity and/or price", "order", "trader",
-     OMS_CMD_REPLACE_ORDER, s_run_replace,
-     {O_ORDER, {"cl-ord-id", "ID", "the replace's new ClOrdID"}, {"qty", "Q", "new total quantity"},
-      {"price", "P", "new limit price"}, O_TEXT}},
-    {"allocate", "book a block's fills to its accounts", "order", "ops", OMS_CMD_ALLOCATE,
+    {"replace",
+     "ask to change an order's quantity and/or price",
+     "order",
+     "trader",
+     OMS_CMD_REPLACE_ORDER,
+     s_run_replace,
+     {O_ORDER,
+      {"cl-ord-id", "ID", "the replace's new ClOrdID"},
+      {"qty", "Q", "new total quantity"},
+      {"price", "P", "new limit price"},
+      O_TEXT}},
+    {"allocate",
+     "book a block's fills to its accounts",
+     "order",
+     "ops",
+     OMS_CMD_ALLOCATE,
      s_run_allocate,
-     {O_ORDER, {"alloc-id", "ID", "allocation id, unique within the order"},
+     {O_ORDER,
+      {"alloc-id", "ID", "allocation id, unique within the order"},
       {"qty", "Q", "quantity to allocate (default: all unallocated)"},
       {"alloc", "A=S,B=S", "override instructions (default: the order's)"},
-      {"alloc-qty", NULL, "the --alloc shares are quantities"}, O_TEXT}},
-    {"reverse-allocation", "reverse a booked allocation", "order", "ops",
-     OMS_CMD_REVERSE_ALLOCATION, s_run_reverse,
+      {"alloc-qty", NULL, "the --alloc shares are quantities"},
+      O_TEXT}},
+    {"reverse-allocation",
+     "reverse a booked allocation",
+     "order",
+     "ops",
+     OMS_CMD_REVERSE_ALLOCATION,
+     s_run_reverse,
      {O_ORDER, {"alloc-id", "ID", "the allocation"}, {"reason", "TEXT", "why"}}},
-    {"end-of-day", "close a trade date (expires working DAY orders)", "date", "ops",
-     OMS_CMD_END_OF_DAY, s_run_eod, {{"date", "YYYY-MM-DD", "the trade date closed"}}},
+    {"end-of-day",
+     "close a trade date (expires working DAY orders)",
+     "date",
+     "ops",
+     OMS_CMD_END_OF_DAY,
+     s_run_eod,
+     {{"date", "YYYY-MM-DD", "the trade date closed"}}},
     /* reference data */
-    {"define-instrument", "define an instrument", "id", "admin", OMS_CMD_DEFINE_INSTRUMENT,
+    {"define-instrument",
+     "define an instrument",
+     "id",
+     "admin",
+     OMS_CMD_DEFINE_INSTRUMENT,
      s_run_instrument,
-     {{"id", "ID", "instrument id"}, {"symbol", "SYM", "display symbol (default: the id)"},
+     {{"id", "ID", "instrument id"},
+      {"symbol", "SYM", "display symbol (default: the id)"},
       {"asset-class", "CLASS", "equity (default), future, option, fx, fixed-income, etf"},
       {"currency", "CCY", "ISO 4217 (default USD)"},
       {"multiplier", "M", "contract multiplier (default 1)"},
-      {"lot", "L", "lot size (default 1)"}, {"tick", "T", "tick size (default 0.01)"},
+      {"lot", "L", "lot size (default 1)"},
+      {"tick", "T", "tick size (default 0.01)"},
       {"inactive", NULL, "not tradeable"}}},
-    {"update-instrument", "replace an instrument's definition", "id", "admin",
-     OMS_CMD_UPDATE_INSTRUMENT, s_run_instrument,
-     {{"id", "ID", "instrument id"}, {"symbol", "SYM", "display symbol (default: the id)"},
+    {"update-instrument",
+     "replace an instrument's definition",
+     "id",
+     "admin",
+     OMS_CMD_UPDATE_INSTRUMENT,
+     s_run_instrument,
+     {{"id", "ID", "instrument id"},
+      {"symbol", "SYM", "display symbol (default: the id)"},
       {"asset-class", "CLASS", "equity (default), future, option, fx, fixed-income, etf"},
       {"currency", "CCY", "ISO 4217 (default USD)"},
       {"multiplier", "M", "contract multiplier (default 1)"},
-      {"lot", "L", "lot size (default 1)"}, {"tick", "T", "tick size (default 0.01)"},
+      {"lot", "L", "lot size (default 1)"},
+      {"tick", "T", "tick size (default 0.01)"},
       {"inactive", NULL, "not tradeable"}}},
-    {"define-account", "define an account", "id", "admin", OMS_CMD_DEFINE_ACCOUNT, s_run_account,
-     {{"id", "ID", "account id"}, {"name", "NAME", "display name (default: the id)"},
+    {"define-account",
+     "define an account",
+     "id",
+     "admin",
+     OMS_CMD_DEFINE_ACCOUNT,
+     s_run_account,
+     {{"id", "ID", "account id"},
+      {"name", "NAME", "display name (default: the id)"},
       {"release", "POLICY", "auto (default) or four-eyes"},
-      {"allow-short", NULL, "may sell short"}, {"inactive", NULL, "refuses new orders"}}},
-    {"define-principal", "define a principal and its roles", "id", "admin",
-     OMS_CMD_DEFINE_PRINCIPAL, s_run_principal,
+      {"allow-short", NULL, "may sell short"},
+      {"inactive", NULL, "refuses new orders"}}},
+    {"define-principal",
+     "define a principal and its roles",
+     "id",
+     "admin",
+     OMS_CMD_DEFINE_PRINCIPAL,
+     s_run_principal,
      {{"id", "ID", "principal id"},
       {"roles", "R,R", "pm, trader, ops, compliance, venue, admin"},
       {"inactive", NULL, "may not issue commands"}}},
-    {"set-limits", "set pre-trade limits of one scope", NULL, "compliance", OMS_CMD_SET_LIMITS,
+    {"set-limits",
+     "set pre-trade limits of one scope",
+     NULL,
+     "compliance",
+     OMS_CMD_SET_LIMITS,
      s_run_limits,
      {{"scope", "SCOPE", "firm, account or account-instrument (default: from the ids given)"},
       {"account", "ACC", "the account (account scopes)"},
       {"instrument", "ID", "the instrument (account-instrument scope)"},
-      {"max-qty", "Q", "max order quantity"}, {"max-notional", "N", "max order notional"},
+      {"max-qty", "Q", "max order quantity"},
+      {"max-notional", "N", "max order notional"},
       {"max-long", "Q", "max long position (with open buys)"},
       {"max-short", "Q", "max short position (with open sells)"},
       {"collar", "F", "price collar as a fraction of the reference price (0.1 = 10%)"}}},
-    {"set-restricted", "put an instrument on the restricted list (or lift it)", "instrument",
-     "compliance", OMS_CMD_SET_RESTRICTED, s_run_restricted,
-     {{"instrument", "ID", "the instrument"}, {"account", "ACC", "one account (default firm-wide)"},
-      {"lift", NULL, "lift the restriction"}, {"reason", "TEXT", "why"}}},
-    {"set-ref-price", "set an instrument's reference price", "instrument", "admin",
-     OMS_CMD_SET_REFERENCE_PRICE, s_run_refpx,
+    {"set-restricted",
+     "put an instrument on the restricted list (or lift it)",
+     "instrument",
+     "compliance",
+     OMS_CMD_SET_RESTRICTED,
+     s_run_restricted,
+     {{"instrument", "ID", "the instrument"},
+      {"account", "ACC", "one account (default firm-wide)"},
+      {"lift", NULL, "lift the restriction"},
+      {"reason", "TEXT", "why"}}},
+    {"set-ref-price",
+     "set an instrument's reference price",
+     "instrument",
+     "admin",
+     OMS_CMD_SET_REFERENCE_PRICE,
+     s_run_refpx,
      {{"instrument", "ID", "the instrument"}, {"price", "P", "the price"}}},
     /* venue reports */
-    {"venue-ack", "report: the venue accepted the order", "order", "venue", OMS_CMD_VENUE_ACK,
-     s_run_venue, {O_VENUE_HDR}},
-    {"venue-reject", "report: the venue refused the order", "order", "venue",
-     OMS_CMD_VENUE_REJECT, s_run_venue, {O_VENUE_HDR}},
-    {"fill", "report: a fill", "order", "venue", OMS_CMD_VENUE_FILL, s_run_venue,
-     {O_VENUE_HDR, {"qty", "Q", "fill quantity"}, {"px", "P", "fill price"}}},
-    {"cancel-ack", "report: the order is canceled", "order", "venue", OMS_CMD_VENUE_CANCEL_ACK,
-     s_run_venue, {O_VENUE_HDR}},
-    {"cancel-reject", "report: the cancel request is refused", "order", "venue",
-     OMS_CMD_VENUE_CANCEL_REJECT, s_run_venue, {O_VENUE_HDR}},
-    {"replace-ack", "report: the replace is done", "order", "venue", OMS_CMD_VENUE_REPLACE_ACK,
-     s_run_venue, {O_VENUE_HDR}},
-    {"replace-reject", "report: the replace request is refused", "order", "venue",
-     OMS_CMD_VENUE_REPLACE_REJECT, s_run_venue, {O_VENUE_HDR}},
-    {"expire", "report: the venue expired the order", "order", "venue", OMS_CMD_VENUE_EXPIRE,
-     s_run_venue, {O_VENUE_HDR}},
-    {"done-for-day", "report: done for the day", "order", "venue", OMS_CMD_VENUE_DONE_FOR_DAY,
-     s_run_venue, {O_VENUE_HDR}},
-    {"bust", "report: an earlier fill is busted", "order", "venue", OMS_CMD_TRADE_BUST,
-     s_run_venue, {O_VENUE_HDR, {"ref-exec-id", "ID", "the fill busted"}}},
-    {"correct", "report: an earlier fill is corrected", "order", "venue", OMS_CMD_TRADE_CORRECT,
+    {"venue-ack",
+     "report: the venue accepted the order",
+     "order",
+     "venue",
+     OMS_CMD_VENUE_ACK,
      s_run_venue,
-     {O_VENUE_HDR, {"ref-exec-id", "ID", "the fill corrected"}, {"qty", "Q", "corrected quantity"},
+     {O_VENUE_HDR}},
+    {"venue-reject",
+     "report: the venue refused the order",
+     "order",
+     "venue",
+     OMS_CMD_VENUE_REJECT,
+     s_run_venue,
+     {O_VENUE_HDR}},
+    {"fill",
+     "report: a fill",
+     "order",
+     "venue",
+     OMS_CMD_VENUE_FILL,
+     s_run_venue,
+     {O_VENUE_HDR, {"qty", "Q", "fill quantity"}, {"px", "P", "fill price"}}},
+    {"cancel-ack",
+     "report: the order is canceled",
+     "order",
+     "venue",
+     OMS_CMD_VENUE_CANCEL_ACK,
+     s_run_venue,
+     {O_VENUE_HDR}},
+    {"cancel-reject",
+     "report: the cancel request is refused",
+     "order",
+     "venue",
+     OMS_CMD_VENUE_CANCEL_REJECT,
+     s_run_venue,
+     {O_VENUE_HDR}},
+    {"replace-ack",
+     "report: the replace is done",
+     "order",
+     "venue",
+     OMS_CMD_VENUE_REPLACE_ACK,
+     s_run_venue,
+     {O_VENUE_HDR}},
+    {"replace-reject",
+     "report: the replace request is refused",
+     "order",
+     "venue",
+     OMS_CMD_VENUE_REPLACE_REJECT,
+     s_run_venue,
+     {O_VENUE_HDR}},
+    {"expire",
+     "report: the venue expired the order",
+     "order",
+     "venue",
+     OMS_CMD_VENUE_EXPIRE,
+     s_run_venue,
+     {O_VENUE_HDR}},
+    {"done-for-day",
+     "report: done for the day",
+     "order",
+     "venue",
+     OMS_CMD_VENUE_DONE_FOR_DAY,
+     s_run_venue,
+     {O_VENUE_HDR}},
+    {"bust",
+     "report: an earlier fill is busted",
+     "order",
+     "venue",
+     OMS_CMD_TRADE_BUST,
+     s_run_venue,
+     {O_VENUE_HDR, {"ref-exec-id", "ID", "the fill busted"}}},
+    {"correct",
+     "report: an earlier fill is corrected",
+     "order",
+     "venue",
+     OMS_CMD_TRADE_CORRECT,
+     s_run_venue,
+     {O_VENUE_HDR,
+      {"ref-exec-id", "ID", "the fill corrected"},
+      {"qty", "Q", "corrected quantity"},
       {"px", "P", "corrected price"}}},
     /* queries */
     {"order", "show one order", "order", NULL, 0, s_run_order, {O_ORDER}},
-    {"orders", "list an account's orders", "account", NULL, 0, s_run_orders,
-     {{"account", "ACC", "the account"}, {"open", NULL, "only orders not in a final status"},
+    {"orders",
+     "list an account's orders",
+     "account",
+     NULL,
+     0,
+     s_run_orders,
+     {{"account", "ACC", "the account"},
+      {"open", NULL, "only orders not in a final status"},
       {"max-rows", "N", "page size"}}},
     {"executions", "list an order's fills", "order", NULL, 0, s_run_executions, {O_ORDER}},
-    {"positions", "list positions of an account or in an instrument", NULL, NULL, 0,
+    {"positions",
+     "list positions of an account or in an instrument",
+     NULL,
+     NULL,
+     0,
      s_run_positions,
      {{"account", "ACC", "by account (\"\" = blocks' unallocated fills)"},
-      {"instrument", "ID", "by instrument"}, {"max-rows", "N", "page size"}}},
-    {"allocations", "list a block order's allocations", "order", NULL, 0, s_run_allocations,
+      {"instrument", "ID", "by instrument"},
+      {"max-rows", "N", "page size"}}},
+    {"allocations",
+     "list a block order's allocations",
+     "order",
+     NULL,
+     0,
+     s_run_allocations,
      {O_ORDER}},
-    {"refdata", "list reference data", NULL, NULL, 0, s_run_refdata,
+    {"refdata",
+     "list reference data",
+     NULL,
+     NULL,
+     0,
+     s_run_refdata,
      {{"kind", "KIND", "instruments, accounts, principals, limits, restrictions, all (default)"},
-      {"id", "ID", "one item"}, {"max-rows", "N", "page size"}}},
+      {"id", "ID", "one item"},
+      {"max-rows", "N", "page size"}}},
     {"stats", "the daemon's counters", NULL, NULL, 0, s_run_stats, {{NULL, NULL, NULL}}},
     /* streams and files */
-    {"tail", "follow the event stream, one line per event", NULL, NULL, 0, s_run_tail,
+    {"tail",
+     "follow the event stream, one line per event",
+     NULL,
+     NULL,
+     0,
+     s_run_tail,
      {{"from-seq", "N", "first seq (default: the next event; 1 = the whole log)"},
       {"topic", "PREFIX", "only topics starting with PREFIX (repeatable; e.g. ord/ACC1/, exe/)"},
       {"count", "N", "stop after N events"},
       {"idle-exit-ms", "MS", "stop after MS without an event"}}},
-    {"load", "load reference data from a JSON file", "file", NULL, 0, s_run_load,
+    {"load",
+     "load reference data from a JSON file",
+     "file",
+     NULL,
+     0,
+     s_run_load,
      {{"file", "FILE", "the JSON file (or as the first argument); see README"}}},
 };
 
@@ -889,13 +1105,15 @@ static const ctl_opt_t s_globals[] = {
     {"pub-endpoint", "EP", "omsd events (default $OMS_PUB_EP or tcp://127.0.0.1:7702)"},
     {"query-endpoint", "EP", "omsd queries (default $OMS_QUERY_EP or tcp://127.0.0.1:7703)"},
     {"principal", "ID", "who sends the command (default: by command, see the list)"},
-    {"command-id", "ID", "command id (default: random, printed); with it the same line is a safe retry"},
+    {"command-id", "ID",
+     "command id (default: random, printed); with it the same line is a safe retry"},
     {"timeout-ms", "MS", "wait per attempt (default 3000)"},
     {"retries", "N", "Lazy Pirate retries with the same command id (default 2)"},
     {"json", NULL, "JSON lines instead of tables"},
     {"help", NULL, "help (omsctl <command> --help for a command's flags)"},
 };
 
+/* One flag's help line. */
 static void s_print_opt(FILE *f, const ctl_opt_t *o)
 {
     char left[64];
@@ -903,6 +1121,7 @@ static void s_print_opt(FILE *f, const ctl_opt_t *o)
     fprintf(f, "    %-28s %s\n", left, o->help);
 }
 
+/* omsctl --help: every command with its default principal, the global flags, exit codes. */
 static void s_usage(FILE *f)
 {
     fprintf(f, "usage: omsctl [global flags] <command> [flags]\n\n"
@@ -910,13 +1129,10 @@ static void s_usage(FILE *f)
                "principal):\n");
     for (size_t i = 0; i < S_N_CMDS; i++) {
         char left[64];
-        snprintf(left, sizeof left, "%s%s%s%s", s_cmds[i].name,
-                 s_cmds[i].positional ? " [" : "",
-                 s_cmds[i].positional ? s_cmds[i].positional : "",
-                 s_cmds[i].positional ? "]" : "");
-        fprintf(f, "    %-30s %s%s%s%s\n", left, s_cmds[i].summary,
-                s_cmds[i].principal ? " (" : "", s_cmds[i].principal ? s_cmds[i].principal : "",
-                s_cmds[i].principal ? ")" : "");
+        snprintf(left, sizeof left, "%s%s%s%s", s_cmds[i].name, s_cmds[i].positional ? " [" : "",
+                 s_cmds[i].positional ? s_cmds[i].positional : "", s_cmds[i].positional ? "]" : "");
+        fprintf(f, "    %-30s %s%s%s%s\n", left, s_cmds[i].summary, s_cmds[i].principal ? " (" : "",
+                s_cmds[i].principal ? s_cmds[i].principal : "", s_cmds[i].principal ? ")" : "");
     }
     fprintf(f, "\nglobal flags (anywhere on the line):\n");
     for (size_t i = 0; i < sizeof s_globals / sizeof s_globals[0]; i++)
@@ -926,11 +1142,12 @@ static void s_usage(FILE *f)
                "2 usage error, 3 daemon unreachable or ERROR reply.\n");
 }
 
+/* omsctl <command> --help: its flags and the global ones. */
 static void s_cmd_usage(FILE *f, const ctl_cmd_t *k)
 {
     fprintf(f, "usage: omsctl [global flags] %s%s%s%s [flags]\n\n%s.\n", k->name,
-            k->positional ? " [" : "", k->positional ? k->positional : "",
-            k->positional ? "]" : "", k->summary);
+            k->positional ? " [" : "", k->positional ? k->positional : "", k->positional ? "]" : "",
+            k->summary);
     if (k->principal)
         fprintf(f, "Sent as principal '%s' unless --principal says otherwise.\n", k->principal);
     fprintf(f, "\nflags:\n");
@@ -941,6 +1158,7 @@ static void s_cmd_usage(FILE *f, const ctl_cmd_t *k)
         s_print_opt(f, &s_globals[i]);
 }
 
+/* The flag named name among opts[0..n) (a NULL name ends the list), or NULL. */
 static const ctl_opt_t *s_find_opt(const ctl_opt_t *opts, size_t n, const char *name)
 {
     for (size_t i = 0; i < n && opts[i].name; i++)
@@ -949,6 +1167,7 @@ static const ctl_opt_t *s_find_opt(const ctl_opt_t *opts, size_t n, const char *
     return NULL;
 }
 
+/* An int lo..hi from v; CTL_EXIT_USAGE otherwise. */
 static int s_int_flag(const char *name, const char *v, int lo, int hi, int *out)
 {
     char *end = NULL;
@@ -959,6 +1178,8 @@ static int s_int_flag(const char *name, const char *v, int lo, int hi, int *out)
     return 0;
 }
 
+/* Parses the line (global flags anywhere; a subcommand's flags after it; one positional
+ * argument for the commands that take one), then runs the subcommand. Exit codes: omsctl.h. */
 int main(int argc, char **argv)
 {
     static ctl_t c;

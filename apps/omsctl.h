@@ -37,17 +37,17 @@ typedef struct {
 
 /* The parsed command line and the client. */
 typedef struct {
-    char cmd_ep[BUS_ENDPOINT_CAP];   /* omsd command endpoint */
-    char pub_ep[BUS_ENDPOINT_CAP];   /* omsd event PUB */
-    char query_ep[BUS_ENDPOINT_CAP]; /* omsd catch-up/query endpoint */
-    const char *principal;           /* --principal, NULL = the command's default */
-    const char *command_id;          /* --command-id, NULL = random */
-    int timeout_ms;                  /* per attempt */
-    int retries;                     /* Lazy Pirate retries */
-    bool json;                       /* JSON lines instead of tables */
+    char cmd_ep[BUS_ENDPOINT_CAP];    /* omsd command endpoint */
+    char pub_ep[BUS_ENDPOINT_CAP];    /* omsd event PUB */
+    char query_ep[BUS_ENDPOINT_CAP];  /* omsd catch-up/query endpoint */
+    const char *principal;            /* --principal, NULL = the command's default */
+    const char *command_id;           /* --command-id, NULL = random */
+    int timeout_ms;                   /* per attempt */
+    int retries;                      /* Lazy Pirate retries */
+    bool json;                        /* JSON lines instead of tables */
     ctl_value_t vals[CTL_VALUES_MAX]; /* the subcommand's flags */
-    int n_vals;                      /* how many */
-    bus_client_t *client;            /* created on first use */
+    int n_vals;                       /* how many */
+    bus_client_t *client;             /* created on first use */
 } ctl_t;
 
 /* The value of --name (the last one given), or NULL when absent. */

@@ -36,9 +36,9 @@
 #include <string.h>
 
 enum {
-    LOAD_ITEMS_MAX = 100000,     /* items per section */
-    LOAD_FILE_MAX = 64 << 20,    /* bytes of the file */
-    LOAD_CMD_BYTES = 8192,       /* one encoded command (no lists here) */
+    LOAD_ITEMS_MAX = 100000,  /* items per section */
+    LOAD_FILE_MAX = 64 << 20, /* bytes of the file */
+    LOAD_CMD_BYTES = 8192,    /* one encoded command (no lists here) */
 };
 
 /* A bad item: prints where and why, returns CTL_EXIT_USAGE. */
@@ -73,6 +73,7 @@ static int s_str(json_t *o, const char *key, const char *dflt, char *dst, size_t
     return 0;
 }
 
+/* Boolean field (dflt when absent); CTL_EXIT_USAGE when not true/false. */
 static int s_bool(json_t *o, const char *key, bool dflt, bool *out, const char *section, size_t i)
 {
     json_t *v = json_object_get(o, key);
@@ -88,8 +89,8 @@ static int s_bool(json_t *o, const char *key, bool dflt, bool *out, const char *
 
 /* Decimal field: a string or an integer. *out->set says whether it was there; required
  * fields fail when absent. */
-static int s_dec(json_t *o, const char *key, bool required, oms_opt_dec_t *out,
-                 const char *section, size_t i)
+static int s_dec(json_t *o, const char *key, bool required, oms_opt_dec_t *out, const char *section,
+                 size_t i)
 {
     json_t *v = json_object_get(o, key);
     out->set = false;
@@ -99,8 +100,7 @@ static int s_dec(json_t *o, const char *key, bool required, oms_opt_dec_t *out,
     char buf[64];
     if (json_is_string(v)) {
         if (oms_dec_parse_cstr(json_string_value(v), &out->v) != 0)
-            return s_bad(section, i, "\"%s\": \"%s\" is not a decimal", key,
-                         json_string_value(v));
+            return s_bad(section, i, "\"%s\": \"%s\" is not a decimal", key, json_string_value(v));
     } else if (json_is_integer(v)) {
         snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         if (oms_dec_parse_cstr(buf, &out->v) != 0)
@@ -123,6 +123,7 @@ static int s_name(const char *v, const char *const *names, const int *vals, int 
     return -1;
 }
 
+/* Enum field by name (dflt when absent or ""); CTL_EXIT_USAGE for an unknown name. */
 static int s_enum(json_t *o, const char *key, const char *const *names, const int *vals, int n,
                   int dflt, int *out, const char *section, size_t i)
 {
@@ -165,6 +166,7 @@ static int s_send(ctl_t *c, oms_cmd_t *cmd, const char *kind, const char *id,
     return ctl_submit(c, cmd, default_principal, what);
 }
 
+/* A zeroed command of type t. */
 static oms_cmd_t s_cmd(oms_cmd_type_t t)
 {
     oms_cmd_t c;
@@ -180,14 +182,20 @@ static oms_cmd_t s_cmd(oms_cmd_type_t t)
             return rc_;                                                                            \
     } while (0)
 
+/* One item of each section -> its command, submitted. CTL_EXIT_USAGE for a bad item
+ * (nothing sent), else ctl_submit's exit code. */
 static int s_principal(ctl_t *c, json_t *o, const char *sec, size_t i)
 {
     static const char *const names[] = {"pm",         "portfolio_manager", "trader", "ops",
                                         "operations", "compliance",        "venue",  "admin"};
-    static const int vals[] = {OMS_ROLE_PORTFOLIO_MANAGER, OMS_ROLE_PORTFOLIO_MANAGER,
-                               OMS_ROLE_TRADER,            OMS_ROLE_OPERATIONS,
-                               OMS_ROLE_OPERATIONS,        OMS_ROLE_COMPLIANCE,
-                               OMS_ROLE_VENUE,             OMS_ROLE_ADMIN};
+    static const int vals[] = {OMS_ROLE_PORTFOLIO_MANAGER,
+                               OMS_ROLE_PORTFOLIO_MANAGER,
+                               OMS_ROLE_TRADER,
+                               OMS_ROLE_OPERATIONS,
+                               OMS_ROLE_OPERATIONS,
+                               OMS_ROLE_COMPLIANCE,
+                               OMS_ROLE_VENUE,
+                               OMS_ROLE_ADMIN};
     oms_cmd_t cmd = s_cmd(OMS_CMD_DEFINE_PRINCIPAL);
     oms_principal_def_t *p = &cmd.u.principal_def;
     S_TRY(s_str(o, "id", NULL, p->principal_id, OMS_ID_CAP, sec, i));
@@ -208,10 +216,10 @@ static int s_principal(ctl_t *c, json_t *o, const char *sec, size_t i)
 
 static int s_instrument(ctl_t *c, json_t *o, const char *sec, size_t i)
 {
-    static const char *const names[] = {"equity", "future", "option", "fx", "fixed-income",
-                                        "fixed_income", "etf"};
-    static const int vals[] = {OMS_ASSET_EQUITY,       OMS_ASSET_FUTURE,       OMS_ASSET_OPTION,
-                               OMS_ASSET_FX,           OMS_ASSET_FIXED_INCOME, OMS_ASSET_FIXED_INCOME,
+    static const char *const names[] = {"equity",       "future",       "option", "fx",
+                                        "fixed-income", "fixed_income", "etf"};
+    static const int vals[] = {OMS_ASSET_EQUITY, OMS_ASSET_FUTURE,       OMS_ASSET_OPTION,
+                               OMS_ASSET_FX,     OMS_ASSET_FIXED_INCOME, OMS_ASSET_FIXED_INCOME,
                                OMS_ASSET_ETF};
     bool update = false;
     S_TRY(s_bool(o, "update", false, &update, sec, i));
@@ -231,8 +239,7 @@ static int s_instrument(ctl_t *c, json_t *o, const char *sec, size_t i)
     x->lot_size = l.set ? l.v : OMS_DEC_SCALE;
     x->tick_size = t.v;
     S_TRY(s_bool(o, "active", true, &x->active, sec, i));
-    return s_send(c, &cmd, update ? "instrument-update" : "instrument", x->instrument_id,
-                  "admin");
+    return s_send(c, &cmd, update ? "instrument-update" : "instrument", x->instrument_id, "admin");
 }
 
 static int s_refpx(ctl_t *c, json_t *o, const char *sec, size_t i)
@@ -299,8 +306,7 @@ static int s_restriction(ctl_t *c, json_t *o, const char *sec, size_t i)
     S_TRY(s_bool(o, "restricted", true, &r->restricted, sec, i));
     S_TRY(s_str(o, "reason", "", r->reason, OMS_TEXT_CAP, sec, i));
     char id[2 * OMS_ID_CAP + 8], shortid[OMS_ID_CAP];
-    snprintf(id, sizeof id, "%s%s%s", r->instrument_id, r->account_id[0] ? "/" : "",
-             r->account_id);
+    snprintf(id, sizeof id, "%s%s%s", r->instrument_id, r->account_id[0] ? "/" : "", r->account_id);
     oms_strlcpy(shortid, id, 40);
     return s_send(c, &cmd, "restriction", shortid, "compliance");
 }
@@ -313,8 +319,8 @@ int ctl_load(ctl_t *c, const char *path)
         const char *section;
         s_item_fn fn;
     } order[] = {
-        {"principals", s_principal},  {"instruments", s_instrument}, {"reference_prices", s_refpx},
-        {"accounts", s_account},      {"limits", s_limits},          {"restrictions", s_restriction},
+        {"principals", s_principal}, {"instruments", s_instrument}, {"reference_prices", s_refpx},
+        {"accounts", s_account},     {"limits", s_limits},          {"restrictions", s_restriction},
     };
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -379,8 +385,7 @@ int ctl_load(ctl_t *c, const char *path)
         }
     }
     if (!c->json)
-        printf("loaded %zu item(s) from %s%s\n", sent, path,
-               worst ? " (some were rejected)" : "");
+        printf("loaded %zu item(s) from %s%s\n", sent, path, worst ? " (some were rejected)" : "");
 out:
     json_decref(root);
     return worst;

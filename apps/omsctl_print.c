@@ -22,6 +22,7 @@ static oms_arena_t s_arena;
 static char *s_json;      /* JSON buffer */
 static size_t s_json_cap; /* its size */
 
+/* The printer's arena, reset; NULL when it cannot be allocated. */
 static oms_arena_t *s_scratch(void)
 {
     if (!s_arena.base && oms_arena_init(&s_arena, P_ARENA_BYTES) != 0)
@@ -96,6 +97,7 @@ static int s_json_line(const char *type_name, const uint8_t *bytes, size_t len)
 
 /* ---- replies -------------------------------------------------------------------------------- */
 
+/* ACCEPTED, REJECTED, ERROR, DUPLICATE or "?". */
 static const char *s_reply_name(oms_reply_status_t s)
 {
     switch (s) {
@@ -144,6 +146,7 @@ void ctl_print_reply(const ctl_t *c, const oms_reply_t *r, const char *what)
 
 /* ---- rows ----------------------------------------------------------------------------------- */
 
+/* The oms.v1 message name of a list's rows (for codec_json), NULL for none. */
 static const char *s_row_type(codec_qlist_t l)
 {
     switch (l) {
@@ -170,12 +173,14 @@ static const char *s_row_type(codec_qlist_t l)
     }
 }
 
+/* Reports a row that does not decode; returns CTL_EXIT_DAEMON. */
 static int s_bad_row(const char *what)
 {
     fprintf(stderr, "omsctl: a %s row does not decode\n", what);
     return CTL_EXIT_DAEMON;
 }
 
+/* Role names joined by commas into buf (cut to cap). */
 static const char *s_roles(uint32_t roles, char *buf, size_t cap)
 {
     buf[0] = '\0';
@@ -187,6 +192,7 @@ static const char *s_roles(uint32_t roles, char *buf, size_t cap)
     return buf;
 }
 
+/* Display names of enums the model has no name function for ("?" when unknown). */
 static const char *s_ordtype(oms_ord_type_t t)
 {
     return t == OMS_ORD_MARKET ? "MARKET" : t == OMS_ORD_LIMIT ? "LIMIT" : "?";
@@ -232,8 +238,7 @@ static int s_row(const codec_slice_t *it, bool header)
         printf("%-16s %-8s %-8s %-10s %-6s %12s %12s %12s %12s %12s  %s\n", o.order_id,
                o.is_block ? "(block)" : o.account_id, o.instrument_id, oms_side_name(o.side),
                s_ordtype(o.ord_type), ctl_dec(o.qty, a), ctl_opt(o.price, b), ctl_dec(o.cum, d),
-               ctl_dec(o.leaves, e), ctl_opt(proj_order_avg_px(&o), f),
-               oms_status_name(o.status));
+               ctl_dec(o.leaves, e), ctl_opt(proj_order_avg_px(&o), f), oms_status_name(o.status));
         return 0;
     }
     case CODEC_QL_EXECUTIONS: {
@@ -242,8 +247,8 @@ static int s_row(const codec_slice_t *it, bool header)
         if (codec_row_decode_exec(it->data, it->len, &x, oid))
             return s_bad_row("execution");
         if (header)
-            printf("%-16s %-8s %-28s %12s %12s %8s  %s\n", "ORDER", "VENUE", "EXEC_ID", "QTY",
-                   "PX", "SEQ", "FLAGS");
+            printf("%-16s %-8s %-28s %12s %12s %8s  %s\n", "ORDER", "VENUE", "EXEC_ID", "QTY", "PX",
+                   "SEQ", "FLAGS");
         printf("%-16s %-8s %-28s %12s %12s %8llu  %s%s\n", oid, x.venue, x.exec_id,
                ctl_dec(x.qty, a), ctl_dec(x.px, b), (unsigned long long)x.seq,
                x.busted ? "busted " : "", x.late ? "late" : "");
@@ -256,8 +261,8 @@ static int s_row(const codec_slice_t *it, bool header)
         if (header)
             printf("%-10s %-8s %12s %12s %14s %12s %12s\n", "ACCOUNT", "INSTR", "QTY", "AVG_COST",
                    "REALIZED_PNL", "OPEN_BUY", "OPEN_SELL");
-        printf("%-10s %-8s %12s %12s %14s %12s %12s\n",
-               p.account_id[0] ? p.account_id : "(block)", p.instrument_id, ctl_dec(p.qty, a),
+        printf("%-10s %-8s %12s %12s %14s %12s %12s\n", p.account_id[0] ? p.account_id : "(block)",
+               p.instrument_id, ctl_dec(p.qty, a),
                p.qty ? ctl_dec(proj_position_avg_cost(&p), b) : "-", ctl_dec(p.realized_pnl, d),
                ctl_dec(p.open_buy_leaves, e), ctl_dec(p.open_sell_leaves, f));
         return 0;
@@ -272,8 +277,8 @@ static int s_row(const codec_slice_t *it, bool header)
         if (header)
             printf("%-16s %-12s %-9s %12s %12s  %s\n", "ORDER", "ALLOC_ID", "STATUS", "QTY",
                    "AVG_PX", "PARTS");
-        printf("%-16s %-12s %-9s %12s %12s ", al.order_id, al.alloc_id,
-               s_alloc_status(al.status), ctl_dec(al.qty, a), ctl_dec(al.avg_px, b));
+        printf("%-16s %-12s %-9s %12s %12s ", al.order_id, al.alloc_id, s_alloc_status(al.status),
+               ctl_dec(al.qty, a), ctl_dec(al.avg_px, b));
         for (uint32_t i = 0; i < n && i < OMS_LIMIT_ALLOC_ACCOUNTS; i++)
             printf(" %s=%s@%s", parts[i].account_id, ctl_dec(parts[i].qty, d),
                    ctl_dec(parts[i].px, e));
@@ -303,8 +308,7 @@ static int s_row(const codec_slice_t *it, bool header)
         if (codec_row_decode_account(it->data, it->len, &ac))
             return s_bad_row("account");
         if (header)
-            printf("%-12s %-16s %-10s %-6s %s\n", "ACCOUNT", "NAME", "RELEASE", "SHORT",
-                   "ACTIVE");
+            printf("%-12s %-16s %-10s %-6s %s\n", "ACCOUNT", "NAME", "RELEASE", "SHORT", "ACTIVE");
         printf("%-12s %-16s %-10s %-6s %s\n", ac.def.account_id, ac.def.name,
                ac.def.release_policy == OMS_RELEASE_FOUR_EYES ? "FOUR_EYES" : "AUTO",
                ac.def.allow_short ? "yes" : "no", ac.def.active ? "yes" : "no");
@@ -480,6 +484,7 @@ static struct {
 } s_cache[P_ORDER_CACHE];
 static uint32_t s_cache_next;
 
+/* The account tail learned for an order, or NULL. */
 static const char *s_account_of(const char *order_id)
 {
     for (uint32_t i = 0; i < P_ORDER_CACHE; i++)
@@ -549,8 +554,8 @@ static void s_event_details(const oms_event_t *ev, char *out, size_t cap)
         snprintf(out, cap, "order %s %s %s@%s cum %s leaves %s venue %s exec %s%s%s -> %s",
                  o->h.order_id, oms_side_name(o->side), ctl_dec(o->last_qty, a),
                  ctl_dec(o->last_px, b), ctl_dec(o->cum_qty, d), ctl_dec(o->leaves_qty, e),
-                 o->h.venue, o->h.exec_id, o->overfill ? " OVERFILL" : "",
-                 o->late ? " LATE" : "", oms_status_name(o->status));
+                 o->h.venue, o->h.exec_id, o->overfill ? " OVERFILL" : "", o->late ? " LATE" : "",
+                 oms_status_name(o->status));
         break;
     }
     case OMS_EV_ORDER_REPLACED: {

@@ -94,23 +94,24 @@ typedef struct {
 } vs_instr_t;
 
 typedef struct {
-    vs_config_t cfg;        /* settings */
-    bus_client_t *client;   /* commands and startup queries */
-    bus_sub_t *sub;         /* the event stream */
-    oms_arena_t arena;      /* decode scratch */
-    vs_order_t *orders;     /* cfg.max_orders slots */
-    uint32_t n_orders;      /* slots in use */
-    vs_instr_t *instrs;     /* VS_INSTRUMENTS slots */
-    bool ready;             /* caught up: decisions allowed */
-    uint64_t sent;          /* commands answered ACCEPTED */
-    uint64_t duplicates;    /* answered DUPLICATE */
-    uint64_t refused;       /* answered REJECTED or ERROR */
-    int64_t backoff_until;  /* monotonic ns: no command before (daemon did not answer) */
+    vs_config_t cfg;       /* settings */
+    bus_client_t *client;  /* commands and startup queries */
+    bus_sub_t *sub;        /* the event stream */
+    oms_arena_t arena;     /* decode scratch */
+    vs_order_t *orders;    /* cfg.max_orders slots */
+    uint32_t n_orders;     /* slots in use */
+    vs_instr_t *instrs;    /* VS_INSTRUMENTS slots */
+    bool ready;            /* caught up: decisions allowed */
+    uint64_t sent;         /* commands answered ACCEPTED */
+    uint64_t duplicates;   /* answered DUPLICATE */
+    uint64_t refused;      /* answered REJECTED or ERROR */
+    int64_t backoff_until; /* monotonic ns: no command before (daemon did not answer) */
 } vs_t;
 
 static volatile sig_atomic_t s_stop = 0;
 static vs_level_t s_level = VS_INFO;
 
+/* SIGTERM/SIGINT: asks the loop to stop (it notices within VS_LOOP_MS). */
 static void s_on_signal(int sig)
 {
     (void)sig;
@@ -134,6 +135,7 @@ __attribute__((format(printf, 2, 3))) static void s_log(vs_level_t level, const 
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
+/* Prints the usage text to f. */
 static void s_usage(FILE *f)
 {
     fprintf(f,
@@ -169,6 +171,7 @@ static void s_usage(FILE *f)
             VS_SLICES_MAX, VS_MAX_ORDERS_DEFAULT);
 }
 
+/* A whole number 0..max from s into *out; 0, or -1 for anything else (*out untouched). */
 static int s_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
     if (!s || !*s)
@@ -182,6 +185,7 @@ static int s_parse_u64(const char *s, uint64_t max, uint64_t *out)
     return 0;
 }
 
+/* Copies src into dst[cap]; -1 when src is empty or does not fit. */
 static int s_copy(char *dst, size_t cap, const char *src)
 {
     size_t n = strlen(src);
@@ -286,6 +290,7 @@ static int s_config(int argc, char **argv, vs_config_t *c, char *err, size_t cap
 
 /* ---- tables --------------------------------------------------------------------------------- */
 
+/* FNV-1a of a string, continuing from h (ids and the reject decision: stable across runs). */
 static uint64_t s_fnv(const char *s, uint64_t h)
 {
     for (; *s; s++)
@@ -293,6 +298,7 @@ static uint64_t s_fnv(const char *s, uint64_t h)
     return h;
 }
 
+/* splitmix64 finaliser: spreads the bits of z. */
 static uint64_t s_mix(uint64_t z)
 {
     z += 0x9e3779b97f4a7c15ull;
@@ -325,12 +331,15 @@ static vs_order_t *s_order(vs_t *v, const char *order_id, bool create)
     return free_slot;
 }
 
+/* Frees an order's slot (its work is over). */
 static void s_forget(vs_t *v, vs_order_t *o)
 {
     o->used = false;
     v->n_orders--;
 }
 
+/* The instrument's slot (open addressing), or NULL; with create a new one (lot 1, no
+ * reference price), NULL when all VS_INSTRUMENTS slots are taken. */
 static vs_instr_t *s_instr(vs_t *v, const char *id, bool create)
 {
     uint32_t h = (uint32_t)(s_fnv(id, 1469598103934665603ull) % VS_INSTRUMENTS);
@@ -351,6 +360,7 @@ static vs_instr_t *s_instr(vs_t *v, const char *id, bool create)
 
 /* ---- the event stream ----------------------------------------------------------------------- */
 
+/* Arms the order's next decision delay_ms from now. */
 static void s_due(vs_order_t *o, int delay_ms)
 {
     o->due_mono_ns = oms_clock_mono_ns() + (int64_t)delay_ms * 1000000;
@@ -462,8 +472,7 @@ static void s_on_event(vs_t *v, const oms_event_t *ev, int64_t ts_ns)
 
 /* A deterministic id "<venue>-<order>-<suffix>", or "<venue>-h<hash of order>-<suffix>" when
  * that is over OMS_LIMIT_ID_LEN. */
-static void s_make_id(const vs_t *v, const char *order_id, const char *suffix,
-                      char out[OMS_ID_CAP])
+static void s_make_id(const vs_t *v, const char *order_id, const char *suffix, char out[OMS_ID_CAP])
 {
     int n = snprintf(out, OMS_ID_CAP, "%s-%s-%s", v->cfg.venue, order_id, suffix);
     if (n >= 0 && n < OMS_ID_CAP)
@@ -597,8 +606,7 @@ static int s_act(vs_t *v)
         default:
             v->refused++;
             o->refused++;
-            s_log(VS_WARN, "%s %s refused: %s %s %s", cmd.command_id,
-                  oms_cmd_type_name(cmd.type),
+            s_log(VS_WARN, "%s %s refused: %s %s %s", cmd.command_id, oms_cmd_type_name(cmd.type),
                   rep.status == OMS_REPLY_ERROR ? oms_errname(rep.error_code) : rep.rule_id,
                   oms_reject_reason_name(rep.reject_reason), rep.text);
             if (o->refused >= VS_REJECTS_MAX)
@@ -650,6 +658,8 @@ static void s_load_instruments(vs_t *v)
     }
 }
 
+/* The loop: one event (or a timeout) then the due actions, until a stop request. Stream
+ * errors are logged and retried (the daemon may be restarting). Returns 0. */
 static int s_run(vs_t *v)
 {
     int wait_ms = VS_LOOP_MS;
@@ -681,6 +691,8 @@ static int s_run(vs_t *v)
     return 0;
 }
 
+/* Exit status 0 after a stop request, 1 when the bus or memory cannot be set up, 2 on bad
+ * usage. */
 int main(int argc, char **argv)
 {
     static vs_t v;

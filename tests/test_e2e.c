@@ -60,24 +60,24 @@
 #endif
 
 enum {
-    WAIT_MS = 20000,  /* longest wait for a start, a status, a child (generous for ASan) */
-    STOP_MS = 10000,  /* SIGTERM -> SIGKILL */
-    OUT_CAP = 65536,  /* captured omsctl output */
-    ARGS_MAX = 48,    /* argv of a child */
+    WAIT_MS = 20000, /* longest wait for a start, a status, a child (generous for ASan) */
+    STOP_MS = 10000, /* SIGTERM -> SIGKILL */
+    OUT_CAP = 65536, /* captured omsctl output */
+    ARGS_MAX = 48,   /* argv of a child */
 };
 
 typedef struct {
-    char dir[512];       /* scratch directory */
-    char store[600];     /* omsd's store */
-    char cmd_ep[600];    /* endpoints */
+    char dir[512];    /* scratch directory */
+    char store[600];  /* omsd's store */
+    char cmd_ep[600]; /* endpoints */
     char pub_ep[600];
     char query_ep[600];
-    pid_t omsd;          /* children, 0 when not running */
+    pid_t omsd; /* children, 0 when not running */
     pid_t sim;
-    int n_logs;          /* log file counter */
+    int n_logs; /* log file counter */
     bus_client_t *client;
-    char out[OUT_CAP];   /* last omsctl stdout */
-    char err[OUT_CAP];   /* last omsctl stderr */
+    char out[OUT_CAP]; /* last omsctl stdout */
+    char err[OUT_CAP]; /* last omsctl stderr */
 } fx_t;
 
 static codec_slice_t s_items[OMS_LIMIT_QUERY_ROWS];
@@ -157,9 +157,9 @@ static int s_stop(pid_t *pid)
 
 static void s_start_omsd(fx_t *f)
 {
-    const char *argv[] = {OMSD_PATH,    "--cmd-endpoint", f->cmd_ep,   "--pub-endpoint",
-                          f->pub_ep,    "--query-endpoint", f->query_ep, "--data-dir",
-                          f->store,     "--demo-data",    NULL};
+    const char *argv[] = {OMSD_PATH, "--cmd-endpoint",   f->cmd_ep,   "--pub-endpoint",
+                          f->pub_ep, "--query-endpoint", f->query_ep, "--data-dir",
+                          f->store,  "--demo-data",      NULL};
     f->omsd = s_spawn(f, argv, NULL, NULL);
     /* Ready when it answers a stats query. */
     int64_t end = s_ms() + WAIT_MS;
@@ -181,9 +181,9 @@ static void s_start_sim(fx_t *f, const char *const *extra)
 {
     const char *argv[ARGS_MAX];
     int n = 0;
-    const char *base[] = {VENUE_SIM_PATH, "--cmd-endpoint", f->cmd_ep,       "--pub-endpoint",
-                          f->pub_ep,      "--query-endpoint", f->query_ep,   "--ack-delay-ms",
-                          "10",           "--fill-delay-ms",  "30",          "--log-level",
+    const char *base[] = {VENUE_SIM_PATH, "--cmd-endpoint",   f->cmd_ep,   "--pub-endpoint",
+                          f->pub_ep,      "--query-endpoint", f->query_ep, "--ack-delay-ms",
+                          "10",           "--fill-delay-ms",  "30",        "--log-level",
                           "debug"};
     for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
         argv[n++] = base[i];
@@ -333,9 +333,9 @@ static proj_order_t s_order(fx_t *f, const char *order_id)
     const oms_alloc_instr_t *in = NULL;
     uint32_t ncl = 0, nin = 0;
     oms_arena_reset(&s_arena);
-    assert_int_equal(codec_row_decode_order(s_items[0].data, s_items[0].len, &s_arena, &o, &cl,
-                                            &ncl, &in, &nin),
-                     0);
+    assert_int_equal(
+        codec_row_decode_order(s_items[0].data, s_items[0].len, &s_arena, &o, &cl, &ncl, &in, &nin),
+        0);
     return o;
 }
 
@@ -680,8 +680,9 @@ static void test_e2e_omsctl_exit_codes(void **state)
 {
     fx_t *f = *state;
     s_start(f, NULL);
-    const char *const ok[] = {"new", "--id", "X1", "--account", "ACC1", "--instrument", "AAPL",
-                              "--side", "buy", "--qty", "10", "--price", "190", NULL};
+    const char *const ok[] = {"new",          "--id",    "X1",     "--account", "ACC1",
+                              "--instrument", "AAPL",    "--side", "buy",       "--qty",
+                              "10",           "--price", "190",    NULL};
     assert_int_equal(s_ctl(f, true, ok), 0);
     assert_non_null(strstr(f->out, "ACCEPTED"));
     assert_non_null(strstr(f->out, "PENDING_NEW"));
@@ -693,23 +694,25 @@ static void test_e2e_omsctl_exit_codes(void **state)
     assert_non_null(strstr(f->out, "DUPLICATE"));
     assert_int_equal(rc2, rc);
     /* Rejected: exit 1 with the rule, reason and text. */
-    const char *const rej[] = {"new", "--id", "X2", "--account", "ACC1", "--instrument", "NOPE",
-                               "--side", "buy", "--qty", "10", "--price", "1", NULL};
+    const char *const rej[] = {"new",          "--id",    "X2",     "--account", "ACC1",
+                               "--instrument", "NOPE",    "--side", "buy",       "--qty",
+                               "10",           "--price", "1",      NULL};
     assert_int_equal(s_ctl(f, true, rej), 1);
     assert_non_null(strstr(f->out, "REJECTED"));
     assert_non_null(strstr(f->out, "PTC-001"));
     assert_non_null(strstr(f->out, "UNKNOWN_INSTRUMENT"));
     /* JSON reply. */
-    const char *const js[] = {"--json", "new", "--id", "X3", "--account", "ACC2", "--instrument",
-                              "MSFT", "--side", "buy", "--qty", "1", "--price", "420", NULL};
+    const char *const js[] = {"--json",       "new",  "--id",   "X3",  "--account", "ACC2",
+                              "--instrument", "MSFT", "--side", "buy", "--qty",     "1",
+                              "--price",      "420",  NULL};
     assert_int_equal(s_ctl(f, true, js), 0);
     assert_non_null(strstr(f->out, "{\"command_id\":"));
     assert_non_null(strstr(f->out, "\"order_id\":\"X3\""));
     /* Usage errors: exit 2. */
     const char *const u1[] = {"no-such-command", NULL};
     assert_int_equal(s_ctl(f, true, u1), 2);
-    const char *const u2[] = {"new", "--qty", "ten", "--account", "ACC1", "--instrument", "AAPL",
-                              "--side", "buy", NULL};
+    const char *const u2[] = {"new",          "--qty", "ten",    "--account", "ACC1",
+                              "--instrument", "AAPL",  "--side", "buy",       NULL};
     assert_int_equal(s_ctl(f, true, u2), 2);
     assert_non_null(strstr(f->err, "--qty"));
     const char *const u3[] = {"order", "--bogus", "1", NULL};
@@ -724,8 +727,8 @@ static void test_e2e_omsctl_exit_codes(void **state)
     assert_non_null(strstr(f->out, "FILLED"));
     const char *const nf[] = {"order", "NOPE", NULL};
     assert_int_equal(s_ctl(f, true, nf), 1);
-    const char *const tail[] = {"tail", "--from-seq", "1", "--topic", "exe/ACC2/", "--count",
-                                "1", NULL};
+    const char *const tail[] = {"tail",      "--from-seq", "1", "--topic",
+                                "exe/ACC2/", "--count",    "1", NULL};
     assert_int_equal(s_ctl(f, true, tail), 0);
     assert_non_null(strstr(f->out, "exe/ACC2/order_filled"));
     assert_non_null(strstr(f->out, "X3"));
@@ -777,17 +780,18 @@ static void test_e2e_omsctl_load(void **state)
     assert_non_null(strstr(f->out, "GOOG"));
     assert_non_null(strstr(f->out, "150"));
     /* The loaded limit and restriction apply. */
-    const char *const big[] = {"--principal", "alice", "new", "--account", "ACC9", "--instrument",
-                               "GOOG", "--side", "buy", "--qty", "1001", "--price", "150", NULL};
+    const char *const big[] = {"--principal",  "alice",   "new",    "--account", "ACC9",
+                               "--instrument", "GOOG",    "--side", "buy",       "--qty",
+                               "1001",         "--price", "150",    NULL};
     assert_int_equal(s_ctl(f, true, big), 1);
     assert_non_null(strstr(f->out, "PTC-006"));
     const char *const rs[] = {"new", "--account", "ACC9", "--instrument", "MSFT", "--side",
-                              "buy", "--qty", "1", "--price", "420", NULL};
+                              "buy", "--qty",     "1",    "--price",      "420",  NULL};
     assert_int_equal(s_ctl(f, true, rs), 1);
     assert_non_null(strstr(f->out, "PTC-005"));
-    const char *const okn[] = {"--principal", "alice", "new", "--id", "G1", "--account", "ACC9",
-                               "--instrument", "GOOG", "--side", "buy", "--qty", "1000",
-                               "--price", "150", NULL};
+    const char *const okn[] = {"--principal", "alice",        "new",  "--id",   "G1",  "--account",
+                               "ACC9",        "--instrument", "GOOG", "--side", "buy", "--qty",
+                               "1000",        "--price",      "150",  NULL};
     assert_int_equal(s_ctl(f, true, okn), 0);
     s_wait_status(f, "G1", OMS_ST_FILLED);
     /* A file that is not JSON: usage error. */
@@ -805,7 +809,7 @@ static void test_e2e_omsctl_load(void **state)
         const char *const a_[] = {__VA_ARGS__, NULL};                                              \
         int rc_ = s_ctl(f, true, a_);                                                              \
         if (rc_ != (status))                                                                       \
-            fprintf(stderr, "omsctl %s: exit %d\n%s%s", a_[0], rc_, (f)->out, (f)->err);          \
+            fprintf(stderr, "omsctl %s: exit %d\n%s%s", a_[0], rc_, (f)->out, (f)->err);           \
         assert_int_equal(rc_, status);                                                             \
         if (want_out)                                                                              \
             assert_non_null(strstr((f)->out, (const char *)(want_out)));                           \
@@ -817,13 +821,12 @@ static void test_e2e_omsctl_every_command(void **state)
     s_start_omsd(f); /* no venue: omsctl plays it */
     /* Reference data. */
     CTL(f, 0, "ACCEPTED", "define-instrument", "NVDA", "--tick", "0.01", "--lot", "1");
-    CTL(f, 0, "ACCEPTED", "update-instrument", "NVDA", "--tick", "0.01", "--lot", "1",
-        "--symbol", "NVDA.O");
+    CTL(f, 0, "ACCEPTED", "update-instrument", "NVDA", "--tick", "0.01", "--lot", "1", "--symbol",
+        "NVDA.O");
     CTL(f, 0, "ACCEPTED", "set-ref-price", "NVDA", "--price", "120");
     CTL(f, 0, "ACCEPTED", "define-account", "ACC7", "--release", "auto", "--allow-short");
     CTL(f, 0, "ACCEPTED", "define-principal", "bob", "--roles", "pm,trader");
-    CTL(f, 0, "ACCEPTED", "set-limits", "--account", "ACC7", "--max-qty", "500", "--collar",
-        "0.2");
+    CTL(f, 0, "ACCEPTED", "set-limits", "--account", "ACC7", "--max-qty", "500", "--collar", "0.2");
     CTL(f, 0, "ACCEPTED", "set-restricted", "NVDA", "--reason", "test");
     CTL(f, 1, "PTC-005", "new", "--account", "ACC7", "--instrument", "NVDA", "--side", "buy",
         "--qty", "1", "--price", "120");
@@ -835,10 +838,10 @@ static void test_e2e_omsctl_every_command(void **state)
         "--side", "buy", "--qty", "100", "--price", "120");
     CTL(f, 0, "status NEW", "venue-ack", "M1", "--venue", "XMAN", "--exec-id", "A1");
     CTL(f, 0, "DUPLICATE", "venue-ack", "M1", "--venue", "XMAN", "--exec-id", "A1");
-    CTL(f, 0, "PARTIALLY_FILLED", "fill", "M1", "--venue", "XMAN", "--exec-id", "F1", "--qty",
-        "40", "--px", "120");
-    CTL(f, 0, "PARTIALLY_FILLED", "fill", "M1", "--venue", "XMAN", "--exec-id", "F2", "--qty",
-        "10", "--px", "119.5");
+    CTL(f, 0, "PARTIALLY_FILLED", "fill", "M1", "--venue", "XMAN", "--exec-id", "F1", "--qty", "40",
+        "--px", "120");
+    CTL(f, 0, "PARTIALLY_FILLED", "fill", "M1", "--venue", "XMAN", "--exec-id", "F2", "--qty", "10",
+        "--px", "119.5");
     CTL(f, 0, "ACCEPTED", "correct", "M1", "--venue", "XMAN", "--exec-id", "C1", "--ref-exec-id",
         "F1", "--qty", "30", "--px", "120");
     CTL(f, 0, "ACCEPTED", "bust", "M1", "--venue", "XMAN", "--exec-id", "B1", "--ref-exec-id",
@@ -851,8 +854,8 @@ static void test_e2e_omsctl_every_command(void **state)
     CTL(f, 0, "ACCEPTED", "replace-reject", "M1", "--venue", "XMAN", "--exec-id", "RR1",
         "--cl-ord-id", "M1-r");
     CTL(f, 0, "PENDING_REPLACE", "replace", "M1", "--cl-ord-id", "M1-r2", "--qty", "60");
-    CTL(f, 0, "ACCEPTED", "replace-ack", "M1", "--venue", "XMAN", "--exec-id", "RA1",
-        "--cl-ord-id", "M1-r2");
+    CTL(f, 0, "ACCEPTED", "replace-ack", "M1", "--venue", "XMAN", "--exec-id", "RA1", "--cl-ord-id",
+        "M1-r2");
     assert_int_equal(s_order(f, "M1").qty, D("60"));
     CTL(f, 0, "PENDING_CANCEL", "cancel", "M1", "--cl-ord-id", "M1-c");
     CTL(f, 0, "ACCEPTED", "cancel-reject", "M1", "--venue", "XMAN", "--exec-id", "CR1",
@@ -878,8 +881,8 @@ static void test_e2e_omsctl_every_command(void **state)
     /* A block filled and allocated by hand, reversed and allocated again. */
     CTL(f, 0, "PENDING_NEW", "new", "--id", "BB", "--alloc", "ACC1=60,ACC7=40", "--alloc-qty",
         "--instrument", "NVDA", "--side", "buy", "--qty", "100", "--price", "120");
-    CTL(f, 0, "FILLED", "fill", "BB", "--venue", "XMAN", "--exec-id", "BF1", "--qty", "100",
-        "--px", "120");
+    CTL(f, 0, "FILLED", "fill", "BB", "--venue", "XMAN", "--exec-id", "BF1", "--qty", "100", "--px",
+        "120");
     CTL(f, 0, "ACCEPTED", "allocate", "BB", "--alloc-id", "AL1");
     CTL(f, 0, "ACC7=40@120", "allocations", "BB");
     CTL(f, 0, "ACCEPTED", "reverse-allocation", "BB", "--alloc-id", "AL1", "--reason", "oops");
