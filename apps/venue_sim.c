@@ -85,6 +85,7 @@ typedef struct {
     int64_t due_mono_ns;            /* when the next action is due */
     uint64_t wait_seq;              /* no decision before the subscriber processed this seq */
     uint32_t refused;               /* commands refused for this order */
+    uint32_t active_pos;            /* its place in vs_t.active */
 } vs_order_t;
 
 typedef struct {
@@ -100,6 +101,12 @@ typedef struct {
     oms_arena_t arena;     /* decode scratch */
     vs_order_t *orders;    /* cfg.max_orders slots */
     uint32_t n_orders;     /* slots in use */
+    uint32_t *active;      /* the slots in use, densely (n_orders of them) */
+    uint32_t *free_slots;  /* a stack of the free slots (max_orders - n_orders of them) */
+    uint32_t *index;       /* order id -> slot + 1: open addressing; 0 empty, S_TOMB deleted */
+    uint32_t index_cap;    /* its size: a power of two >= 2 x max_orders */
+    uint32_t tombs;        /* deleted entries in index (rebuilt past a quarter) */
+    int64_t next_due_ns;   /* no order is due before this (monotonic): s_act skips the scan */
     vs_instr_t *instrs;    /* VS_INSTRUMENTS slots */
     bool ready;            /* caught up: decisions allowed */
     uint64_t sent;         /* commands answered ACCEPTED */
@@ -307,35 +314,82 @@ static uint64_t s_mix(uint64_t z)
     return z ^ (z >> 31);
 }
 
-/* The order's slot, or NULL; with create, a free slot for it (NULL when the table is full).
- * Linear scan over a bounded table. */
-static vs_order_t *s_order(vs_t *v, const char *order_id, bool create)
+#define S_TOMB UINT32_MAX
+
+/* Where order_id is, or would go, in the index: the slot of its entry, else the first free
+ * (empty or deleted) position met; probing is bounded by index_cap. *found says which. */
+static uint32_t s_probe(const vs_t *v, const char *order_id, bool *found)
 {
-    vs_order_t *free_slot = NULL;
-    for (uint32_t i = 0; i < v->cfg.max_orders; i++) {
-        vs_order_t *o = &v->orders[i];
-        if (!o->used) {
-            if (!free_slot)
-                free_slot = o;
-            continue;
+    uint32_t mask = v->index_cap - 1, h = (uint32_t)s_fnv(order_id, 1469598103934665603ull);
+    uint32_t first_free = UINT32_MAX;
+    *found = false;
+    for (uint32_t k = 0; k < v->index_cap; k++) {
+        uint32_t at = (h + k) & mask, e = v->index[at];
+        if (e == 0)
+            return first_free != UINT32_MAX ? first_free : at;
+        if (e == S_TOMB) {
+            if (first_free == UINT32_MAX)
+                first_free = at;
+        } else if (strcmp(v->orders[e - 1].order_id, order_id) == 0) {
+            *found = true;
+            return at;
         }
-        if (strcmp(o->order_id, order_id) == 0)
-            return o;
     }
-    if (!create || !free_slot)
-        return NULL;
-    memset(free_slot, 0, sizeof *free_slot);
-    free_slot->used = true;
-    oms_strlcpy(free_slot->order_id, order_id, OMS_ID_CAP);
-    v->n_orders++;
-    return free_slot;
+    return first_free; /* full of entries and tombstones: never (rebuilt at a quarter) */
 }
 
-/* Frees an order's slot (its work is over). */
+/* Re-inserts every order in use into a clean index (drops the tombstones). */
+static void s_reindex(vs_t *v)
+{
+    memset(v->index, 0, sizeof *v->index * v->index_cap);
+    v->tombs = 0;
+    for (uint32_t i = 0; i < v->n_orders; i++) {
+        bool found;
+        uint32_t at = s_probe(v, v->orders[v->active[i]].order_id, &found);
+        v->index[at] = v->active[i] + 1;
+    }
+}
+
+/* The order's slot, or NULL; with create, a new zeroed slot for it (NULL when all
+ * --max-orders slots are in use: the caller logs it and ignores the order). */
+static vs_order_t *s_order(vs_t *v, const char *order_id, bool create)
+{
+    bool found;
+    uint32_t at = s_probe(v, order_id, &found);
+    if (found)
+        return &v->orders[v->index[at] - 1];
+    if (!create || v->n_orders >= v->cfg.max_orders || at == UINT32_MAX)
+        return NULL;
+    uint32_t slot = v->free_slots[v->cfg.max_orders - v->n_orders - 1];
+    vs_order_t *o = &v->orders[slot];
+    memset(o, 0, sizeof *o);
+    o->used = true;
+    oms_strlcpy(o->order_id, order_id, OMS_ID_CAP);
+    o->active_pos = v->n_orders;
+    v->active[v->n_orders++] = slot;
+    if (v->index[at] == S_TOMB)
+        v->tombs--;
+    v->index[at] = slot + 1;
+    return o;
+}
+
+/* Frees an order's slot (its work is over): out of the index and the active list. */
 static void s_forget(vs_t *v, vs_order_t *o)
 {
+    bool found;
+    uint32_t at = s_probe(v, o->order_id, &found);
+    uint32_t slot = (uint32_t)(o - v->orders);
+    if (found) {
+        v->index[at] = S_TOMB;
+        v->tombs++;
+    }
+    uint32_t last = v->active[--v->n_orders];
+    v->active[o->active_pos] = last;
+    v->orders[last].active_pos = o->active_pos;
+    v->free_slots[v->cfg.max_orders - v->n_orders - 1] = slot;
     o->used = false;
-    v->n_orders--;
+    if (v->tombs > v->index_cap / 4)
+        s_reindex(v);
 }
 
 /* The instrument's slot (open addressing), or NULL; with create a new one (lot 1, no
@@ -361,9 +415,11 @@ static vs_instr_t *s_instr(vs_t *v, const char *id, bool create)
 /* ---- the event stream ----------------------------------------------------------------------- */
 
 /* Arms the order's next decision delay_ms from now. */
-static void s_due(vs_order_t *o, int delay_ms)
+static void s_due(vs_t *v, vs_order_t *o, int delay_ms)
 {
     o->due_mono_ns = oms_clock_mono_ns() + (int64_t)delay_ms * 1000000;
+    if (o->due_mono_ns < v->next_due_ns)
+        v->next_due_ns = o->due_mono_ns;
 }
 
 /* Applies one event to the tables. Events about orders the venue does not track are ignored. */
@@ -398,7 +454,7 @@ static void s_on_event(vs_t *v, const oms_event_t *ev, int64_t ts_ns)
         o->qty = n->qty;
         o->status = ev->u.accepted.status;
         o->ts_ns = ts_ns;
-        s_due(o, c->ack_delay_ms);
+        s_due(v, o, c->ack_delay_ms);
         s_log(VS_DEBUG, "order %s accepted (%s)", o->order_id, oms_status_name(o->status));
         return;
     }
@@ -407,7 +463,7 @@ static void s_on_event(vs_t *v, const oms_event_t *ev, int64_t ts_ns)
         if (o) {
             o->status = ev->u.released.status;
             o->ts_ns = ts_ns;
-            s_due(o, c->ack_delay_ms);
+            s_due(v, o, c->ack_delay_ms);
         }
         return;
     case OMS_EV_CANCEL_REQUESTED:
@@ -417,7 +473,7 @@ static void s_on_event(vs_t *v, const oms_event_t *ev, int64_t ts_ns)
             o->status = ev->u.request.status;
             oms_strlcpy(o->pending_cl, ev->u.request.cl_ord_id, OMS_ID_CAP);
             o->ts_ns = ts_ns;
-            s_due(o, c->ack_delay_ms);
+            s_due(v, o, c->ack_delay_ms);
         }
         return;
     case OMS_EV_ORDER_ACKNOWLEDGED:
@@ -453,10 +509,11 @@ static void s_on_event(vs_t *v, const oms_event_t *ev, int64_t ts_ns)
         if (ev->type == OMS_EV_CANCEL_REJECTED || ev->type == OMS_EV_REPLACE_REJECTED ||
             ev->type == OMS_EV_ORDER_REPLACED)
             o->pending_cl[0] = '\0';
-        s_due(o, ev->type == OMS_EV_ORDER_FILLED || ev->type == OMS_EV_ORDER_ACKNOWLEDGED ||
-                         ev->type == OMS_EV_ORDER_REPLACED
-                     ? c->fill_delay_ms
-                     : c->ack_delay_ms);
+        s_due(v, o,
+              ev->type == OMS_EV_ORDER_FILLED || ev->type == OMS_EV_ORDER_ACKNOWLEDGED ||
+                      ev->type == OMS_EV_ORDER_REPLACED
+                  ? c->fill_delay_ms
+                  : c->ack_delay_ms);
         if (oms_status_is_terminal(o->status) || o->status == OMS_ST_DONE_FOR_DAY) {
             s_log(VS_DEBUG, "order %s done (%s)", o->order_id, oms_status_name(o->status));
             s_forget(v, o);
@@ -566,11 +623,21 @@ static int s_act(vs_t *v)
     int64_t next = now + (int64_t)VS_LOOP_MS * 1000000;
     if (!v->ready || now < v->backoff_until)
         return VS_LOOP_MS;
+    if (now < v->next_due_ns) { /* nothing due: no scan */
+        int64_t left = (v->next_due_ns - now) / 1000000;
+        return left < 1 ? 1 : left > VS_LOOP_MS ? VS_LOOP_MS : (int)left;
+    }
     uint64_t pos = bus_sub_last_seq(v->sub);
-    for (uint32_t i = 0; i < v->cfg.max_orders && !s_stop; i++) {
-        vs_order_t *o = &v->orders[i];
-        if (!o->used || o->foreign || o->wait_seq > pos || o->refused >= VS_REJECTS_MAX)
+    /* Backwards: s_forget never happens here, and new orders only come with events. */
+    for (uint32_t k = v->n_orders; k-- > 0 && !s_stop;) {
+        vs_order_t *o = &v->orders[v->active[k]];
+        if (o->foreign || o->refused >= VS_REJECTS_MAX || o->due_mono_ns == INT64_MAX)
             continue;
+        if (o->wait_seq > pos) { /* its command's events are on their way: look again soon */
+            if (now + 10000000 < next)
+                next = now + 10000000;
+            continue;
+        }
         if (o->due_mono_ns > now) {
             if (o->due_mono_ns < next)
                 next = o->due_mono_ns;
@@ -593,6 +660,8 @@ static int s_act(vs_t *v)
          * appended; the events re-arm it sooner than this safety net. */
         o->wait_seq = rep.last_seq;
         o->due_mono_ns = now + (int64_t)VS_BACKOFF_MS * 1000000;
+        if (o->due_mono_ns < next)
+            next = o->due_mono_ns;
         switch (rep.status) {
         case OMS_REPLY_ACCEPTED:
             v->sent++;
@@ -614,6 +683,8 @@ static int s_act(vs_t *v)
             break;
         }
     }
+    /* Orders armed during the scan (the safety net below) are in next too. */
+    v->next_due_ns = next;
     int64_t left = (next - oms_clock_mono_ns()) / 1000000;
     return left < 1 ? 1 : left > VS_LOOP_MS ? VS_LOOP_MS : (int)left;
 }
@@ -717,12 +788,22 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     int status = 1;
+    v.index_cap = 2;
+    while (v.index_cap < 2 * v.cfg.max_orders)
+        v.index_cap <<= 1;
     v.orders = calloc(v.cfg.max_orders, sizeof *v.orders);
+    v.active = calloc(v.cfg.max_orders, sizeof *v.active);
+    v.free_slots = calloc(v.cfg.max_orders, sizeof *v.free_slots);
+    v.index = calloc(v.index_cap, sizeof *v.index);
     v.instrs = calloc(VS_INSTRUMENTS, sizeof *v.instrs);
-    if (!v.orders || !v.instrs || oms_arena_init(&v.arena, VS_ARENA_BYTES) != 0) {
+    v.next_due_ns = INT64_MAX;
+    if (!v.orders || !v.active || !v.free_slots || !v.index || !v.instrs ||
+        oms_arena_init(&v.arena, VS_ARENA_BYTES) != 0) {
         s_log(VS_ERROR, "out of memory");
         goto out;
     }
+    for (uint32_t i = 0; i < v.cfg.max_orders; i++)
+        v.free_slots[i] = v.cfg.max_orders - 1 - i; /* slot 0 on top */
     uint64_t last = v.cfg.from_seq > 0 ? v.cfg.from_seq - 1 : 0;
     if ((rc = bus_client_new(NULL, v.cfg.cmd_ep, v.cfg.query_ep, &v.client)) != 0 ||
         (rc = bus_sub_new(NULL, v.cfg.pub_ep, v.cfg.query_ep, NULL, 0, last, 0, &v.sub)) != 0) {
@@ -743,6 +824,9 @@ out:
     bus_client_destroy(&v.client);
     oms_arena_free(&v.arena);
     free(v.orders);
+    free(v.active);
+    free(v.free_slots);
+    free(v.index);
     free(v.instrs);
     return status;
 }

@@ -32,6 +32,8 @@
  *                           done for day), venue reject, expire, end of day, a block allocated,
  *                           reversed and allocated again; every query; JSON rows and events.
  *   venue_reject_rate       --reject-rate 1: the venue rejects the order.
+ *   venue_many_orders       200 orders through a venue with a 64-order table: every order
+ *                           filled exactly (2 fills each), the slots reused many times.
  *
  * Children are stopped by pid in teardown (SIGTERM, then SIGKILL after a timeout) even when an
  * assertion failed.
@@ -908,6 +910,36 @@ static void test_e2e_venue_reject_rate(void **state)
     assert_string_equal(o.venue, "XSIM");
 }
 
+static void test_e2e_venue_many_orders(void **state)
+{
+    fx_t *f = *state;
+    /* A small order table: slots and index entries are reused many times over. */
+    const char *const sim[] = {
+        "--max-orders", "64", "--ack-delay-ms", "0", "--fill-delay-ms", "0", "--slices", "2", NULL};
+    s_start(f, sim);
+    enum { N = 200 };
+    for (int i = 0; i < N; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "MANY-%d", i);
+        oms_cmd_t c = s_new(id, i % 2 ? "ACC1" : "ACC2", "AAPL", "10", "190");
+        assert_int_equal(s_submit(f, &c).status, OMS_REPLY_ACCEPTED);
+        if (i % 40 == 39) /* keep the open orders under the table's size */
+            s_wait_status(f, id, OMS_ST_FILLED);
+    }
+    for (int i = 0; i < N; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "MANY-%d", i);
+        proj_order_t o = s_wait_status(f, id, OMS_ST_FILLED);
+        assert_int_equal(o.fill_count, 2);
+    }
+    proj_position_t pos[8];
+    uint32_t n = s_positions(f, "AAPL", pos, 8);
+    oms_dec_t total = 0;
+    for (uint32_t i = 0; i < n; i++)
+        total += pos[i].qty;
+    assert_int_equal(total, D("2000")); /* N x 10 */
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -924,6 +956,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_e2e_omsctl_load, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_e2e_omsctl_every_command, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_e2e_venue_reject_rate, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_e2e_venue_many_orders, s_setup, s_teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     oms_arena_free(&s_arena);
