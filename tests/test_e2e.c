@@ -270,18 +270,36 @@ static void s_dump_logs(const fx_t *f)
     }
 }
 
+/* Teardown: stops the children (by pid), then fails when one did not stop cleanly or any
+ * child's log shows a sanitizer report (children run with the same sanitizers as the tests). */
 static int s_teardown(void **state)
 {
     fx_t *f = *state;
     bool killed = f->sim > 0 || f->omsd > 0;
-    s_stop(&f->sim);
-    s_stop(&f->omsd);
-    if (killed && getenv("E2E_LOGS"))
+    int sim_st = f->sim > 0 ? s_stop(&f->sim) : 0;
+    int omsd_st = f->omsd > 0 ? s_stop(&f->omsd) : 0;
+    int rc = 0;
+    if (sim_st != 0 || omsd_st != 0) {
+        fprintf(stderr, "teardown: oms-venue-sim exit %d, omsd exit %d (want 0)\n", sim_st,
+                omsd_st);
+        rc = -1;
+    }
+    static char text[OUT_CAP];
+    for (int i = 1; i <= f->n_logs; i++) {
+        char path[700];
+        snprintf(path, sizeof path, "%s/child-%d.log", f->dir, i);
+        s_read_file(path, text, sizeof text);
+        if (strstr(text, "Sanitizer") || strstr(text, "runtime error:")) {
+            fprintf(stderr, "teardown: sanitizer report in %s:\n%s\n", path, text);
+            rc = -1;
+        }
+    }
+    if ((killed && getenv("E2E_LOGS")) || rc)
         s_dump_logs(f);
     bus_client_destroy(&f->client);
     tu_rmrf(f->dir);
     free(f);
-    return 0;
+    return rc;
 }
 
 /* ---- commands and queries through the bus --------------------------------------------------- */
