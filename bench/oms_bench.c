@@ -72,7 +72,15 @@ static void s_usage(void)
                     "  log    event log append vs raw RocksDB WriteBatch (batch 1/64/512, "
                     "sync/async)\n"
                     "  engine commands/s through the engine alone (no I/O) and rebuild "
-                    "events/s\n");
+                    "events/s\n"
+                    "  e2e    omsd over the bus: closed-loop throughput, paced latency, next to "
+                    "raw\n"
+                    "         RocksDB, a DEALER/ROUTER round trip and one fdatasync\n"
+                    "  restart  daemon memory per open order and restart time vs open orders "
+                    "and history\n"
+                    "  soak   crash soak: SIGKILL the daemon under retrying load, then check the "
+                    "log\n"
+                    "run `oms-bench <benchmark> --help` for a benchmark's own flags\n");
 }
 
 int main(int argc, char **argv)
@@ -85,6 +93,12 @@ int main(int argc, char **argv)
         return bench_log_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "engine") == 0)
         return bench_engine_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "e2e") == 0)
+        return bench_e2e_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "restart") == 0)
+        return bench_restart_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "soak") == 0)
+        return bench_soak_main(argc - 2, argv + 2);
     s_usage();
     return 2;
 }
