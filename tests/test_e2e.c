@@ -563,7 +563,7 @@ static void test_e2e_replace(void **state)
 {
     fx_t *f = *state;
     /* Slow first fills: the replace reaches a working order. */
-    const char *const sim[] = {"--fill-delay-ms", "400", "--slices", "2", NULL};
+    const char *const sim[] = {"--fill-delay-ms", "700", "--slices", "2", NULL};
     s_start(f, sim);
     oms_cmd_t c = s_new("R1", "ACC3", "MSFT", "10", "420");
     assert_int_equal(s_submit(f, &c).status, OMS_REPLY_ACCEPTED);
