@@ -167,8 +167,8 @@ static void s_usage(FILE *f)
             "  --seed N               seed of the reject decision (default 1)\n"
             "  --from-seq N           follow the log from seq N (default 0 = the start)\n"
             "  --max-orders N         orders worked at once (default %d)\n"
-            "  --timeout-ms N         per command attempt (default 3000)\n"
-            "  --retries N            Lazy Pirate retries (default 3)\n"
+            "  --timeout-ms N         per command or catch-up attempt (default 2000)\n"
+            "  --retries N            Lazy Pirate retries (default 2)\n"
             "  --log-level LEVEL      error, warn, info (default) or debug\n"
             "  --help                 this text\n"
             "\n"
@@ -216,8 +216,8 @@ static int s_config(int argc, char **argv, vs_config_t *c, char *err, size_t cap
     c->slices = 3;
     c->seed = 1;
     c->max_orders = VS_MAX_ORDERS_DEFAULT;
-    c->timeout_ms = 3000;
-    c->retries = 3;
+    c->timeout_ms = 2000;
+    c->retries = 2;
     c->level = VS_INFO;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -810,6 +810,9 @@ int main(int argc, char **argv)
         s_log(VS_ERROR, "cannot set up the bus: %s", oms_strerror(rc));
         goto out;
     }
+    /* The bus retries through signals, so these bound how long a stop can take while the
+     * daemon does not answer: timeout x (1 + retries). */
+    bus_sub_set_query(v.sub, v.cfg.timeout_ms, v.cfg.retries);
     s_log(VS_INFO, "venue %s as principal %s: commands %s, events %s, queries %s, from seq %llu",
           v.cfg.venue, v.cfg.principal, v.cfg.cmd_ep, v.cfg.pub_ep, v.cfg.query_ep,
           (unsigned long long)v.cfg.from_seq);
