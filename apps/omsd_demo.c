@@ -9,6 +9,9 @@
  *   instruments  AAPL, MSFT (equities, USD, lot 1, tick 0.01), ESZ6 (future, USD, x50, lot 1,
  *                tick 0.25), with reference prices 190, 420 and 5000
  *   accounts     ACC1, ACC2, ACC3 (auto release), FE (four-eyes release)
+ *   firm limits  at most 100,000 units and 50,000,000 (instrument currency) notional per order,
+ *                limit prices within 10% of the reference price; no position limits (the
+ *                benchmarks build large positions)
  *
  * Every command has a fixed id and a fixed client time (0), so its bytes are the same on every
  * start: a restart with --demo-data gets DUPLICATE for each and appends nothing.
@@ -86,6 +89,17 @@ static void s_account(demo_t *d, const char *id, oms_release_policy_t policy)
     c->u.account.allow_short = false;
 }
 
+static void s_firm_limits(demo_t *d)
+{
+    oms_cmd_t *c = s_add(d, OMS_CMD_SET_LIMITS, "limits", "firm");
+    oms_strlcpy(c->principal, "compliance", OMS_ID_CAP);
+    oms_limits_def_t *l = &c->u.limits;
+    l->scope = OMS_SCOPE_FIRM;
+    l->max_order_qty = (oms_opt_dec_t){true, s_dec("100000")};
+    l->max_order_notional = (oms_opt_dec_t){true, s_dec("50000000")};
+    l->collar_pct = (oms_opt_dec_t){true, s_dec("0.1")};
+}
+
 int omsd_demo_load(omsd_seq_t *seq, uint32_t batch_max)
 {
     static demo_t d; /* ~60 KiB of commands; the daemon loads the demo once, at start */
@@ -105,6 +119,7 @@ int omsd_demo_load(omsd_seq_t *seq, uint32_t batch_max)
     s_account(&d, "ACC2", OMS_RELEASE_AUTO);
     s_account(&d, "ACC3", OMS_RELEASE_AUTO);
     s_account(&d, "FE", OMS_RELEASE_FOUR_EYES);
+    s_firm_limits(&d);
 
     const uint8_t *bufs[DEMO_MAX];
     size_t lens[DEMO_MAX];
