@@ -251,7 +251,7 @@ static int s_open_endpoints(daemon_t *d)
     d->cmd = s_socket(d->ctx, ZMQ_ROUTER, d->cfg.cmd_endpoint, OMSD_CMD_HWM);
     if (!d->cmd)
         return -1;
-    d->pub = s_socket(d->ctx, ZMQ_PUB, d->cfg.pub_endpoint, OMSD_PUB_HWM);
+    d->pub = s_socket(d->ctx, ZMQ_PUB, d->cfg.pub_endpoint, (int)d->cfg.pub_hwm);
     if (!d->pub)
         return -1;
 

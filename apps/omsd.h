@@ -34,7 +34,8 @@ enum {
     OMSD_POLL_MS = 50,         /* poll timeout: how soon a stop request is noticed */
     OMSD_MAXMSG_BYTES = 1 << 20, /* ZMQ_MAXMSGSIZE on both ROUTERs: bigger drops the peer */
     OMSD_CMD_HWM = 10000,      /* command ROUTER send/receive high-water marks (messages) */
-    OMSD_PUB_HWM = 100000,     /* event PUB send high-water mark (messages per subscriber) */
+    OMSD_PUB_HWM = 100000,     /* default event PUB send high-water mark (per subscriber) */
+    OMSD_PUB_HWM_MAX = 10000000, /* most --pub-hwm may be */
     OMSD_QUERY_HWM = 1000,     /* query ROUTER high-water marks */
     OMSD_LINGER_MS = 2000,     /* how long close waits to flush replies already sent */
     OMSD_TOPIC_CAP = 160,      /* bytes of a topic: family + account + type, with NUL */
@@ -61,12 +62,13 @@ typedef struct {
     char data_dir[OMSD_PATH_CAP];           /* the store's directory */
     evlog_durability_t durability;          /* sync (default) or async */
     uint32_t batch_max;                     /* commands per batch, 1..OMS_LIMIT_BATCH_COMMANDS */
+    uint32_t pub_hwm;                       /* PUB send high-water mark, 1..OMSD_PUB_HWM_MAX */
     omsd_level_t log_level;                 /* lines below this level are dropped */
     bool demo_data;                         /* load the demo reference data at start */
 } omsd_config_t;
 
 /* Fills *cfg with the defaults (endpoints tcp://127.0.0.1:7701/7702/7703, var/oms, sync, 256,
- * info, no demo data). */
+ * PUB high-water mark OMSD_PUB_HWM, info, no demo data). */
 void omsd_config_default(omsd_config_t *cfg);
 
 /* Reads `--config FILE` (if given), then applies every other flag over it. Returns 0, 1 when

@@ -24,6 +24,7 @@ void omsd_config_default(omsd_config_t *cfg)
     strcpy(cfg->data_dir, "var/oms");
     cfg->durability = EVLOG_SYNC;
     cfg->batch_max = 256;
+    cfg->pub_hwm = OMSD_PUB_HWM;
     cfg->log_level = OMSD_LOG_INFO;
     cfg->demo_data = false;
 }
@@ -43,13 +44,15 @@ void omsd_usage(FILE *f)
             "  --data-dir DIR         the store             (default var/oms)\n"
             "  --durability MODE      sync (fdatasync per batch, default) or async\n"
             "  --batch-max N          commands per batch, 1..%d (default 256)\n"
+            "  --pub-hwm N            events queued per slow subscriber before the PUB drops\n"
+            "                         them (they catch up from the log), 1..%d (default %d)\n"
             "  --log-level LEVEL      error, warn, info (default) or debug\n"
             "  --demo-data            load demo principals, instruments and accounts\n"
             "  --help                 this text\n"
             "\n"
             "Stops cleanly on SIGTERM or SIGINT. Exit status: 0 after a clean stop, 1 on a\n"
             "start-up or storage failure, 2 on bad usage.\n",
-            (int)OMS_LIMIT_BATCH_COMMANDS);
+            (int)OMS_LIMIT_BATCH_COMMANDS, (int)OMSD_PUB_HWM_MAX, (int)OMSD_PUB_HWM);
 }
 
 /* Copies value into dst[cap]; OMS_ERR_INVALID if empty or too long. */
@@ -121,17 +124,21 @@ static int s_apply(omsd_config_t *cfg, const char *key, const char *value, char 
         }
         return 0;
     }
-    if (strcmp(key, "batch-max") == 0) {
+    if (strcmp(key, "batch-max") == 0 || strcmp(key, "pub-hwm") == 0) {
+        bool batch = key[0] == 'b';
+        unsigned long max = batch ? OMS_LIMIT_BATCH_COMMANDS : OMSD_PUB_HWM_MAX;
         char *end = NULL;
         errno = 0;
         unsigned long v = strtoul(value, &end, 10);
         if (errno || end == value || *end || !isdigit((unsigned char)value[0]) || v < 1 ||
-            v > OMS_LIMIT_BATCH_COMMANDS) {
-            snprintf(err, errcap, "batch-max: '%s' is not a number in 1..%d", value,
-                     (int)OMS_LIMIT_BATCH_COMMANDS);
+            v > max) {
+            snprintf(err, errcap, "%s: '%s' is not a number in 1..%lu", key, value, max);
             return OMS_ERR_INVALID;
         }
-        cfg->batch_max = (uint32_t)v;
+        if (batch)
+            cfg->batch_max = (uint32_t)v;
+        else
+            cfg->pub_hwm = (uint32_t)v;
         return 0;
     }
     if (strcmp(key, "log-level") == 0) {
@@ -237,7 +244,7 @@ static int s_flag(int argc, char **argv, int *i, char *key, size_t keycap, const
     key[klen] = '\0';
     static const char *const known[] = {"config",     "cmd-endpoint", "pub-endpoint",
                                         "query-endpoint", "data-dir", "durability",
-                                        "batch-max",  "log-level",    "demo-data",
+                                        "batch-max",  "pub-hwm",      "log-level",    "demo-data",
                                         "help"};
     bool ok = false;
     for (size_t k = 0; k < sizeof known / sizeof known[0] && !ok; k++)

@@ -31,6 +31,10 @@
  *                           (venue ack, fills, correct, bust, replace reject/ack, cancel reject,
  *                           done for day), venue reject, expire, end of day, a block allocated,
  *                           reversed and allocated again; every query; JSON rows and events.
+ *   slow_subscriber_gets_every_event_once
+ *                           a subscriber with a receive high-water mark of 1 consuming slowly
+ *                           while hundreds of events are produced: every event exactly once,
+ *                           in seq order, byte for byte as the log stores it.
  *   venue_reject_rate       --reject-rate 1: the venue rejects the order.
  *   venue_many_orders       200 orders through a venue with a 64-order table: every order
  *                           filled exactly (2 fills each), the slots reused many times.
@@ -157,11 +161,12 @@ static int s_stop(pid_t *pid)
     return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static void s_start_omsd(fx_t *f)
+static void s_start_omsd_with(fx_t *f, const char *pub_hwm)
 {
     const char *argv[] = {OMSD_PATH, "--cmd-endpoint",   f->cmd_ep,   "--pub-endpoint",
                           f->pub_ep, "--query-endpoint", f->query_ep, "--data-dir",
-                          f->store,  "--demo-data",      NULL};
+                          f->store,  "--demo-data",      "--pub-hwm", pub_hwm,
+                          NULL};
     f->omsd = s_spawn(f, argv, NULL, NULL);
     /* Ready when it answers a stats query. */
     int64_t end = s_ms() + WAIT_MS;
@@ -176,6 +181,11 @@ static void s_start_omsd(fx_t *f)
         }
     }
     fail_msg("omsd did not answer within %d ms", WAIT_MS);
+}
+
+static void s_start_omsd(fx_t *f)
+{
+    s_start_omsd_with(f, "100000");
 }
 
 /* Starts the venue simulator with extra flags (NULL-terminated, may be NULL). */
@@ -916,6 +926,88 @@ static void test_e2e_omsctl_every_command(void **state)
     CTL(f, 0, "\"commands_total\"", "--json", "stats");
 }
 
+/* A subscriber with a receive high-water mark of 1 that consumes slowly while the daemon and
+ * the venue produce hundreds of events: the PUB drops most live events for it, and still the
+ * application sees every event of the log exactly once, in seq order, byte for byte as
+ * stored (compared with the log after the daemon stops). */
+static void test_e2e_slow_subscriber_gets_every_event_once(void **state)
+{
+    fx_t *f = *state;
+    const char *const sim[] = {"--slices", "4", NULL};
+    s_start_omsd_with(f, "4"); /* the PUB keeps 4 events per subscriber, then drops */
+    s_start_sim(f, sim);
+    bus_sub_t *sub = NULL;
+    assert_int_equal(bus_sub_new(NULL, f->pub_ep, f->query_ep, NULL, 0, 0, 1, &sub), 0);
+    enum { ORDERS = 60 };
+    for (int i = 0; i < ORDERS; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "SLOW%d", i);
+        oms_cmd_t c = s_new(id, i % 2 ? "ACC1" : "ACC2", "AAPL", "40", "190");
+        assert_int_equal(s_submit(f, &c).status, OMS_REPLY_ACCEPTED);
+    }
+    /* Every order: accepted, acked, 4 fills. Consume slowly while the venue works. */
+    uint64_t want = 0, prev = 0, n = 0;
+    int64_t end = s_ms() + 4 * WAIT_MS;
+    static uint8_t(*copies)[1024];
+    static size_t lens[4096];
+    copies = calloc(4096, sizeof *copies);
+    assert_non_null(copies);
+    for (;;) {
+        const uint8_t *env = NULL;
+        size_t len = 0;
+        uint64_t seq = 0;
+        int rc = bus_sub_next(sub, &env, &len, &seq, 200);
+        assert_true(rc >= 0);
+        if (rc == 1) {
+            assert_int_equal(seq, prev + 1); /* every seq, once, in order */
+            prev = seq;
+            assert_true(seq < 4096 && len <= sizeof copies[0]);
+            memcpy(copies[seq], env, len);
+            lens[seq] = len;
+            n++;
+            s_sleep_ms(2);
+            continue;
+        }
+        if (want == 0) {
+            bool all_filled = true;
+            for (int i = 0; i < ORDERS && all_filled; i++) {
+                char id[32];
+                snprintf(id, sizeof id, "SLOW%d", i);
+                all_filled = s_order(f, id).status == OMS_ST_FILLED;
+            }
+            if (all_filled)
+                want = s_head(f);
+        }
+        if (want && prev >= want)
+            break;
+        assert_true(s_ms() < end);
+    }
+    assert_int_equal(n, want);
+    bus_sub_stats_t st;
+    bus_sub_stats(sub, &st);
+    assert_true(st.gaps + st.probes > 0); /* the high-water mark really dropped events */
+    assert_true(st.catchup_events > 0);
+    bus_sub_destroy(&sub);
+    assert_int_equal(s_stop(&f->sim), 0);
+    assert_int_equal(s_stop(&f->omsd), 0);
+    /* Byte for byte as stored. */
+    evlog_options_t o;
+    evlog_options_default(&o);
+    o.mode = EVLOG_MODE_READ_ONLY;
+    evlog_t *log = NULL;
+    assert_int_equal(evlog_open(f->store, &o, &log, NULL, 0), 0);
+    for (uint64_t seq = 1; seq <= want; seq++) {
+        uint8_t *v = NULL;
+        size_t len = 0;
+        assert_int_equal(evlog_get(log, seq, &v, &len), 0);
+        assert_int_equal(len, lens[seq]);
+        assert_memory_equal(v, copies[seq], len);
+        evlog_free(v);
+    }
+    evlog_destroy(&log);
+    free(copies);
+}
+
 static void test_e2e_venue_reject_rate(void **state)
 {
     fx_t *f = *state;
@@ -973,6 +1065,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_e2e_omsctl_exit_codes, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_e2e_omsctl_load, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_e2e_omsctl_every_command, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_e2e_slow_subscriber_gets_every_event_once, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_e2e_venue_reject_rate, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_e2e_venue_many_orders, s_setup, s_teardown),
     };
