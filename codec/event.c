@@ -8,6 +8,7 @@
  * model cannot hold, so encode(decode(bytes)) reproduces the bytes.
  */
 #include "codec_internal.h"
+#include "pbw.h"
 
 #include <string.h>
 
@@ -524,7 +525,171 @@ static int s_encode_rejected(const oms_ev_rejected_t *r, uint8_t *buf, size_t ca
     return *out_len == total ? 0 : OMS_ERR_INVALID;
 }
 
+/* ---- encode: hand-written, for the order flow ---------------------------------------------------
+ * The events every order produces are written straight from the model struct with pbw.h, field
+ * by field in ascending number, without protobuf-c's descriptor walk and size pass. Each writes
+ * exactly what the protobuf-c path (cdc_encode_event_pb) writes: tests/test_codec_fast.c
+ * compares the two on many randomised events. Anything else (other types, a buffer too small)
+ * goes the protobuf-c way, which also decides the error. */
+
+/* The venue header (fields 1-6) and the status after (7). */
+static void s_w_ohdr(pbw_t *w, const oms_ev_order_t *o)
+{
+    pbw_str(w, 1, o->h.order_id);
+    pbw_str(w, 2, o->h.venue);
+    pbw_str(w, 3, o->h.exec_id);
+    pbw_str(w, 4, o->h.venue_order_id);
+    pbw_i64(w, 5, o->h.transact_ts_ns);
+    pbw_str(w, 6, o->h.cl_ord_id);
+    pbw_i32(w, 7, (int32_t)o->status);
+}
+
+static void s_w_opt(pbw_t *w, uint32_t field, oms_opt_dec_t v)
+{
+    if (v.set)
+        pbw_dec(w, field, v.v);
+}
+
+/* AllocInstruction list entries as field `field`. */
+static void s_w_instrs(pbw_t *w, uint32_t field, const oms_alloc_instr_t *a, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t *s = pbw_begin(w, field);
+        pbw_str(w, 1, a[i].account_id);
+        pbw_dec(w, a[i].by_weight ? 3 : 2, a[i].share);
+        pbw_end(w, s);
+    }
+}
+
+/* The body of ev (the Event's only field); false when this type is not written here. */
+static bool s_w_body(pbw_t *w, const oms_event_t *ev)
+{
+    const oms_ev_order_t *o = &ev->u.order;
+    switch (ev->type) {
+    case OMS_EV_ORDER_ACCEPTED: {
+        const oms_ev_accepted_t *a = &ev->u.accepted;
+        const oms_new_order_t *n = &a->order;
+        if (n->n_allocs > OMS_LIMIT_ALLOC_ACCOUNTS || (n->n_allocs && !n->allocs))
+            return false; /* the protobuf-c path reports it */
+        pbw_str(w, 1, n->order_id);
+        pbw_str(w, 2, n->account_id);
+        s_w_instrs(w, 3, n->allocs, n->n_allocs);
+        pbw_str(w, 4, n->instrument_id);
+        pbw_i32(w, 5, (int32_t)n->side);
+        pbw_i32(w, 6, (int32_t)n->ord_type);
+        s_w_opt(w, 7, n->price);
+        pbw_dec(w, 8, n->qty);
+        pbw_i32(w, 9, (int32_t)n->tif);
+        pbw_i64(w, 10, n->expire_ts_ns);
+        pbw_str(w, 11, n->text);
+        pbw_i32(w, 20, (int32_t)a->status);
+        pbw_str(w, 21, a->entered_by);
+        pbw_i32(w, 22, (int32_t)a->release_policy);
+        return true;
+    }
+    case OMS_EV_ORDER_RELEASED: {
+        const oms_ev_released_t *r = &ev->u.released;
+        pbw_str(w, 1, r->order_id);
+        pbw_str(w, 2, r->released_by);
+        pbw_i32(w, 3, (int32_t)r->status);
+        pbw_str(w, 4, r->text);
+        return true;
+    }
+    case OMS_EV_CANCEL_REQUESTED:
+    case OMS_EV_REPLACE_REQUESTED: {
+        const oms_ev_request_t *r = &ev->u.request;
+        bool replace = ev->type == OMS_EV_REPLACE_REQUESTED;
+        pbw_str(w, 1, r->order_id);
+        pbw_str(w, 2, r->cl_ord_id);
+        pbw_str(w, 3, r->orig_cl_ord_id);
+        uint32_t f = 4;
+        if (replace) {
+            s_w_opt(w, 4, r->qty);
+            s_w_opt(w, 5, r->price);
+            f = 6;
+        }
+        pbw_i32(w, f, (int32_t)r->status);
+        pbw_i32(w, f + 1, (int32_t)r->prior_status);
+        pbw_str(w, f + 2, r->text);
+        return true;
+    }
+    case OMS_EV_ORDER_ACKNOWLEDGED:
+        s_w_ohdr(w, o);
+        return true;
+    case OMS_EV_ORDER_REJECTED_BY_VENUE:
+    case OMS_EV_CANCEL_REJECTED:
+    case OMS_EV_REPLACE_REJECTED:
+        s_w_ohdr(w, o);
+        pbw_str(w, 10, o->text);
+        return true;
+    case OMS_EV_ORDER_CANCELED:
+    case OMS_EV_ORDER_EXPIRED:
+        s_w_ohdr(w, o);
+        pbw_str(w, 10, o->text);
+        pbw_dec(w, 11, o->cum_qty);
+        pbw_dec(w, 12, o->gone_qty);
+        if (ev->type == OMS_EV_ORDER_EXPIRED)
+            pbw_str(w, 13, o->trade_date);
+        return true;
+    case OMS_EV_ORDER_DONE_FOR_DAY:
+        s_w_ohdr(w, o);
+        pbw_str(w, 10, o->text);
+        pbw_dec(w, 11, o->cum_qty);
+        pbw_dec(w, 12, o->leaves_qty);
+        return true;
+    case OMS_EV_ORDER_REPLACED:
+        s_w_ohdr(w, o);
+        pbw_str(w, 10, o->orig_cl_ord_id);
+        pbw_dec(w, 11, o->qty);
+        s_w_opt(w, 12, o->price);
+        pbw_dec(w, 13, o->cum_qty);
+        pbw_dec(w, 14, o->leaves_qty);
+        pbw_str(w, 15, o->text);
+        return true;
+    case OMS_EV_ORDER_FILLED:
+        s_w_ohdr(w, o);
+        pbw_dec(w, 10, o->last_qty);
+        pbw_dec(w, 11, o->last_px);
+        pbw_dec(w, 12, o->cum_qty);
+        pbw_dec(w, 13, o->leaves_qty);
+        s_w_opt(w, 14, o->avg_px);
+        pbw_bool(w, 15, o->overfill);
+        pbw_bool(w, 16, o->late);
+        pbw_str(w, 20, o->account_id);
+        pbw_str(w, 21, o->instrument_id);
+        pbw_i32(w, 22, (int32_t)o->side);
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The hand-written path: true with the bytes in buf, false to take the protobuf-c path. */
+static bool s_encode_fast(const oms_event_t *ev, uint8_t *buf, size_t cap, size_t *out_len)
+{
+    if (!buf)
+        return false;
+    pbw_t w;
+    pbw_init(&w, buf, cap);
+    uint8_t *s = pbw_begin(&w, (uint32_t)ev->type);
+    if (!s_w_body(&w, ev))
+        return false;
+    pbw_end(&w, s);
+    if (w.err)
+        return false;
+    *out_len = (size_t)(w.p - buf);
+    return true;
+}
+
 int codec_encode_event(const oms_event_t *ev, uint8_t *buf, size_t cap, size_t *out_len)
+{
+    *out_len = 0;
+    if (s_encode_fast(ev, buf, cap, out_len))
+        return 0;
+    return cdc_encode_event_pb(ev, buf, cap, out_len);
+}
+
+int cdc_encode_event_pb(const oms_event_t *ev, uint8_t *buf, size_t cap, size_t *out_len)
 {
     *out_len = 0;
     switch (ev->type) {
