@@ -106,6 +106,8 @@ int cdc_pack(const ProtobufCMessage *msg, uint8_t *buf, size_t cap, size_t *out_
  * tests/test_codec_fast.c can prove both give the same bytes. */
 int cdc_encode_event_pb(const oms_event_t *ev, uint8_t *buf, size_t cap, size_t *out_len);
 int cdc_encode_reply_pb(const oms_reply_t *r, uint8_t *buf, size_t cap, size_t *out_len);
+/* And the protobuf-c decoder behind codec_decode_event's hand-written one (same contract). */
+int cdc_decode_event_pb(const uint8_t *buf, size_t len, oms_arena_t *arena, oms_event_t *out);
 int cdc_row_encode_pb(const proj_state_t *st, proj_table_t t, uint32_t idx, codec_row_t *row,
                       uint8_t *buf, size_t cap);
 
