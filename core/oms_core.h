@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ------------------------------------------------------------------------------------------ */
 /* Errors                                                                                      */
@@ -167,6 +168,34 @@ int oms_hash_hex(const oms_hash_t *h, char *buf, size_t cap);
 
 /* Constant-time equality of two digests. */
 bool oms_hash_equal(const oms_hash_t *a, const oms_hash_t *b);
+
+/* A fast non-cryptographic 64-bit hash of len bytes for in-memory hash tables (never stored,
+ * never compared across processes: the value depends on the host's byte order). Reads the bytes
+ * eight at a time; cannot fail. */
+static inline uint64_t oms_hash64(const void *data, size_t len)
+{
+    const uint8_t *b = (const uint8_t *)data;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)len * 0xff51afd7ed558ccdull);
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, b, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+        b += 8;
+        len -= 8;
+    }
+    if (len) {
+        uint64_t w = 0;
+        for (size_t i = 0; i < len; i++)
+            w |= (uint64_t)b[i] << (8 * i);
+        h = (h ^ w) * 0x94d049bb133111ebull;
+        h ^= h >> 29;
+    }
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ull;
+    h ^= h >> 32;
+    return h;
+}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Byte order helpers for keys                                                                 */

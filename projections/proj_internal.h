@@ -11,8 +11,8 @@
 #define TBL_CHUNK       (1u << TBL_CHUNK_SHIFT) /* records per chunk */
 #define TBL_KEY_CAP     (3 * OMS_ID_CAP + 4)    /* composite keys: up to three ids and separators */
 
-/* One table. Records live in chunks that never move; slot i of the index holds record
- * index + 1 (0 = empty), found by linear probing on the key's hash. */
+/* One table. Records live in chunks that never move; the index is found by linear probing on
+ * the key's hash (see slots). */
 typedef struct {
     size_t rec_size;     /* bytes of one record */
     uint32_t max;        /* capacity limit */
@@ -23,9 +23,10 @@ typedef struct {
     char **keys;         /* per chunk: TBL_KEY_CAP bytes of key per record */
     uint32_t *epoch;     /* per record: the batch epoch that last journaled it (grown with n) */
     uint32_t epoch_cap;  /* capacity of epoch */
-    uint32_t *slots;     /* the index */
-    uint64_t *hashes;    /* the key hash of each slot's record */
-    uint32_t n_slots;    /* power of two */
+    uint64_t *slots;     /* the index: (high 32 bits of the key's hash) << 32 | (record + 1);
+                            0 = empty. The home slot is those hash bits & (n_slots - 1), so a
+                            probe reads one array and compares keys only on a hash match */
+    uint32_t n_slots;    /* power of two, at most 2^32 */
     uint32_t n_at_begin; /* records at proj_begin (later ones were created in the batch) */
 } tbl_t;
 

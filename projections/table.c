@@ -6,7 +6,8 @@
  * batch removes the records it created.
  *
  * Load: every handler lookup and every projection update goes through tbl_find, so it hashes
- * with 64-bit FNV-1a and compares the stored hash before the key.
+ * eight bytes at a time (oms_hash64) and keeps 32 bits of the hash next to the record number
+ * in one slot array: a probe touches one cache line and compares keys only on a hash match.
  */
 #include "proj_internal.h"
 
@@ -14,14 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t s_hash(const char *k, size_t n)
+/* The hash bits the index keeps: the high half of oms_hash64. */
+static uint32_t s_hash(const char *k, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (uint8_t)k[i];
-        h *= 1099511628211ull;
-    }
-    return h ^ (h >> 29);
+    return (uint32_t)(oms_hash64(k, n) >> 32);
+}
+
+static uint64_t s_slot(uint32_t h, uint32_t idx)
+{
+    return (uint64_t)h << 32 | (uint64_t)(idx + 1);
 }
 
 int tbl_init(tbl_t *t, size_t rec_size, uint32_t max)
@@ -31,8 +33,7 @@ int tbl_init(tbl_t *t, size_t rec_size, uint32_t max)
     t->max = max;
     t->n_slots = 64;
     t->slots = calloc(t->n_slots, sizeof *t->slots);
-    t->hashes = calloc(t->n_slots, sizeof *t->hashes);
-    return t->slots && t->hashes ? 0 : OMS_ERR_NOMEM;
+    return t->slots ? 0 : OMS_ERR_NOMEM;
 }
 
 void tbl_free(tbl_t *t)
@@ -45,7 +46,6 @@ void tbl_free(tbl_t *t)
     free(t->keys);
     free(t->epoch);
     free(t->slots);
-    free(t->hashes);
     memset(t, 0, sizeof *t);
 }
 
@@ -65,53 +65,47 @@ uint32_t tbl_find(const tbl_t *t, const char *key, size_t klen)
 {
     if (klen >= TBL_KEY_CAP)
         return PROJ_NIL;
-    uint64_t h = s_hash(key, klen);
+    uint32_t h = s_hash(key, klen);
     uint32_t mask = t->n_slots - 1;
-    for (uint32_t i = (uint32_t)h & mask, probes = 0; probes < t->n_slots;
-         i = (i + 1) & mask, probes++) {
-        uint32_t s = t->slots[i];
+    for (uint32_t i = h & mask, probes = 0; probes < t->n_slots; i = (i + 1) & mask, probes++) {
+        uint64_t s = t->slots[i];
         if (s == 0)
             return PROJ_NIL;
-        if (t->hashes[i] == h) {
-            const char *k = tbl_key(t, s - 1);
-            if (strncmp(k, key, klen) == 0 && k[klen] == '\0')
-                return s - 1;
+        if ((uint32_t)(s >> 32) == h) {
+            uint32_t idx = (uint32_t)s - 1;
+            const char *k = tbl_key(t, idx);
+            if (memcmp(k, key, klen) == 0 && k[klen] == '\0')
+                return idx;
         }
     }
     return PROJ_NIL;
 }
 
-static void s_place(tbl_t *t, uint32_t idx, uint64_t h)
+static void s_place(tbl_t *t, uint64_t slot)
 {
     uint32_t mask = t->n_slots - 1;
-    uint32_t i = (uint32_t)h & mask;
+    uint32_t i = (uint32_t)(slot >> 32) & mask;
     while (t->slots[i] != 0)
         i = (i + 1) & mask;
-    t->slots[i] = idx + 1;
-    t->hashes[i] = h;
+    t->slots[i] = slot;
 }
 
 static int s_grow_index(tbl_t *t)
 {
+    if (t->n_slots > UINT32_MAX / 2)
+        return OMS_ERR_LIMIT;
     uint32_t n_slots = t->n_slots * 2;
-    uint32_t *slots = calloc(n_slots, sizeof *slots);
-    uint64_t *hashes = calloc(n_slots, sizeof *hashes);
-    if (!slots || !hashes) {
-        free(slots);
-        free(hashes);
+    uint64_t *slots = calloc(n_slots, sizeof *slots);
+    if (!slots)
         return OMS_ERR_NOMEM;
-    }
-    uint32_t *old_slots = t->slots;
-    uint64_t *old_hashes = t->hashes;
+    uint64_t *old_slots = t->slots;
     uint32_t old_n = t->n_slots;
     t->slots = slots;
-    t->hashes = hashes;
     t->n_slots = n_slots;
     for (uint32_t i = 0; i < old_n; i++)
         if (old_slots[i])
-            s_place(t, old_slots[i] - 1, old_hashes[i]);
+            s_place(t, old_slots[i]);
     free(old_slots);
-    free(old_hashes);
     return 0;
 }
 
@@ -160,7 +154,7 @@ uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
     memcpy(k, key, klen);
     k[klen] = '\0';
     t->epoch[idx] = 0;
-    s_place(t, idx, s_hash(key, klen));
+    s_place(t, s_slot(s_hash(key, klen), idx));
     return idx;
 }
 
@@ -168,21 +162,20 @@ uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
 static void s_unindex(tbl_t *t, uint32_t idx)
 {
     const char *k = tbl_key(t, idx);
-    uint64_t h = s_hash(k, strlen(k));
+    uint64_t want = s_slot(s_hash(k, strlen(k)), idx);
     uint32_t mask = t->n_slots - 1;
-    uint32_t i = (uint32_t)h & mask;
-    while (t->slots[i] != idx + 1) {
+    uint32_t i = (uint32_t)(want >> 32) & mask;
+    while (t->slots[i] != want) {
         assert(t->slots[i] != 0);
         i = (i + 1) & mask;
     }
     t->slots[i] = 0;
     for (uint32_t j = (i + 1) & mask; t->slots[j] != 0; j = (j + 1) & mask) {
-        uint32_t home = (uint32_t)t->hashes[j] & mask;
+        uint32_t home = (uint32_t)(t->slots[j] >> 32) & mask;
         /* Move j back to i if its home is not in (i, j] (cyclically). */
         bool stays = (i < j) ? (home > i && home <= j) : (home > i || home <= j);
         if (!stays) {
             t->slots[i] = t->slots[j];
-            t->hashes[i] = t->hashes[j];
             t->slots[j] = 0;
             i = j;
         }
