@@ -42,16 +42,32 @@ static uint8_t *s_buf_reserve(buf_t *b, size_t n)
     return b->p + b->used;
 }
 
-/* In-memory idempotency store (no lookup callback): key -> value, chained hash. */
-typedef struct mem_entry {
-    struct mem_entry *next;
-    size_t klen, vlen;
+/* In-memory idempotency store (no lookup callback): key -> value. Entries are packed into
+ * blocks of S_MEM_BLOCK bytes that are only freed with the engine (no allocation per entry);
+ * the index is open addressing on a 64-bit hash kept in the slot, so a key that is not there
+ * (every new command) is settled without touching any entry. */
+typedef struct {
+    uint32_t klen, vlen;
     uint8_t data[]; /* key then value */
 } mem_entry_t;
 
 typedef struct {
-    mem_entry_t **slots;
-    uint32_t n_slots, n;
+    uint64_t hash;        /* oms_hash64 of the key; the slot is empty when e is NULL */
+    const mem_entry_t *e; /* the entry */
+} mem_slot_t;
+
+typedef struct mem_block {
+    struct mem_block *next;
+    size_t used;
+    _Alignas(8) uint8_t bytes[];
+} mem_block_t;
+
+#define S_MEM_BLOCK (1u << 20)
+
+typedef struct {
+    mem_slot_t *slots;
+    uint32_t n_slots, n; /* power of two; entries */
+    mem_block_t *blocks; /* newest first */
 } mem_store_t;
 
 /* An idempotency record staged in the current batch. */
@@ -80,24 +96,14 @@ struct oms_engine {
     uint32_t n_staged;
     uint32_t *staged_slots; /* hash of staged keys -> index + 1 */
     mem_store_t mem;        /* used when opts.lookup is NULL */
-    uint32_t *dirty;        /* (table << 28 | idx) pairs, sorted for uniqueness */
+    uint32_t *dirty;        /* (table << 27 | idx) keys, sorted for uniqueness; then as many
+                               again as the sort's scratch */
     uint32_t dirty_cap;
     uint8_t *scratch; /* row value / reply encoding scratch */
     size_t scratch_cap;
 };
 
 #define STAGED_SLOTS 4096 /* > 2 x OMS_LIMIT_BATCH_COMMANDS */
-
-static uint64_t s_fnv(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
 
 void oms_engine_opts_default(oms_engine_opts_t *o)
 {
@@ -132,7 +138,7 @@ oms_engine_t *oms_engine_new(const oms_engine_opts_t *opts, uint64_t head_seq)
     e->rowbuf.limit = OMS_LIMIT_BATCH_BYTES;
     e->scratch_cap = ROW_VALUE_MAX;
     e->scratch = malloc(e->scratch_cap);
-    e->mem.n_slots = 1 << 16;
+    e->mem.n_slots = 1 << 16; /* grows */
     e->mem.slots = calloc(e->mem.n_slots, sizeof *e->mem.slots);
     if (!e->st || !e->events || !e->env || !e->replies || !e->rows || !e->staged ||
         !e->staged_slots || !e->scratch || !e->mem.slots ||
@@ -145,13 +151,9 @@ oms_engine_t *oms_engine_new(const oms_engine_opts_t *opts, uint64_t head_seq)
 
 static void s_mem_free(mem_store_t *m)
 {
-    for (uint32_t i = 0; i < m->n_slots && m->slots; i++) {
-        mem_entry_t *x = m->slots[i];
-        while (x) {
-            mem_entry_t *nx = x->next;
-            free(x);
-            x = nx;
-        }
+    for (mem_block_t *b = m->blocks, *nx; b; b = nx) {
+        nx = b->next;
+        free(b);
     }
     free(m->slots);
 }
@@ -202,52 +204,68 @@ static size_t s_idem_key(char *out, const oms_cmd_t *cmd)
 
 static const mem_entry_t *s_mem_get(const mem_store_t *m, const char *k, size_t kl)
 {
-    for (const mem_entry_t *x = m->slots[s_fnv(k, kl) & (m->n_slots - 1)]; x; x = x->next)
-        if (x->klen == kl && memcmp(x->data, k, kl) == 0)
-            return x;
-    return NULL;
+    uint64_t h = oms_hash64(k, kl);
+    uint32_t mask = m->n_slots - 1;
+    for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
+        const mem_slot_t *s = &m->slots[i];
+        if (!s->e)
+            return NULL;
+        if (s->hash == h && s->e->klen == kl && memcmp(s->e->data, k, kl) == 0)
+            return s->e;
+    }
 }
 
+/* Records key -> value. OMS_ERR_LIMIT past 2^26 entries or for an entry larger than a block,
+ * OMS_ERR_NOMEM when the index or a block cannot be allocated (the store is unchanged). The
+ * store owns its copy. */
 static int s_mem_put(mem_store_t *m, const char *k, size_t kl, const uint8_t *v, size_t vl)
 {
-    if (m->n >= (1u << 26))
+    size_t need = (sizeof(mem_entry_t) + kl + vl + 7) & ~(size_t)7;
+    if (m->n >= (1u << 26) || need > S_MEM_BLOCK)
         return OMS_ERR_LIMIT;
-    if (m->n > m->n_slots) { /* grow */
+    if ((uint64_t)(m->n + 1) * 2 > m->n_slots) { /* grow: load stays under 1/2 */
         uint32_t ns = m->n_slots * 2;
-        mem_entry_t **slots = calloc(ns, sizeof *slots);
+        mem_slot_t *slots = calloc(ns, sizeof *slots);
         if (!slots)
             return OMS_ERR_NOMEM;
         for (uint32_t i = 0; i < m->n_slots; i++) {
-            mem_entry_t *x = m->slots[i];
-            while (x) {
-                mem_entry_t *nx = x->next;
-                uint32_t j = (uint32_t)(s_fnv(x->data, x->klen) & (ns - 1));
-                x->next = slots[j];
-                slots[j] = x;
-                x = nx;
-            }
+            if (!m->slots[i].e)
+                continue;
+            uint32_t j = (uint32_t)m->slots[i].hash & (ns - 1);
+            while (slots[j].e)
+                j = (j + 1) & (ns - 1);
+            slots[j] = m->slots[i];
         }
         free(m->slots);
         m->slots = slots;
         m->n_slots = ns;
     }
-    mem_entry_t *x = malloc(sizeof *x + kl + vl);
-    if (!x)
-        return OMS_ERR_NOMEM;
-    x->klen = kl;
-    x->vlen = vl;
+    if (!m->blocks || S_MEM_BLOCK - m->blocks->used < need) {
+        mem_block_t *b = malloc(sizeof *b + S_MEM_BLOCK);
+        if (!b)
+            return OMS_ERR_NOMEM;
+        b->next = m->blocks;
+        b->used = 0;
+        m->blocks = b;
+    }
+    mem_entry_t *x = (mem_entry_t *)(m->blocks->bytes + m->blocks->used);
+    m->blocks->used += need;
+    x->klen = (uint32_t)kl;
+    x->vlen = (uint32_t)vl;
     memcpy(x->data, k, kl);
     memcpy(x->data + kl, v, vl);
-    uint32_t j = (uint32_t)(s_fnv(k, kl) & (m->n_slots - 1));
-    x->next = m->slots[j];
-    m->slots[j] = x;
+    uint64_t h = oms_hash64(k, kl);
+    uint32_t j = (uint32_t)h & (m->n_slots - 1);
+    while (m->slots[j].e)
+        j = (j + 1) & (m->n_slots - 1);
+    m->slots[j] = (mem_slot_t){h, x};
     m->n++;
     return 0;
 }
 
 static const staged_idem_t *s_staged_get(const oms_engine_t *e, const char *k, size_t kl)
 {
-    for (uint32_t i = (uint32_t)(s_fnv(k, kl) & (STAGED_SLOTS - 1)), probes = 0;
+    for (uint32_t i = (uint32_t)(oms_hash64(k, kl) & (STAGED_SLOTS - 1)), probes = 0;
          probes < STAGED_SLOTS; i = (i + 1) & (STAGED_SLOTS - 1), probes++) {
         uint32_t s = e->staged_slots[i];
         if (s == 0)
@@ -315,10 +333,32 @@ static int s_add_row(oms_engine_t *e, evlog_cf_t cf, const uint8_t *k, size_t kl
     return 0;
 }
 
-static int s_cmp_u32(const void *a, const void *b)
+/* Sorts a[n] ascending with tmp[n] as scratch: LSD radix sort on bytes, skipping a byte all
+ * keys share (the dirty lists of a batch are a few hundred keys whose top bits are the table).
+ * Cannot fail. */
+static void s_sort_u32(uint32_t *a, uint32_t *tmp, uint32_t n)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
+    uint32_t *src = a, *dst = tmp;
+    for (unsigned shift = 0; shift < 32; shift += 8) {
+        uint32_t count[256] = {0};
+        for (uint32_t i = 0; i < n; i++)
+            count[(src[i] >> shift) & 0xff]++;
+        if (count[(src[0] >> shift) & 0xff] == n)
+            continue; /* every key has this byte */
+        uint32_t sum = 0;
+        for (unsigned b = 0; b < 256; b++) {
+            uint32_t c = count[b];
+            count[b] = sum;
+            sum += c;
+        }
+        for (uint32_t i = 0; i < n; i++)
+            dst[count[(src[i] >> shift) & 0xff]++] = src[i];
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
 }
 
 /* The parent row of a record: chains and instructions belong to their order's row, parts to
@@ -337,8 +377,8 @@ static void s_row_owner(const proj_state_t *st, proj_table_t *t, uint32_t *idx)
 static int s_projection_rows(oms_engine_t *e)
 {
     uint32_t n = proj_dirty_count(e->st);
-    if (n > e->dirty_cap) {
-        uint32_t *d = realloc(e->dirty, n * sizeof *d);
+    if (n > e->dirty_cap) { /* the keys, then as many for the sort's scratch */
+        uint32_t *d = realloc(e->dirty, 2 * (size_t)n * sizeof *d);
         if (!d)
             return OMS_ERR_NOMEM;
         e->dirty = d;
@@ -358,7 +398,7 @@ static int s_projection_rows(oms_engine_t *e)
         e->dirty[k++] = ((uint32_t)t << 27) | idx;
     }
     if (k > 1)
-        qsort(e->dirty, k, sizeof *e->dirty, s_cmp_u32);
+        s_sort_u32(e->dirty, e->dirty + e->dirty_cap, k);
     for (uint32_t i = 0; i < k; i++) {
         if (i && e->dirty[i] == e->dirty[i - 1])
             continue;
@@ -499,7 +539,7 @@ static int s_stage_idem(oms_engine_t *e, const char *key, size_t kl, const oms_h
     s->klen = kl;
     s->val_off = off;
     s->vlen = OMS_HASH_LEN + rl;
-    uint32_t i = (uint32_t)(s_fnv(key, kl) & (STAGED_SLOTS - 1));
+    uint32_t i = (uint32_t)(oms_hash64(key, kl) & (STAGED_SLOTS - 1));
     while (e->staged_slots[i])
         i = (i + 1) & (STAGED_SLOTS - 1);
     e->staged_slots[i] = ++e->n_staged;
