@@ -560,6 +560,29 @@ static int s_digest(oms_engine_t *e, const oms_cmd_t *cmd, oms_hash_t *d)
     return 0;
 }
 
+/* Memory hints for command c (see proj_prefetch_order): stage 1 the index slots it will look
+ * up (its order, a fill's execution, a cancel's ClOrdID, its idempotency key in the memory
+ * store), stage 2 its order's record. */
+static void s_prefetch(const oms_engine_t *e, const oms_cmd_t *c, int stage)
+{
+    const char *oid = s_cmd_order_id(c);
+    if (oid[0])
+        proj_prefetch_order(e->st, oid, stage);
+    if (stage != 1)
+        return;
+    if (c->type == OMS_CMD_VENUE_FILL)
+        proj_prefetch_exec(e->st, c->u.report.h.venue, c->u.report.h.exec_id);
+    else if (c->type == OMS_CMD_CANCEL_ORDER)
+        proj_prefetch_clordid(e->st, c->u.cancel.order_id, c->u.cancel.cl_ord_id);
+    if (!e->opts.lookup) {
+        char key[IDEM_KEY_CAP];
+        size_t kl = s_idem_key(key, c);
+        __builtin_prefetch(&e->mem.slots[oms_hash64(key, kl) & (e->mem.n_slots - 1)]);
+    }
+}
+
+#define S_PREFETCH_AHEAD 4 /* commands between a record's prefetch and its use */
+
 int oms_engine_process(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n, int64_t ts_ns,
                        oms_batch_t *out)
 {
@@ -576,8 +599,14 @@ int oms_engine_process(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n, int64
     uint64_t seq0 = e->next_seq;
     int rc = 0;
     uint32_t i;
+    for (i = 0; i < n; i++)
+        s_prefetch(e, &cmds[i], 1);
+    for (i = 0; i < n && i < S_PREFETCH_AHEAD; i++)
+        s_prefetch(e, &cmds[i], 2);
     for (i = 0; i < n; i++) {
         const oms_cmd_t *cmd = &cmds[i];
+        if (i + S_PREFETCH_AHEAD < n)
+            s_prefetch(e, &cmds[i + S_PREFETCH_AHEAD], 2);
         oms_reply_t *reply = &e->replies[i];
         char key[IDEM_KEY_CAP];
         size_t kl = s_idem_key(key, cmd);

@@ -81,6 +81,45 @@ uint32_t tbl_find(const tbl_t *t, const char *key, size_t klen)
     return PROJ_NIL;
 }
 
+static void s_prefetch(const tbl_t *tb, const char *key, size_t klen, int stage)
+{
+    if (klen >= TBL_KEY_CAP)
+        return;
+    uint32_t h = s_hash(key, klen);
+    uint32_t i = h & (tb->n_slots - 1);
+    if (stage == 1) {
+        __builtin_prefetch(&tb->slots[i]);
+        return;
+    }
+    uint64_t s = tb->slots[i];
+    if (s == 0 || (uint32_t)(s >> 32) != h)
+        return; /* absent (or further along the cluster: not worth chasing) */
+    uint32_t idx = (uint32_t)s - 1;
+    if (idx >= tb->n)
+        return;
+    __builtin_prefetch(tbl_key(tb, idx));
+    const char *rec = tbl_rec(tb, idx);
+    for (size_t off = 0; off < tb->rec_size; off += 64)
+        __builtin_prefetch(rec + off);
+}
+
+void proj_prefetch_order(const proj_state_t *st, const char *order_id, int stage)
+{
+    s_prefetch(&st->t[PROJ_T_ORDER], order_id, strnlen(order_id, OMS_ID_CAP), stage);
+}
+
+void proj_prefetch_exec(const proj_state_t *st, const char *venue, const char *exec_id)
+{
+    char key[TBL_KEY_CAP];
+    s_prefetch(&st->t[PROJ_T_EXEC], key, proj_key2(key, venue, exec_id), 1);
+}
+
+void proj_prefetch_clordid(const proj_state_t *st, const char *order_id, const char *cl_ord_id)
+{
+    char key[TBL_KEY_CAP];
+    s_prefetch(&st->t[PROJ_T_CLORDID], key, proj_key2(key, order_id, cl_ord_id), 1);
+}
+
 static void s_place(tbl_t *t, uint64_t slot)
 {
     uint32_t mask = t->n_slots - 1;
