@@ -171,26 +171,33 @@ bool oms_hash_equal(const oms_hash_t *a, const oms_hash_t *b);
 
 /* A fast non-cryptographic 64-bit hash of len bytes for in-memory hash tables (never stored,
  * never compared across processes: the value depends on the host's byte order). Reads the bytes
- * eight at a time; cannot fail. */
+ * eight at a time, the tail as one overlapping read (the length is mixed in, so keys that share
+ * those bytes still differ); cannot fail. */
 static inline uint64_t oms_hash64(const void *data, size_t len)
 {
     const uint8_t *b = (const uint8_t *)data;
     uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)len * 0xff51afd7ed558ccdull);
-    while (len >= 8) {
-        uint64_t w;
-        memcpy(&w, b, 8);
-        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-        h ^= h >> 31;
-        b += 8;
-        len -= 8;
+    uint64_t w = 0;
+    if (len >= 8) {
+        size_t full = len;
+        while (full > 8) {
+            memcpy(&w, b, 8);
+            h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+            h ^= h >> 31;
+            b += 8;
+            full -= 8;
+        }
+        memcpy(&w, b + full - 8, 8); /* the last 8 bytes, overlapping what came before */
+    } else if (len >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, b, 4);
+        memcpy(&hi, b + len - 4, 4);
+        w = (uint64_t)hi << 32 | lo;
+    } else if (len) {
+        w = (uint64_t)b[0] << 16 | (uint64_t)b[len >> 1] << 8 | b[len - 1];
     }
-    if (len) {
-        uint64_t w = 0;
-        for (size_t i = 0; i < len; i++)
-            w |= (uint64_t)b[i] << (8 * i);
-        h = (h ^ w) * 0x94d049bb133111ebull;
-        h ^= h >> 29;
-    }
+    h = (h ^ w) * 0x94d049bb133111ebull;
+    h ^= h >> 29;
     h ^= h >> 32;
     h *= 0xd6e8feb86659fd93ull;
     h ^= h >> 32;

@@ -188,7 +188,10 @@ uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
         t->epoch_cap = cap;
     }
     t->n = idx + 1;
-    memset(tbl_rec(t, idx), 0, t->rec_size);
+    if (idx < t->hwm)
+        memset(tbl_rec(t, idx), 0, t->rec_size); /* reused after a rollback */
+    else
+        t->hwm = idx + 1;
     char *k = (char *)tbl_key(t, idx);
     memcpy(k, key, klen);
     k[klen] = '\0';
@@ -312,6 +315,8 @@ size_t proj_key3(char *out, const char *a, const char *b, const char *c)
 
 static const void *s_find(const proj_state_t *st, proj_table_t t, const char *key, size_t klen)
 {
+    if (st->t[t].n == 0)
+        return NULL;
     uint32_t idx = tbl_find(&st->t[t], key, klen);
     return idx == PROJ_NIL ? NULL : tbl_rec(&st->t[t], idx);
 }
@@ -334,6 +339,8 @@ const proj_principal_t *proj_principal(const proj_state_t *st, const char *id)
 const proj_limits_t *proj_limits(const proj_state_t *st, oms_limit_scope_t scope,
                                  const char *account_id, const char *instrument_id)
 {
+    if (st->t[PROJ_T_LIMITS].n == 0)
+        return NULL;
     char key[TBL_KEY_CAP];
     char sc[2] = {(char)('0' + scope), '\0'};
     size_t n = proj_key3(key, sc, account_id, instrument_id);
@@ -343,6 +350,8 @@ const proj_limits_t *proj_limits(const proj_state_t *st, oms_limit_scope_t scope
 const proj_restriction_t *proj_restriction(const proj_state_t *st, const char *instrument_id,
                                            const char *account_id)
 {
+    if (st->t[PROJ_T_RESTRICTION].n == 0)
+        return NULL; /* the usual case: skip building the key */
     char key[TBL_KEY_CAP];
     size_t n = proj_key2(key, instrument_id, account_id);
     return s_find(st, PROJ_T_RESTRICTION, key, n);
