@@ -15,12 +15,13 @@
  * the key's hash (see slots). */
 typedef struct {
     size_t rec_size;     /* bytes of one record */
+    size_t key_cap;      /* bytes of one key slot (longest key + NUL), at most TBL_KEY_CAP */
     uint32_t max;        /* capacity limit */
     uint32_t n;          /* records in use */
     uint8_t **chunks;    /* chunk pointers */
     uint32_t n_chunks;   /* allocated chunks */
     uint32_t chunks_cap; /* capacity of the chunks array */
-    char **keys;         /* per chunk: TBL_KEY_CAP bytes of key per record */
+    char **keys;         /* per chunk: key_cap bytes of key per record */
     uint32_t *epoch;     /* per record: the batch epoch that last journaled it (grown with n) */
     uint32_t epoch_cap;  /* capacity of epoch */
     uint64_t *slots;     /* the index: (high 32 bits of the key's hash) << 32 | (record + 1);
@@ -32,7 +33,7 @@ typedef struct {
                             zeros, so tbl_add need not clear them */
 } tbl_t;
 
-int tbl_init(tbl_t *t, size_t rec_size, uint32_t max);
+int tbl_init(tbl_t *t, size_t rec_size, uint32_t max, size_t key_cap);
 void tbl_free(tbl_t *t);
 void *tbl_rec(const tbl_t *t, uint32_t idx);
 const char *tbl_key(const tbl_t *t, uint32_t idx);

@@ -26,10 +26,12 @@ static uint64_t s_slot(uint32_t h, uint32_t idx)
     return (uint64_t)h << 32 | (uint64_t)(idx + 1);
 }
 
-int tbl_init(tbl_t *t, size_t rec_size, uint32_t max)
+int tbl_init(tbl_t *t, size_t rec_size, uint32_t max, size_t key_cap)
 {
+    assert(key_cap > 0 && key_cap <= TBL_KEY_CAP);
     memset(t, 0, sizeof *t);
     t->rec_size = rec_size;
+    t->key_cap = key_cap;
     t->max = max;
     t->n_slots = 64;
     t->slots = calloc(t->n_slots, sizeof *t->slots);
@@ -58,12 +60,12 @@ void *tbl_rec(const tbl_t *t, uint32_t idx)
 const char *tbl_key(const tbl_t *t, uint32_t idx)
 {
     assert(idx < t->n);
-    return t->keys[idx >> TBL_CHUNK_SHIFT] + (size_t)(idx & (TBL_CHUNK - 1)) * TBL_KEY_CAP;
+    return t->keys[idx >> TBL_CHUNK_SHIFT] + (size_t)(idx & (TBL_CHUNK - 1)) * t->key_cap;
 }
 
 uint32_t tbl_find(const tbl_t *t, const char *key, size_t klen)
 {
-    if (klen >= TBL_KEY_CAP)
+    if (klen >= t->key_cap)
         return PROJ_NIL;
     uint32_t h = s_hash(key, klen);
     uint32_t mask = t->n_slots - 1;
@@ -83,7 +85,7 @@ uint32_t tbl_find(const tbl_t *t, const char *key, size_t klen)
 
 static void s_prefetch(const tbl_t *tb, const char *key, size_t klen, int stage)
 {
-    if (klen >= TBL_KEY_CAP)
+    if (klen >= tb->key_cap)
         return;
     uint32_t h = s_hash(key, klen);
     uint32_t i = h & (tb->n_slots - 1);
@@ -150,7 +152,7 @@ static int s_grow_index(tbl_t *t)
 
 uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
 {
-    if (t->n >= t->max || klen >= TBL_KEY_CAP)
+    if (t->n >= t->max || klen >= t->key_cap)
         return PROJ_NIL;
     if ((uint64_t)(t->n + 1) * 2 > t->n_slots && s_grow_index(t) != 0)
         return PROJ_NIL;
@@ -170,7 +172,7 @@ uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
             t->chunks_cap = cap;
         }
         t->chunks[c] = calloc(TBL_CHUNK, t->rec_size);
-        t->keys[c] = calloc(TBL_CHUNK, TBL_KEY_CAP);
+        t->keys[c] = calloc(TBL_CHUNK, t->key_cap);
         if (!t->chunks[c] || !t->keys[c]) {
             free(t->chunks[c]);
             free(t->keys[c]);
@@ -265,6 +267,18 @@ static const uint32_t s_rec_max[PROJ_T_COUNT_] = {
     [PROJ_T_PART] = PROJ_MAX_PARTS,
 };
 
+/* Key slot sizes: one id, two ids joined (proj_key2), or up to three (limits, parts). Every key
+ * a table is given fits (ids are at most OMS_LIMIT_ID_LEN), so a smaller slot changes no
+ * lookup's result; it keeps the per-record key memory to what the table needs. */
+static const size_t s_key_caps[PROJ_T_COUNT_] = {
+    [PROJ_T_INSTRUMENT] = OMS_ID_CAP,    [PROJ_T_ACCOUNT] = OMS_ID_CAP,
+    [PROJ_T_PRINCIPAL] = OMS_ID_CAP,     [PROJ_T_LIMITS] = TBL_KEY_CAP,
+    [PROJ_T_RESTRICTION] = 2 * OMS_ID_CAP, [PROJ_T_ORDER] = OMS_ID_CAP,
+    [PROJ_T_CLORDID] = 2 * OMS_ID_CAP,   [PROJ_T_INSTR] = 2 * OMS_ID_CAP,
+    [PROJ_T_EXEC] = 2 * OMS_ID_CAP,      [PROJ_T_POSITION] = 2 * OMS_ID_CAP,
+    [PROJ_T_ALLOC] = 2 * OMS_ID_CAP,     [PROJ_T_PART] = TBL_KEY_CAP,
+};
+
 proj_state_t *proj_new(void)
 {
     proj_state_t *st = calloc(1, sizeof *st);
@@ -272,7 +286,7 @@ proj_state_t *proj_new(void)
         return NULL;
     st->epoch = 1;
     for (int i = 0; i < PROJ_T_COUNT_; i++) {
-        if (tbl_init(&st->t[i], s_rec_sizes[i], s_rec_max[i]) != 0) {
+        if (tbl_init(&st->t[i], s_rec_sizes[i], s_rec_max[i], s_key_caps[i]) != 0) {
             proj_destroy(&st);
             return NULL;
         }

@@ -256,7 +256,8 @@ static void s_same_decode(const uint8_t *buf, size_t len, oms_arena_t *arena)
         assert_int_equal(cdc_encode_event_pb(&b, eb, sizeof eb, &lb), 0);
         assert_int_equal(la, lb);
         assert_memory_equal(ea, eb, la);
-        assert_memory_equal(&a.u, &b.u, sizeof a.u.order);
+        /* Not a memcmp of the structs: the protobuf-c path copies optional decimals whole,
+         * padding included, and that padding is indeterminate. */
     }
 }
 
