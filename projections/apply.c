@@ -101,11 +101,14 @@ static int s_order_end(proj_state_t *st, order_edit_t *ed, uint64_t seq, int64_t
 
 static int s_chain_add(proj_state_t *st, proj_order_t *o, uint32_t order_idx, const char *cl)
 {
-    /* proj_order_has_clordid looks the (order, ClOrdID) key up: absent there means absent. */
-    if (!cl[0] || proj_order_has_clordid(st, o, cl))
+    /* What proj_order_has_clordid checks, with the key built once for the lookup and the
+     * insert. */
+    if (!cl[0] || strcmp(o->pending_cl_ord_id, cl) == 0)
         return 0;
     char key[TBL_KEY_CAP];
     size_t n = proj_key2(key, o->order_id, cl);
+    if (tbl_find(&st->t[PROJ_T_CLORDID], key, n) != PROJ_NIL)
+        return 0;
     uint32_t idx = proj_create(st, PROJ_T_CLORDID, key, n);
     if (idx == PROJ_NIL)
         return OMS_ERR_LIMIT;
