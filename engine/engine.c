@@ -4,7 +4,7 @@
  *
  * Load: this is the sequencer's whole CPU budget per command. Buffers are allocated once at
  * creation (events, replies, rows) or grow geometrically up to the batch limits; the hot path
- * allocates only when the in-memory idempotency store (tests, benchmarks) needs a new 2 MiB
+ * allocates only when the in-memory idempotency store (tests, benchmarks) needs a new 1 MiB
  * block or a larger index. A batch first asks for the memory its commands will look up (index
  * slots, then order records a few commands ahead), so those cache misses overlap.
  */
