@@ -1070,9 +1070,10 @@ _Static_assert(sizeof(oms_ord_status_t) == sizeof(int32_t) && sizeof(oms_side_t)
                "the decoder stores enums as int32");
 
 #define S_EV(f)     offsetof(oms_event_t, u.f)
-#define S_STR(f, c) {F_STR, c, S_EV(f)}
-#define S_ID(f)     S_STR(f, OMS_ID_CAP)
-#define S_TEXT(f)   S_STR(f, OMS_TEXT_CAP)
+#define S_CAP(f)    sizeof(((oms_event_t *)0)->u.f) /* the model array's size */
+#define S_STR(f)    {F_STR, S_CAP(f), S_EV(f)}
+#define S_ID(f)     S_STR(f)
+#define S_TEXT(f)   S_STR(f)
 #define S_K(k, f)   {k, 0, S_EV(f)}
 #define S_OHDR                                                                                         [1] = S_ID(order.h.order_id), [2] = S_ID(order.h.venue), [3] = S_ID(order.h.exec_id),              [4] = S_ID(order.h.venue_order_id), [5] = S_K(F_I64, order.h.transact_ts_ns),                     [6] = S_ID(order.h.cl_ord_id), [7] = S_K(F_ENUM, order.status)
 
@@ -1108,7 +1109,7 @@ static const s_fdesc_t k_canceled[S_FMAX] = {
 };
 static const s_fdesc_t k_expired[S_FMAX] = {
     S_OHDR, [10] = S_TEXT(order.text), [11] = S_K(F_DEC, order.cum_qty),
-    [12] = S_K(F_DEC, order.gone_qty), [13] = S_STR(order.trade_date, OMS_DATE_CAP),
+    [12] = S_K(F_DEC, order.gone_qty), [13] = S_STR(order.trade_date),
 };
 static const s_fdesc_t k_dfd[S_FMAX] = {
     S_OHDR, [10] = S_TEXT(order.text), [11] = S_K(F_DEC, order.cum_qty),
