@@ -321,6 +321,8 @@ oms_dec_t proj_position_avg_cost(const proj_position_t *p);
 
 /* Display average price of an order = px_qty_sum / cum rounded half to even; !set when cum 0. */
 oms_opt_dec_t proj_order_avg_px(const proj_order_t *o);
+/* The same from the two amounts alone (the handlers' figures for an order being filled). */
+oms_opt_dec_t proj_avg_px(oms_e16_t px_qty_sum, oms_dec_t cum);
 
 /* Splits total (> 0, a whole number of lots) among n instructions pro-rata in whole lots:
  * quantities or weights as shares, largest remainder, ties by account id (ascending). Writes
