@@ -601,13 +601,15 @@ int oms_engine_process(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n, int64
     uint64_t seq0 = e->next_seq;
     int rc = 0;
     uint32_t i;
-    for (i = 0; i < n; i++)
+    /* A small batch has nothing to overlap its misses with: no hints. */
+    bool hint = n > 2 * S_PREFETCH_AHEAD;
+    for (i = 0; hint && i < n; i++)
         s_prefetch(e, &cmds[i], 1);
-    for (i = 0; i < n && i < S_PREFETCH_AHEAD; i++)
+    for (i = 0; hint && i < S_PREFETCH_AHEAD; i++)
         s_prefetch(e, &cmds[i], 2);
     for (i = 0; i < n; i++) {
         const oms_cmd_t *cmd = &cmds[i];
-        if (i + S_PREFETCH_AHEAD < n)
+        if (hint && i + S_PREFETCH_AHEAD < n)
             s_prefetch(e, &cmds[i + S_PREFETCH_AHEAD], 2);
         oms_reply_t *reply = &e->replies[i];
         char key[IDEM_KEY_CAP];
