@@ -1056,76 +1056,118 @@ static int s_event_from_pb(cdc_chk_t *c, const Oms__V1__Event *pb, const uint8_t
 typedef enum { F_NONE = 0, F_STR, F_DEC, F_OPT, F_ENUM, F_I64, F_BOOL } s_fkind_t;
 
 typedef struct {
-    uint8_t kind;  /* s_fkind_t */
-    uint16_t cap;  /* F_STR: the array's size */
-    uint32_t off;  /* offset of the model field in oms_event_t */
+    uint8_t kind; /* s_fkind_t */
+    uint16_t cap; /* F_STR: the array's size */
+    uint32_t off; /* offset of the model field in oms_event_t */
 } s_fdesc_t;
 
 #define S_FMAX 23 /* field numbers of the tables below are < S_FMAX */
 
-_Static_assert(sizeof(oms_ord_status_t) == sizeof(int32_t) && sizeof(oms_side_t) ==
-                   sizeof(int32_t) && sizeof(oms_ord_type_t) == sizeof(int32_t) &&
+_Static_assert(sizeof(oms_ord_status_t) == sizeof(int32_t) &&
+                   sizeof(oms_side_t) == sizeof(int32_t) &&
+                   sizeof(oms_ord_type_t) == sizeof(int32_t) &&
                    sizeof(oms_tif_t) == sizeof(int32_t) &&
                    sizeof(oms_release_policy_t) == sizeof(int32_t),
                "the decoder stores enums as int32");
 
-#define S_EV(f)     offsetof(oms_event_t, u.f)
-#define S_CAP(f)    sizeof(((oms_event_t *)0)->u.f) /* the model array's size */
-#define S_STR(f)    {F_STR, S_CAP(f), S_EV(f)}
-#define S_ID(f)     S_STR(f)
-#define S_TEXT(f)   S_STR(f)
-#define S_K(k, f)   {k, 0, S_EV(f)}
-#define S_OHDR                                                                                         [1] = S_ID(order.h.order_id), [2] = S_ID(order.h.venue), [3] = S_ID(order.h.exec_id),              [4] = S_ID(order.h.venue_order_id), [5] = S_K(F_I64, order.h.transact_ts_ns),                     [6] = S_ID(order.h.cl_ord_id), [7] = S_K(F_ENUM, order.status)
+#define S_EV(f)  offsetof(oms_event_t, u.f)
+#define S_CAP(f) sizeof(((oms_event_t *)0)->u.f) /* the model array's size */
+#define S_STR(f)                                                                                   \
+    {                                                                                              \
+        F_STR, S_CAP(f), S_EV(f)                                                                   \
+    }
+#define S_ID(f)   S_STR(f)
+#define S_TEXT(f) S_STR(f)
+#define S_K(k, f)                                                                                  \
+    {                                                                                              \
+        k, 0, S_EV(f)                                                                              \
+    }
+#define S_OHDR                                                                                     \
+    [1] = S_ID(order.h.order_id), [2] = S_ID(order.h.venue), [3] = S_ID(order.h.exec_id),          \
+    [4] = S_ID(order.h.venue_order_id), [5] = S_K(F_I64, order.h.transact_ts_ns),                  \
+    [6] = S_ID(order.h.cl_ord_id), [7] = S_K(F_ENUM, order.status)
 
 static const s_fdesc_t k_accepted[S_FMAX] = {
-    [1] = S_ID(accepted.order.order_id),        [2] = S_ID(accepted.order.account_id),
-    [4] = S_ID(accepted.order.instrument_id),   [5] = S_K(F_ENUM, accepted.order.side),
-    [6] = S_K(F_ENUM, accepted.order.ord_type), [7] = S_K(F_OPT, accepted.order.price),
-    [8] = S_K(F_DEC, accepted.order.qty),       [9] = S_K(F_ENUM, accepted.order.tif),
-    [10] = S_K(F_I64, accepted.order.expire_ts_ns), [11] = S_TEXT(accepted.order.text),
-    [20] = S_K(F_ENUM, accepted.status),        [21] = S_ID(accepted.entered_by),
+    [1] = S_ID(accepted.order.order_id),
+    [2] = S_ID(accepted.order.account_id),
+    [4] = S_ID(accepted.order.instrument_id),
+    [5] = S_K(F_ENUM, accepted.order.side),
+    [6] = S_K(F_ENUM, accepted.order.ord_type),
+    [7] = S_K(F_OPT, accepted.order.price),
+    [8] = S_K(F_DEC, accepted.order.qty),
+    [9] = S_K(F_ENUM, accepted.order.tif),
+    [10] = S_K(F_I64, accepted.order.expire_ts_ns),
+    [11] = S_TEXT(accepted.order.text),
+    [20] = S_K(F_ENUM, accepted.status),
+    [21] = S_ID(accepted.entered_by),
     [22] = S_K(F_ENUM, accepted.release_policy),
 };
 static const s_fdesc_t k_released[S_FMAX] = {
-    [1] = S_ID(released.order_id), [2] = S_ID(released.released_by),
-    [3] = S_K(F_ENUM, released.status), [4] = S_TEXT(released.text),
+    [1] = S_ID(released.order_id),
+    [2] = S_ID(released.released_by),
+    [3] = S_K(F_ENUM, released.status),
+    [4] = S_TEXT(released.text),
 };
 static const s_fdesc_t k_cancel_req[S_FMAX] = {
-    [1] = S_ID(request.order_id), [2] = S_ID(request.cl_ord_id), [3] = S_ID(request.orig_cl_ord_id),
-    [4] = S_K(F_ENUM, request.status), [5] = S_K(F_ENUM, request.prior_status),
+    [1] = S_ID(request.order_id),
+    [2] = S_ID(request.cl_ord_id),
+    [3] = S_ID(request.orig_cl_ord_id),
+    [4] = S_K(F_ENUM, request.status),
+    [5] = S_K(F_ENUM, request.prior_status),
     [6] = S_TEXT(request.text),
 };
 static const s_fdesc_t k_replace_req[S_FMAX] = {
-    [1] = S_ID(request.order_id),       [2] = S_ID(request.cl_ord_id),
-    [3] = S_ID(request.orig_cl_ord_id), [4] = S_K(F_OPT, request.qty),
-    [5] = S_K(F_OPT, request.price),    [6] = S_K(F_ENUM, request.status),
-    [7] = S_K(F_ENUM, request.prior_status), [8] = S_TEXT(request.text),
+    [1] = S_ID(request.order_id),
+    [2] = S_ID(request.cl_ord_id),
+    [3] = S_ID(request.orig_cl_ord_id),
+    [4] = S_K(F_OPT, request.qty),
+    [5] = S_K(F_OPT, request.price),
+    [6] = S_K(F_ENUM, request.status),
+    [7] = S_K(F_ENUM, request.prior_status),
+    [8] = S_TEXT(request.text),
 };
 static const s_fdesc_t k_ohdr[S_FMAX] = {S_OHDR};
 static const s_fdesc_t k_ohdr_text[S_FMAX] = {S_OHDR, [10] = S_TEXT(order.text)};
 static const s_fdesc_t k_canceled[S_FMAX] = {
-    S_OHDR, [10] = S_TEXT(order.text), [11] = S_K(F_DEC, order.cum_qty),
+    S_OHDR,
+    [10] = S_TEXT(order.text),
+    [11] = S_K(F_DEC, order.cum_qty),
     [12] = S_K(F_DEC, order.gone_qty),
 };
 static const s_fdesc_t k_expired[S_FMAX] = {
-    S_OHDR, [10] = S_TEXT(order.text), [11] = S_K(F_DEC, order.cum_qty),
-    [12] = S_K(F_DEC, order.gone_qty), [13] = S_STR(order.trade_date),
+    S_OHDR,
+    [10] = S_TEXT(order.text),
+    [11] = S_K(F_DEC, order.cum_qty),
+    [12] = S_K(F_DEC, order.gone_qty),
+    [13] = S_STR(order.trade_date),
 };
 static const s_fdesc_t k_dfd[S_FMAX] = {
-    S_OHDR, [10] = S_TEXT(order.text), [11] = S_K(F_DEC, order.cum_qty),
+    S_OHDR,
+    [10] = S_TEXT(order.text),
+    [11] = S_K(F_DEC, order.cum_qty),
     [12] = S_K(F_DEC, order.leaves_qty),
 };
 static const s_fdesc_t k_replaced[S_FMAX] = {
-    S_OHDR, [10] = S_ID(order.orig_cl_ord_id), [11] = S_K(F_DEC, order.qty),
-    [12] = S_K(F_OPT, order.price), [13] = S_K(F_DEC, order.cum_qty),
-    [14] = S_K(F_DEC, order.leaves_qty), [15] = S_TEXT(order.text),
+    S_OHDR,
+    [10] = S_ID(order.orig_cl_ord_id),
+    [11] = S_K(F_DEC, order.qty),
+    [12] = S_K(F_OPT, order.price),
+    [13] = S_K(F_DEC, order.cum_qty),
+    [14] = S_K(F_DEC, order.leaves_qty),
+    [15] = S_TEXT(order.text),
 };
 static const s_fdesc_t k_filled[S_FMAX] = {
-    S_OHDR, [10] = S_K(F_DEC, order.last_qty), [11] = S_K(F_DEC, order.last_px),
-    [12] = S_K(F_DEC, order.cum_qty), [13] = S_K(F_DEC, order.leaves_qty),
-    [14] = S_K(F_OPT, order.avg_px), [15] = S_K(F_BOOL, order.overfill),
-    [16] = S_K(F_BOOL, order.late), [20] = S_ID(order.account_id),
-    [21] = S_ID(order.instrument_id), [22] = S_K(F_ENUM, order.side),
+    S_OHDR,
+    [10] = S_K(F_DEC, order.last_qty),
+    [11] = S_K(F_DEC, order.last_px),
+    [12] = S_K(F_DEC, order.cum_qty),
+    [13] = S_K(F_DEC, order.leaves_qty),
+    [14] = S_K(F_OPT, order.avg_px),
+    [15] = S_K(F_BOOL, order.overfill),
+    [16] = S_K(F_BOOL, order.late),
+    [20] = S_ID(order.account_id),
+    [21] = S_ID(order.instrument_id),
+    [22] = S_K(F_ENUM, order.side),
 };
 
 static const s_fdesc_t *s_fast_table(uint64_t type)

@@ -570,9 +570,9 @@ int codec_row_encode(const proj_state_t *st, proj_table_t t, uint32_t idx, codec
 {
     if (st && row && buf && (t == PROJ_T_ORDER || t == PROJ_T_EXEC || t == PROJ_T_POSITION)) {
         const void *rec = proj_at(st, t, idx);
-        if (rec && (t == PROJ_T_ORDER     ? s_fast_order(st, rec, buf, cap, row)
-                    : t == PROJ_T_EXEC    ? s_fast_exec(st, rec, buf, cap, row)
-                                          : s_fast_position(st, rec, buf, cap, row)))
+        if (rec && (t == PROJ_T_ORDER  ? s_fast_order(st, rec, buf, cap, row)
+                    : t == PROJ_T_EXEC ? s_fast_exec(st, rec, buf, cap, row)
+                                       : s_fast_position(st, rec, buf, cap, row)))
             return 0;
     }
     return cdc_row_encode_pb(st, t, idx, row, buf, cap);

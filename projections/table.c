@@ -271,12 +271,12 @@ static const uint32_t s_rec_max[PROJ_T_COUNT_] = {
  * a table is given fits (ids are at most OMS_LIMIT_ID_LEN), so a smaller slot changes no
  * lookup's result; it keeps the per-record key memory to what the table needs. */
 static const size_t s_key_caps[PROJ_T_COUNT_] = {
-    [PROJ_T_INSTRUMENT] = OMS_ID_CAP,    [PROJ_T_ACCOUNT] = OMS_ID_CAP,
-    [PROJ_T_PRINCIPAL] = OMS_ID_CAP,     [PROJ_T_LIMITS] = TBL_KEY_CAP,
+    [PROJ_T_INSTRUMENT] = OMS_ID_CAP,      [PROJ_T_ACCOUNT] = OMS_ID_CAP,
+    [PROJ_T_PRINCIPAL] = OMS_ID_CAP,       [PROJ_T_LIMITS] = TBL_KEY_CAP,
     [PROJ_T_RESTRICTION] = 2 * OMS_ID_CAP, [PROJ_T_ORDER] = OMS_ID_CAP,
-    [PROJ_T_CLORDID] = 2 * OMS_ID_CAP,   [PROJ_T_INSTR] = 2 * OMS_ID_CAP,
-    [PROJ_T_EXEC] = 2 * OMS_ID_CAP,      [PROJ_T_POSITION] = 2 * OMS_ID_CAP,
-    [PROJ_T_ALLOC] = 2 * OMS_ID_CAP,     [PROJ_T_PART] = TBL_KEY_CAP,
+    [PROJ_T_CLORDID] = 2 * OMS_ID_CAP,     [PROJ_T_INSTR] = 2 * OMS_ID_CAP,
+    [PROJ_T_EXEC] = 2 * OMS_ID_CAP,        [PROJ_T_POSITION] = 2 * OMS_ID_CAP,
+    [PROJ_T_ALLOC] = 2 * OMS_ID_CAP,       [PROJ_T_PART] = TBL_KEY_CAP,
 };
 
 proj_state_t *proj_new(void)

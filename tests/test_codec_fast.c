@@ -38,7 +38,8 @@ static uint32_t s_below(uint32_t n)
     return (uint32_t)(s_rand() % n);
 }
 
-/* A string of random length (often empty or short, sometimes the full cap - 1), any non-NUL byte. */
+/* A string of random length (often empty or short, sometimes the full cap - 1), any non-NUL byte.
+ */
 static void s_str(char *dst, size_t cap)
 {
     size_t n;
@@ -211,13 +212,22 @@ static void s_same_event(const oms_event_t *ev, size_t cap)
 }
 
 static const oms_event_type_t k_fast_types[] = {
-    OMS_EV_ORDER_ACCEPTED,      OMS_EV_ORDER_RELEASED,          OMS_EV_CANCEL_REQUESTED,
-    OMS_EV_REPLACE_REQUESTED,   OMS_EV_ORDER_ACKNOWLEDGED,      OMS_EV_ORDER_REJECTED_BY_VENUE,
-    OMS_EV_ORDER_CANCELED,      OMS_EV_CANCEL_REJECTED,         OMS_EV_ORDER_REPLACED,
-    OMS_EV_REPLACE_REJECTED,    OMS_EV_ORDER_EXPIRED,           OMS_EV_ORDER_DONE_FOR_DAY,
+    OMS_EV_ORDER_ACCEPTED,
+    OMS_EV_ORDER_RELEASED,
+    OMS_EV_CANCEL_REQUESTED,
+    OMS_EV_REPLACE_REQUESTED,
+    OMS_EV_ORDER_ACKNOWLEDGED,
+    OMS_EV_ORDER_REJECTED_BY_VENUE,
+    OMS_EV_ORDER_CANCELED,
+    OMS_EV_CANCEL_REJECTED,
+    OMS_EV_ORDER_REPLACED,
+    OMS_EV_REPLACE_REJECTED,
+    OMS_EV_ORDER_EXPIRED,
+    OMS_EV_ORDER_DONE_FOR_DAY,
     OMS_EV_ORDER_FILLED,
     /* not written by hand: the protobuf-c path, through the public function */
-    OMS_EV_TRADE_BUSTED,        OMS_EV_TRADE_CORRECTED,
+    OMS_EV_TRADE_BUSTED,
+    OMS_EV_TRADE_CORRECTED,
 };
 
 static void test_events_match_protobuf_c(void **state)
@@ -429,9 +439,8 @@ static void test_rows_match_protobuf_c(void **state)
             s_instrs[k].share = s_i64();
         }
         o.is_block = n_in > 0;
-        assert_int_equal(proj_load_order(st, &o, (const char(*)[OMS_ID_CAP])cl, n_cl, s_instrs,
-                                         n_in),
-                         0);
+        assert_int_equal(
+            proj_load_order(st, &o, (const char(*)[OMS_ID_CAP])cl, n_cl, s_instrs, n_in), 0);
         proj_exec_t x;
         memset(&x, 0, sizeof x);
         s_str(x.venue, OMS_ID_CAP);
