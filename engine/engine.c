@@ -76,6 +76,8 @@ typedef struct {
 typedef struct {
     char key[IDEM_KEY_CAP];
     size_t klen;
+    uint64_t hash;        /* oms_hash64 of the key */
+    uint32_t slot;        /* its place in staged_slots (cleared at the next batch) */
     size_t val_off, vlen; /* in rowbuf */
 } staged_idem_t;
 
@@ -204,9 +206,9 @@ static size_t s_idem_key(char *out, const oms_cmd_t *cmd)
     return 2 + lp + lc;
 }
 
-static const mem_entry_t *s_mem_get(const mem_store_t *m, const char *k, size_t kl)
+/* The entry of key k[kl] whose oms_hash64 is h, or NULL. */
+static const mem_entry_t *s_mem_get(const mem_store_t *m, const char *k, size_t kl, uint64_t h)
 {
-    uint64_t h = oms_hash64(k, kl);
     uint32_t mask = m->n_slots - 1;
     for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
         const mem_slot_t *s = &m->slots[i];
@@ -220,7 +222,8 @@ static const mem_entry_t *s_mem_get(const mem_store_t *m, const char *k, size_t 
 /* Records key -> value. OMS_ERR_LIMIT past 2^26 entries or for an entry larger than a block,
  * OMS_ERR_NOMEM when the index or a block cannot be allocated (the store is unchanged). The
  * store owns its copy. */
-static int s_mem_put(mem_store_t *m, const char *k, size_t kl, const uint8_t *v, size_t vl)
+static int s_mem_put(mem_store_t *m, const char *k, size_t kl, uint64_t h, const uint8_t *v,
+                     size_t vl)
 {
     size_t need = (sizeof(mem_entry_t) + kl + vl + 7) & ~(size_t)7;
     if (m->n >= (1u << 26) || need > S_MEM_BLOCK)
@@ -256,7 +259,6 @@ static int s_mem_put(mem_store_t *m, const char *k, size_t kl, const uint8_t *v,
     x->vlen = (uint32_t)vl;
     memcpy(x->data, k, kl);
     memcpy(x->data + kl, v, vl);
-    uint64_t h = oms_hash64(k, kl);
     uint32_t j = (uint32_t)h & (m->n_slots - 1);
     while (m->slots[j].e)
         j = (j + 1) & (m->n_slots - 1);
@@ -265,10 +267,11 @@ static int s_mem_put(mem_store_t *m, const char *k, size_t kl, const uint8_t *v,
     return 0;
 }
 
-static const staged_idem_t *s_staged_get(const oms_engine_t *e, const char *k, size_t kl)
+static const staged_idem_t *s_staged_get(const oms_engine_t *e, const char *k, size_t kl,
+                                         uint64_t h)
 {
-    for (uint32_t i = (uint32_t)(oms_hash64(k, kl) & (STAGED_SLOTS - 1)), probes = 0;
-         probes < STAGED_SLOTS; i = (i + 1) & (STAGED_SLOTS - 1), probes++) {
+    for (uint32_t i = (uint32_t)(h & (STAGED_SLOTS - 1)), probes = 0; probes < STAGED_SLOTS;
+         i = (i + 1) & (STAGED_SLOTS - 1), probes++) {
         uint32_t s = e->staged_slots[i];
         if (s == 0)
             return NULL;
@@ -281,16 +284,16 @@ static const staged_idem_t *s_staged_get(const oms_engine_t *e, const char *k, s
 
 /* Finds a recorded outcome: 1 with the value copied into e->scratch (*vlen), 0 when none,
  * negative on a lookup error. */
-static int s_idem_find(oms_engine_t *e, const char *k, size_t kl, size_t *vlen)
+static int s_idem_find(oms_engine_t *e, const char *k, size_t kl, uint64_t h, size_t *vlen)
 {
-    const staged_idem_t *s = s_staged_get(e, k, kl);
+    const staged_idem_t *s = s_staged_get(e, k, kl, h);
     if (s) {
         memcpy(e->scratch, e->rowbuf.p + s->val_off, s->vlen);
         *vlen = s->vlen;
         return 1;
     }
     if (!e->opts.lookup) {
-        const mem_entry_t *x = s_mem_get(&e->mem, k, kl);
+        const mem_entry_t *x = s_mem_get(&e->mem, k, kl, h);
         if (!x)
             return 0;
         memcpy(e->scratch, x->data + x->klen, x->vlen);
@@ -519,12 +522,13 @@ static void s_batch_reset(oms_engine_t *e)
     e->n_rows = 0;
     e->bodies.used = 0;
     e->rowbuf.used = 0;
+    for (uint32_t i = 0; i < e->n_staged; i++) /* the slots in use, not all STAGED_SLOTS */
+        e->staged_slots[e->staged[i].slot] = 0;
     e->n_staged = 0;
-    memset(e->staged_slots, 0, STAGED_SLOTS * sizeof *e->staged_slots);
 }
 
-static int s_stage_idem(oms_engine_t *e, const char *key, size_t kl, const oms_hash_t *digest,
-                        const oms_reply_t *r)
+static int s_stage_idem(oms_engine_t *e, const char *key, size_t kl, uint64_t h,
+                        const oms_hash_t *digest, const oms_reply_t *r)
 {
     uint8_t val[OMS_HASH_LEN + REPLY_MAX];
     memcpy(val, digest->bytes, OMS_HASH_LEN);
@@ -539,11 +543,13 @@ static int s_stage_idem(oms_engine_t *e, const char *key, size_t kl, const oms_h
     staged_idem_t *s = &e->staged[e->n_staged];
     memcpy(s->key, key, kl);
     s->klen = kl;
+    s->hash = h;
     s->val_off = off;
     s->vlen = OMS_HASH_LEN + rl;
-    uint32_t i = (uint32_t)(oms_hash64(key, kl) & (STAGED_SLOTS - 1));
+    uint32_t i = (uint32_t)(h & (STAGED_SLOTS - 1));
     while (e->staged_slots[i])
         i = (i + 1) & (STAGED_SLOTS - 1);
+    s->slot = i;
     e->staged_slots[i] = ++e->n_staged;
     return 0;
 }
@@ -618,7 +624,8 @@ int oms_engine_process(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n, int64
         if ((rc = s_digest(e, cmd, &digest)) != 0)
             break;
         size_t vlen = 0;
-        int found = s_idem_find(e, key, kl, &vlen);
+        uint64_t kh = oms_hash64(key, kl);
+        int found = s_idem_find(e, key, kl, kh, &vlen);
         if (found < 0) {
             rc = found;
             break;
@@ -688,7 +695,7 @@ int oms_engine_process(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n, int64
         }
         n_ev += cnt;
         e->next_seq += cnt;
-        if (!found && (rc = s_stage_idem(e, key, kl, &digest, reply)) != 0)
+        if (!found && (rc = s_stage_idem(e, key, kl, kh, &digest, reply)) != 0)
             break;
     }
     if (rc == 0 && e->opts.encode_rows)
@@ -735,7 +742,7 @@ void oms_engine_commit(oms_engine_t *e)
             const staged_idem_t *s = &e->staged[i];
             /* Out of memory here leaves a retry unrecognised after the fact; the test and bench
              * configurations that use the memory store size for it. */
-            (void)s_mem_put(&e->mem, s->key, s->klen, e->rowbuf.p + s->val_off, s->vlen);
+            (void)s_mem_put(&e->mem, s->key, s->klen, s->hash, e->rowbuf.p + s->val_off, s->vlen);
         }
     }
     proj_commit(e->st);
