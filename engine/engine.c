@@ -569,8 +569,8 @@ static int s_digest(oms_engine_t *e, const oms_cmd_t *cmd, oms_hash_t *d)
 }
 
 /* Memory hints for command c (see proj_prefetch_order): stage 1 the index slots it will look
- * up (its order, a fill's execution, a cancel's ClOrdID, its idempotency key in the memory
- * store), stage 2 its order's record. */
+ * up (its order, a fill's execution, a cancel's or new order's ClOrdID, its idempotency key in
+ * the memory store), stage 2 its order's record. */
 static void s_prefetch(const oms_engine_t *e, const oms_cmd_t *c, int stage)
 {
     const char *oid = s_cmd_order_id(c);
@@ -582,6 +582,8 @@ static void s_prefetch(const oms_engine_t *e, const oms_cmd_t *c, int stage)
         proj_prefetch_exec(e->st, c->u.report.h.venue, c->u.report.h.exec_id);
     else if (c->type == OMS_CMD_CANCEL_ORDER)
         proj_prefetch_clordid(e->st, c->u.cancel.order_id, c->u.cancel.cl_ord_id);
+    else if (c->type == OMS_CMD_NEW_ORDER) /* its id starts the order's ClOrdID chain */
+        proj_prefetch_clordid(e->st, c->u.new_order.order_id, c->u.new_order.order_id);
     if (!e->opts.lookup) {
         char key[IDEM_KEY_CAP];
         size_t kl = s_idem_key(key, c);
