@@ -545,6 +545,7 @@ static void s_w_ohdr(pbw_t *w, const oms_ev_order_t *o)
     pbw_i32(w, 7, (int32_t)o->status);
 }
 
+/* An optional Decimal: present only when set. */
 static void s_w_opt(pbw_t *w, uint32_t field, oms_opt_dec_t v)
 {
     if (v.set)
@@ -1170,6 +1171,7 @@ static const s_fdesc_t k_filled[S_FMAX] = {
     [22] = S_K(F_ENUM, order.side),
 };
 
+/* The field table of an Event body field number; NULL for the types left to protobuf-c. */
 static const s_fdesc_t *s_fast_table(uint64_t type)
 {
     switch (type) {

@@ -27,6 +27,7 @@ typedef struct {
 
 enum { PBW_VARINT = 0, PBW_LEN = 2 };
 
+/* A writer over buf[cap] (the caller's; nothing is allocated). Cannot fail. */
 static inline void pbw_init(pbw_t *w, uint8_t *buf, size_t cap)
 {
     w->p = buf;
@@ -56,6 +57,7 @@ static inline void pbw_raw_varint(pbw_t *w, uint64_t v)
     w->p = p;
 }
 
+/* Bytes the varint of v takes (1..10). */
 static inline size_t pbw_varint_size(uint64_t v)
 {
     size_t n = 1;
@@ -152,6 +154,7 @@ static inline void pbw_end(pbw_t *w, uint8_t *start)
     w->p += extra;
 }
 
+/* sint64's zig-zag form: small magnitudes, either sign, give small varints. */
 static inline uint64_t pbw_zigzag(int64_t v)
 {
     return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);

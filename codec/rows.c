@@ -422,12 +422,14 @@ static int s_enc_alloc(const proj_state_t *st, const proj_alloc_t *r, s_out_t *o
  * must decide instead: a buffer too small, a list over the limit, inconsistent links (it then
  * reports the error). */
 
+/* A Decimal128 as s_pb_e16 splits it: the high half signed, the low half unsigned. */
 static void s_w_e16(pbw_t *w, uint32_t field, oms_e16_t v)
 {
     s_u128_t u = (s_u128_t)v;
     pbw_dec128(w, field, (int64_t)(uint64_t)(u >> 64), (uint64_t)u);
 }
 
+/* An optional Decimal: present only when set. */
 static void s_w_opt(pbw_t *w, uint32_t field, oms_opt_dec_t v)
 {
     if (v.set)
@@ -447,6 +449,7 @@ static bool s_w_finish(pbw_t *w, uint8_t *buf, size_t klen, evlog_cf_t cf, codec
     return true;
 }
 
+/* The Order row as s_enc_order writes it (instructions and ClOrdID chain walked in place). */
 static bool s_fast_order(const proj_state_t *st, const proj_order_t *r, uint8_t *buf, size_t cap,
                          codec_row_t *row)
 {
@@ -518,6 +521,7 @@ static bool s_fast_order(const proj_state_t *st, const proj_order_t *r, uint8_t 
     return s_w_finish(&w, buf, klen, EVLOG_CF_ORDERS, row);
 }
 
+/* The Execution row as s_enc_exec writes it. */
 static bool s_fast_exec(const proj_state_t *st, const proj_exec_t *r, uint8_t *buf, size_t cap,
                         codec_row_t *row)
 {
@@ -542,6 +546,7 @@ static bool s_fast_exec(const proj_state_t *st, const proj_exec_t *r, uint8_t *b
     return s_w_finish(&w, buf, klen, EVLOG_CF_ORDERS, row);
 }
 
+/* The Position row as s_enc_position writes it. */
 static bool s_fast_position(const proj_state_t *st, const proj_position_t *r, uint8_t *buf,
                             size_t cap, codec_row_t *row)
 {

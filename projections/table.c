@@ -21,6 +21,7 @@ static uint32_t s_hash(const char *k, size_t n)
     return (uint32_t)(oms_hash64(k, n) >> 32);
 }
 
+/* The index slot of record idx whose key hashes to h (never 0). */
 static uint64_t s_slot(uint32_t h, uint32_t idx)
 {
     return (uint64_t)h << 32 | (uint64_t)(idx + 1);
@@ -83,6 +84,7 @@ uint32_t tbl_find(const tbl_t *t, const char *key, size_t klen)
     return PROJ_NIL;
 }
 
+/* The two stages of proj_prefetch_*: a hint only, cannot fail, changes nothing. */
 static void s_prefetch(const tbl_t *tb, const char *key, size_t klen, int stage)
 {
     if (klen >= tb->key_cap)
