@@ -5,6 +5,7 @@
  * codec_decode_command in codec.h) and leaves the business rules to the handlers.
  */
 #include "codec_internal.h"
+#include "pbw.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -539,7 +540,39 @@ int codec_encode_command(const oms_cmd_t *cmd, uint8_t *buf, size_t cap, size_t 
 /* ---- replies ------------------------------------------------------------------------------------
  */
 
+/* The reply written by hand (pbw.h), field by field as protobuf-c would: false when it does not
+ * fit in cap (the protobuf-c path then reports the size needed). */
+static bool s_encode_reply_fast(const oms_reply_t *r, uint8_t *buf, size_t cap, size_t *out_len)
+{
+    if (!buf)
+        return false;
+    pbw_t w;
+    pbw_init(&w, buf, cap);
+    pbw_str(&w, 1, r->command_id);
+    pbw_i32(&w, 2, (int32_t)r->status);
+    pbw_i32(&w, 3, r->error_code);
+    pbw_i32(&w, 4, (int32_t)r->reject_reason);
+    pbw_str(&w, 5, r->rule_id);
+    pbw_str(&w, 6, r->text);
+    pbw_str(&w, 7, r->order_id);
+    pbw_i32(&w, 8, (int32_t)r->ord_status);
+    pbw_u64(&w, 9, r->first_seq);
+    pbw_u64(&w, 10, r->last_seq);
+    pbw_i32(&w, 11, (int32_t)r->original_status);
+    if (w.err)
+        return false;
+    *out_len = (size_t)(w.p - buf);
+    return true;
+}
+
 int codec_encode_reply(const oms_reply_t *r, uint8_t *buf, size_t cap, size_t *out_len)
+{
+    if (s_encode_reply_fast(r, buf, cap, out_len))
+        return 0;
+    return cdc_encode_reply_pb(r, buf, cap, out_len);
+}
+
+int cdc_encode_reply_pb(const oms_reply_t *r, uint8_t *buf, size_t cap, size_t *out_len)
 {
     Oms__V1__CommandReply m = OMS__V1__COMMAND_REPLY__INIT;
     m.command_id = CDC_S(r->command_id);

@@ -99,6 +99,18 @@ static inline Oms__V1__Decimal *cdc_pb_opt(Oms__V1__Decimal *slot, oms_opt_dec_t
  * *out_len is the size needed). */
 int cdc_pack(const ProtobufCMessage *msg, uint8_t *buf, size_t cap, size_t *out_len);
 
+/* ---- the protobuf-c encoders behind the hand-written ones ------------------------------------
+ * codec_encode_event, codec_encode_reply and codec_row_encode write the hot messages by hand
+ * (pbw.h) and fall back to these for everything else (other types, a buffer too small: they
+ * decide the error and *out_len). Same contracts as the public functions; exposed so that
+ * tests/test_codec_fast.c can prove both give the same bytes. */
+int cdc_encode_event_pb(const oms_event_t *ev, uint8_t *buf, size_t cap, size_t *out_len);
+int cdc_encode_reply_pb(const oms_reply_t *r, uint8_t *buf, size_t cap, size_t *out_len);
+/* And the protobuf-c decoder behind codec_decode_event's hand-written one (same contract). */
+int cdc_decode_event_pb(const uint8_t *buf, size_t len, oms_arena_t *arena, oms_event_t *out);
+int cdc_row_encode_pb(const proj_state_t *st, proj_table_t t, uint32_t idx, codec_row_t *row,
+                      uint8_t *buf, size_t cap);
+
 /* ---- messages that commands and events share field for field -------------------------------
  * DefineInstrument/UpdateInstrument/InstrumentDefined/InstrumentUpdated, DefineAccount/
  * AccountDefined, DefinePrincipal/PrincipalDefined, SetLimits/LimitsSet, SetRestricted/

@@ -8,7 +8,9 @@
  * model cannot hold, so encode(decode(bytes)) reproduces the bytes.
  */
 #include "codec_internal.h"
+#include "pbw.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* The order-event header: the venue header (fields 1-6) and the status after (field 7). */
@@ -524,7 +526,172 @@ static int s_encode_rejected(const oms_ev_rejected_t *r, uint8_t *buf, size_t ca
     return *out_len == total ? 0 : OMS_ERR_INVALID;
 }
 
+/* ---- encode: hand-written, for the order flow ---------------------------------------------------
+ * The events every order produces are written straight from the model struct with pbw.h, field
+ * by field in ascending number, without protobuf-c's descriptor walk and size pass. Each writes
+ * exactly what the protobuf-c path (cdc_encode_event_pb) writes: tests/test_codec_fast.c
+ * compares the two on many randomised events. Anything else (other types, a buffer too small)
+ * goes the protobuf-c way, which also decides the error. */
+
+/* The venue header (fields 1-6) and the status after (7). */
+static void s_w_ohdr(pbw_t *w, const oms_ev_order_t *o)
+{
+    pbw_str(w, 1, o->h.order_id);
+    pbw_str(w, 2, o->h.venue);
+    pbw_str(w, 3, o->h.exec_id);
+    pbw_str(w, 4, o->h.venue_order_id);
+    pbw_i64(w, 5, o->h.transact_ts_ns);
+    pbw_str(w, 6, o->h.cl_ord_id);
+    pbw_i32(w, 7, (int32_t)o->status);
+}
+
+/* An optional Decimal: present only when set. */
+static void s_w_opt(pbw_t *w, uint32_t field, oms_opt_dec_t v)
+{
+    if (v.set)
+        pbw_dec(w, field, v.v);
+}
+
+/* AllocInstruction list entries as field `field`. */
+static void s_w_instrs(pbw_t *w, uint32_t field, const oms_alloc_instr_t *a, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t *s = pbw_begin(w, field);
+        pbw_str(w, 1, a[i].account_id);
+        pbw_dec(w, a[i].by_weight ? 3 : 2, a[i].share);
+        pbw_end(w, s);
+    }
+}
+
+/* The body of ev (the Event's only field); false when this type is not written here. */
+static bool s_w_body(pbw_t *w, const oms_event_t *ev)
+{
+    const oms_ev_order_t *o = &ev->u.order;
+    switch (ev->type) {
+    case OMS_EV_ORDER_ACCEPTED: {
+        const oms_ev_accepted_t *a = &ev->u.accepted;
+        const oms_new_order_t *n = &a->order;
+        if (n->n_allocs > OMS_LIMIT_ALLOC_ACCOUNTS || (n->n_allocs && !n->allocs))
+            return false; /* the protobuf-c path reports it */
+        pbw_str(w, 1, n->order_id);
+        pbw_str(w, 2, n->account_id);
+        s_w_instrs(w, 3, n->allocs, n->n_allocs);
+        pbw_str(w, 4, n->instrument_id);
+        pbw_i32(w, 5, (int32_t)n->side);
+        pbw_i32(w, 6, (int32_t)n->ord_type);
+        s_w_opt(w, 7, n->price);
+        pbw_dec(w, 8, n->qty);
+        pbw_i32(w, 9, (int32_t)n->tif);
+        pbw_i64(w, 10, n->expire_ts_ns);
+        pbw_str(w, 11, n->text);
+        pbw_i32(w, 20, (int32_t)a->status);
+        pbw_str(w, 21, a->entered_by);
+        pbw_i32(w, 22, (int32_t)a->release_policy);
+        return true;
+    }
+    case OMS_EV_ORDER_RELEASED: {
+        const oms_ev_released_t *r = &ev->u.released;
+        pbw_str(w, 1, r->order_id);
+        pbw_str(w, 2, r->released_by);
+        pbw_i32(w, 3, (int32_t)r->status);
+        pbw_str(w, 4, r->text);
+        return true;
+    }
+    case OMS_EV_CANCEL_REQUESTED:
+    case OMS_EV_REPLACE_REQUESTED: {
+        const oms_ev_request_t *r = &ev->u.request;
+        bool replace = ev->type == OMS_EV_REPLACE_REQUESTED;
+        pbw_str(w, 1, r->order_id);
+        pbw_str(w, 2, r->cl_ord_id);
+        pbw_str(w, 3, r->orig_cl_ord_id);
+        uint32_t f = 4;
+        if (replace) {
+            s_w_opt(w, 4, r->qty);
+            s_w_opt(w, 5, r->price);
+            f = 6;
+        }
+        pbw_i32(w, f, (int32_t)r->status);
+        pbw_i32(w, f + 1, (int32_t)r->prior_status);
+        pbw_str(w, f + 2, r->text);
+        return true;
+    }
+    case OMS_EV_ORDER_ACKNOWLEDGED:
+        s_w_ohdr(w, o);
+        return true;
+    case OMS_EV_ORDER_REJECTED_BY_VENUE:
+    case OMS_EV_CANCEL_REJECTED:
+    case OMS_EV_REPLACE_REJECTED:
+        s_w_ohdr(w, o);
+        pbw_str(w, 10, o->text);
+        return true;
+    case OMS_EV_ORDER_CANCELED:
+    case OMS_EV_ORDER_EXPIRED:
+        s_w_ohdr(w, o);
+        pbw_str(w, 10, o->text);
+        pbw_dec(w, 11, o->cum_qty);
+        pbw_dec(w, 12, o->gone_qty);
+        if (ev->type == OMS_EV_ORDER_EXPIRED)
+            pbw_str(w, 13, o->trade_date);
+        return true;
+    case OMS_EV_ORDER_DONE_FOR_DAY:
+        s_w_ohdr(w, o);
+        pbw_str(w, 10, o->text);
+        pbw_dec(w, 11, o->cum_qty);
+        pbw_dec(w, 12, o->leaves_qty);
+        return true;
+    case OMS_EV_ORDER_REPLACED:
+        s_w_ohdr(w, o);
+        pbw_str(w, 10, o->orig_cl_ord_id);
+        pbw_dec(w, 11, o->qty);
+        s_w_opt(w, 12, o->price);
+        pbw_dec(w, 13, o->cum_qty);
+        pbw_dec(w, 14, o->leaves_qty);
+        pbw_str(w, 15, o->text);
+        return true;
+    case OMS_EV_ORDER_FILLED:
+        s_w_ohdr(w, o);
+        pbw_dec(w, 10, o->last_qty);
+        pbw_dec(w, 11, o->last_px);
+        pbw_dec(w, 12, o->cum_qty);
+        pbw_dec(w, 13, o->leaves_qty);
+        s_w_opt(w, 14, o->avg_px);
+        pbw_bool(w, 15, o->overfill);
+        pbw_bool(w, 16, o->late);
+        pbw_str(w, 20, o->account_id);
+        pbw_str(w, 21, o->instrument_id);
+        pbw_i32(w, 22, (int32_t)o->side);
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The hand-written path: true with the bytes in buf, false to take the protobuf-c path. */
+static bool s_encode_fast(const oms_event_t *ev, uint8_t *buf, size_t cap, size_t *out_len)
+{
+    if (!buf)
+        return false;
+    pbw_t w;
+    pbw_init(&w, buf, cap);
+    uint8_t *s = pbw_begin(&w, (uint32_t)ev->type);
+    if (!s_w_body(&w, ev))
+        return false;
+    pbw_end(&w, s);
+    if (w.err)
+        return false;
+    *out_len = (size_t)(w.p - buf);
+    return true;
+}
+
 int codec_encode_event(const oms_event_t *ev, uint8_t *buf, size_t cap, size_t *out_len)
+{
+    *out_len = 0;
+    if (s_encode_fast(ev, buf, cap, out_len))
+        return 0;
+    return cdc_encode_event_pb(ev, buf, cap, out_len);
+}
+
+int cdc_encode_event_pb(const oms_event_t *ev, uint8_t *buf, size_t cap, size_t *out_len)
 {
     *out_len = 0;
     switch (ev->type) {
@@ -877,7 +1044,273 @@ static int s_event_from_pb(cdc_chk_t *c, const Oms__V1__Event *pb, const uint8_t
     return 0;
 }
 
+/* ---- decode: hand-written, for the order flow ---------------------------------------------------
+ * Rebuild and replay decode every event, so the order-flow events (no lists) are read straight
+ * into the model struct from a table per message: field number -> kind and offset. Only the
+ * canonical form this codec writes is taken this way: fields in strictly ascending number, each
+ * of its declared wire type, strings shorter than their array without NUL bytes, decimals
+ * holding nothing but e8 (field 1, once). Anything else (an unknown, repeated or out-of-order
+ * field, a list, a string the model cannot hold, truncated bytes) returns false and the
+ * protobuf-c path decides, so the result (and every error) is exactly that path's:
+ * tests/test_codec_fast.c compares the two on many randomised events. */
+
+typedef enum { F_NONE = 0, F_STR, F_DEC, F_OPT, F_ENUM, F_I64, F_BOOL } s_fkind_t;
+
+typedef struct {
+    uint8_t kind; /* s_fkind_t */
+    uint16_t cap; /* F_STR: the array's size */
+    uint32_t off; /* offset of the model field in oms_event_t */
+} s_fdesc_t;
+
+#define S_FMAX 23 /* field numbers of the tables below are < S_FMAX */
+
+_Static_assert(sizeof(oms_ord_status_t) == sizeof(int32_t) &&
+                   sizeof(oms_side_t) == sizeof(int32_t) &&
+                   sizeof(oms_ord_type_t) == sizeof(int32_t) &&
+                   sizeof(oms_tif_t) == sizeof(int32_t) &&
+                   sizeof(oms_release_policy_t) == sizeof(int32_t),
+               "the decoder stores enums as int32");
+
+#define S_EV(f)  offsetof(oms_event_t, u.f)
+#define S_CAP(f) sizeof(((oms_event_t *)0)->u.f) /* the model array's size */
+#define S_STR(f)                                                                                   \
+    {                                                                                              \
+        F_STR, S_CAP(f), S_EV(f)                                                                   \
+    }
+#define S_ID(f)   S_STR(f)
+#define S_TEXT(f) S_STR(f)
+#define S_K(k, f)                                                                                  \
+    {                                                                                              \
+        k, 0, S_EV(f)                                                                              \
+    }
+#define S_OHDR                                                                                     \
+    [1] = S_ID(order.h.order_id), [2] = S_ID(order.h.venue), [3] = S_ID(order.h.exec_id),          \
+    [4] = S_ID(order.h.venue_order_id), [5] = S_K(F_I64, order.h.transact_ts_ns),                  \
+    [6] = S_ID(order.h.cl_ord_id), [7] = S_K(F_ENUM, order.status)
+
+static const s_fdesc_t k_accepted[S_FMAX] = {
+    [1] = S_ID(accepted.order.order_id),
+    [2] = S_ID(accepted.order.account_id),
+    [4] = S_ID(accepted.order.instrument_id),
+    [5] = S_K(F_ENUM, accepted.order.side),
+    [6] = S_K(F_ENUM, accepted.order.ord_type),
+    [7] = S_K(F_OPT, accepted.order.price),
+    [8] = S_K(F_DEC, accepted.order.qty),
+    [9] = S_K(F_ENUM, accepted.order.tif),
+    [10] = S_K(F_I64, accepted.order.expire_ts_ns),
+    [11] = S_TEXT(accepted.order.text),
+    [20] = S_K(F_ENUM, accepted.status),
+    [21] = S_ID(accepted.entered_by),
+    [22] = S_K(F_ENUM, accepted.release_policy),
+};
+static const s_fdesc_t k_released[S_FMAX] = {
+    [1] = S_ID(released.order_id),
+    [2] = S_ID(released.released_by),
+    [3] = S_K(F_ENUM, released.status),
+    [4] = S_TEXT(released.text),
+};
+static const s_fdesc_t k_cancel_req[S_FMAX] = {
+    [1] = S_ID(request.order_id),
+    [2] = S_ID(request.cl_ord_id),
+    [3] = S_ID(request.orig_cl_ord_id),
+    [4] = S_K(F_ENUM, request.status),
+    [5] = S_K(F_ENUM, request.prior_status),
+    [6] = S_TEXT(request.text),
+};
+static const s_fdesc_t k_replace_req[S_FMAX] = {
+    [1] = S_ID(request.order_id),
+    [2] = S_ID(request.cl_ord_id),
+    [3] = S_ID(request.orig_cl_ord_id),
+    [4] = S_K(F_OPT, request.qty),
+    [5] = S_K(F_OPT, request.price),
+    [6] = S_K(F_ENUM, request.status),
+    [7] = S_K(F_ENUM, request.prior_status),
+    [8] = S_TEXT(request.text),
+};
+static const s_fdesc_t k_ohdr[S_FMAX] = {S_OHDR};
+static const s_fdesc_t k_ohdr_text[S_FMAX] = {S_OHDR, [10] = S_TEXT(order.text)};
+static const s_fdesc_t k_canceled[S_FMAX] = {
+    S_OHDR,
+    [10] = S_TEXT(order.text),
+    [11] = S_K(F_DEC, order.cum_qty),
+    [12] = S_K(F_DEC, order.gone_qty),
+};
+static const s_fdesc_t k_expired[S_FMAX] = {
+    S_OHDR,
+    [10] = S_TEXT(order.text),
+    [11] = S_K(F_DEC, order.cum_qty),
+    [12] = S_K(F_DEC, order.gone_qty),
+    [13] = S_STR(order.trade_date),
+};
+static const s_fdesc_t k_dfd[S_FMAX] = {
+    S_OHDR,
+    [10] = S_TEXT(order.text),
+    [11] = S_K(F_DEC, order.cum_qty),
+    [12] = S_K(F_DEC, order.leaves_qty),
+};
+static const s_fdesc_t k_replaced[S_FMAX] = {
+    S_OHDR,
+    [10] = S_ID(order.orig_cl_ord_id),
+    [11] = S_K(F_DEC, order.qty),
+    [12] = S_K(F_OPT, order.price),
+    [13] = S_K(F_DEC, order.cum_qty),
+    [14] = S_K(F_DEC, order.leaves_qty),
+    [15] = S_TEXT(order.text),
+};
+static const s_fdesc_t k_filled[S_FMAX] = {
+    S_OHDR,
+    [10] = S_K(F_DEC, order.last_qty),
+    [11] = S_K(F_DEC, order.last_px),
+    [12] = S_K(F_DEC, order.cum_qty),
+    [13] = S_K(F_DEC, order.leaves_qty),
+    [14] = S_K(F_OPT, order.avg_px),
+    [15] = S_K(F_BOOL, order.overfill),
+    [16] = S_K(F_BOOL, order.late),
+    [20] = S_ID(order.account_id),
+    [21] = S_ID(order.instrument_id),
+    [22] = S_K(F_ENUM, order.side),
+};
+
+/* The field table of an Event body field number; NULL for the types left to protobuf-c. */
+static const s_fdesc_t *s_fast_table(uint64_t type)
+{
+    switch (type) {
+    case OMS_EV_ORDER_ACCEPTED:
+        return k_accepted;
+    case OMS_EV_ORDER_RELEASED:
+        return k_released;
+    case OMS_EV_CANCEL_REQUESTED:
+        return k_cancel_req;
+    case OMS_EV_REPLACE_REQUESTED:
+        return k_replace_req;
+    case OMS_EV_ORDER_ACKNOWLEDGED:
+        return k_ohdr;
+    case OMS_EV_ORDER_REJECTED_BY_VENUE:
+    case OMS_EV_CANCEL_REJECTED:
+    case OMS_EV_REPLACE_REJECTED:
+        return k_ohdr_text;
+    case OMS_EV_ORDER_CANCELED:
+        return k_canceled;
+    case OMS_EV_ORDER_EXPIRED:
+        return k_expired;
+    case OMS_EV_ORDER_DONE_FOR_DAY:
+        return k_dfd;
+    case OMS_EV_ORDER_REPLACED:
+        return k_replaced;
+    case OMS_EV_ORDER_FILLED:
+        return k_filled;
+    default:
+        return NULL;
+    }
+}
+
+/* A varint at *p (< end); false when truncated or longer than 64 bits. */
+static inline bool s_rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    const uint8_t *q = *p;
+    uint64_t r = 0;
+    for (unsigned i = 0; i < 10 && q < end; i++) {
+        uint8_t b = *q++;
+        if (i == 9 && b > 1)
+            return false;
+        r |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            *p = q;
+            *v = r;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A Decimal's bytes holding only e8 (or nothing): its value. */
+static bool s_rd_dec(const uint8_t *p, const uint8_t *end, int64_t *e8)
+{
+    uint64_t v;
+    *e8 = 0;
+    if (p == end)
+        return true;
+    if (*p++ != 0x08 || !s_rd_varint(&p, end, &v) || p != end)
+        return false;
+    *e8 = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+    return true;
+}
+
+/* The fast path: true with *out filled (zeroed first by the caller), false to take protobuf-c's. */
+static bool s_decode_fast(const uint8_t *buf, size_t len, oms_event_t *out)
+{
+    const uint8_t *p = buf, *end = buf + len;
+    uint64_t key, blen;
+    if (!s_rd_varint(&p, end, &key) || (key & 7) != 2 || !s_rd_varint(&p, end, &blen) ||
+        blen != (uint64_t)(end - p))
+        return false; /* not exactly one body */
+    const s_fdesc_t *tab = s_fast_table(key >> 3);
+    if (!tab)
+        return false;
+    uint8_t *base = (uint8_t *)out;
+    uint64_t last = 0;
+    while (p < end) {
+        uint64_t k, v;
+        if (!s_rd_varint(&p, end, &k))
+            return false;
+        uint64_t f = k >> 3;
+        if (f <= last || f >= S_FMAX || tab[f].kind == F_NONE)
+            return false;
+        last = f;
+        const s_fdesc_t *d = &tab[f];
+        unsigned wt = (unsigned)(k & 7);
+        if (d->kind == F_STR || d->kind == F_DEC || d->kind == F_OPT) {
+            if (wt != 2 || !s_rd_varint(&p, end, &v) || v > (uint64_t)(end - p))
+                return false;
+            const uint8_t *s = p;
+            p += v;
+            if (d->kind == F_STR) {
+                if (v >= d->cap || memchr(s, 0, (size_t)v))
+                    return false;
+                memcpy(base + d->off, s, (size_t)v); /* the NUL is the zeroed struct's */
+            } else {
+                int64_t e8;
+                if (!s_rd_dec(s, p, &e8))
+                    return false;
+                if (d->kind == F_DEC) {
+                    memcpy(base + d->off, &e8, sizeof e8);
+                } else { /* member by member: the padding stays zero */
+                    bool set = true;
+                    memcpy(base + d->off + offsetof(oms_opt_dec_t, set), &set, sizeof set);
+                    memcpy(base + d->off + offsetof(oms_opt_dec_t, v), &e8, sizeof e8);
+                }
+            }
+            continue;
+        }
+        if (wt != 0 || !s_rd_varint(&p, end, &v))
+            return false;
+        if (d->kind == F_ENUM) {
+            int32_t e = (int32_t)(uint32_t)v;
+            memcpy(base + d->off, &e, sizeof e);
+        } else if (d->kind == F_I64) {
+            int64_t x = (int64_t)v;
+            memcpy(base + d->off, &x, sizeof x);
+        } else {
+            bool b = v != 0;
+            memcpy(base + d->off, &b, sizeof b);
+        }
+    }
+    out->type = (oms_event_type_t)(key >> 3);
+    return true;
+}
+
 int codec_decode_event(const uint8_t *buf, size_t len, oms_arena_t *arena, oms_event_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!buf && len)
+        return OMS_ERR_DECODE;
+    if (buf && s_decode_fast(buf, len, out))
+        return 0;
+    memset(out, 0, sizeof *out);
+    return cdc_decode_event_pb(buf, len, arena, out);
+}
+
+int cdc_decode_event_pb(const uint8_t *buf, size_t len, oms_arena_t *arena, oms_event_t *out)
 {
     memset(out, 0, sizeof *out);
     if (!buf && len)

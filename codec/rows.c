@@ -12,6 +12,7 @@
  * these are our own rows), check the key against the value, hand the record to its loader.
  */
 #include "codec_internal.h"
+#include "pbw.h"
 
 #include <string.h>
 
@@ -414,8 +415,176 @@ static int s_enc_alloc(const proj_state_t *st, const proj_alloc_t *r, s_out_t *o
     return s_finish(o, EVLOG_CF_ALLOCATIONS, &m.base, row);
 }
 
+/* ---- encode: hand-written, for the rows every order touches -----------------------------------
+ * Orders, executions and positions are written straight from the record with pbw.h, in
+ * ascending field number, exactly as the protobuf-c path (cdc_row_encode_pb) writes them
+ * (tests/test_codec_fast.c compares the two). They return false whenever the protobuf-c path
+ * must decide instead: a buffer too small, a list over the limit, inconsistent links (it then
+ * reports the error). */
+
+/* A Decimal128 as s_pb_e16 splits it: the high half signed, the low half unsigned. */
+static void s_w_e16(pbw_t *w, uint32_t field, oms_e16_t v)
+{
+    s_u128_t u = (s_u128_t)v;
+    pbw_dec128(w, field, (int64_t)(uint64_t)(u >> 64), (uint64_t)u);
+}
+
+/* An optional Decimal: present only when set. */
+static void s_w_opt(pbw_t *w, uint32_t field, oms_opt_dec_t v)
+{
+    if (v.set)
+        pbw_dec(w, field, v.v);
+}
+
+/* The value after the key written at buf[0, klen); fills the row when it all fit. */
+static bool s_w_finish(pbw_t *w, uint8_t *buf, size_t klen, evlog_cf_t cf, codec_row_t *row)
+{
+    if (w->err)
+        return false;
+    row->cf = cf;
+    row->key = buf;
+    row->klen = klen;
+    row->val = buf + klen;
+    row->vlen = (size_t)(w->p - (buf + klen));
+    return true;
+}
+
+/* The Order row as s_enc_order writes it (instructions and ClOrdID chain walked in place). */
+static bool s_fast_order(const proj_state_t *st, const proj_order_t *r, uint8_t *buf, size_t cap,
+                         codec_row_t *row)
+{
+    if (r->n_instrs > OMS_LIMIT_ALLOC_ACCOUNTS)
+        return false;
+    size_t klen = s_key(buf, cap, "o", 1, r->order_id, NULL, NULL);
+    if (!klen)
+        return false;
+    pbw_t w;
+    pbw_init(&w, buf + klen, cap - klen);
+    pbw_str(&w, 1, r->order_id);
+    pbw_str(&w, 2, r->account_id);
+    uint32_t k = 0;
+    for (uint32_t i = r->first_instr; i != PROJ_NIL; k++) {
+        const proj_instr_t *p = proj_at(st, PROJ_T_INSTR, i);
+        if (!p || k >= r->n_instrs)
+            return false;
+        uint8_t *s = pbw_begin(&w, 3);
+        pbw_str(&w, 1, p->instr.account_id);
+        pbw_dec(&w, p->instr.by_weight ? 3 : 2, p->instr.share);
+        pbw_end(&w, s);
+        i = p->next;
+    }
+    if (k != r->n_instrs)
+        return false;
+    pbw_str(&w, 4, r->instrument_id);
+    pbw_i32(&w, 5, (int32_t)r->side);
+    pbw_i32(&w, 6, (int32_t)r->ord_type);
+    s_w_opt(&w, 7, r->price);
+    pbw_dec(&w, 8, r->qty);
+    pbw_i32(&w, 9, (int32_t)r->tif);
+    pbw_i64(&w, 10, r->expire_ts_ns);
+    pbw_str(&w, 11, r->text);
+    pbw_i32(&w, 20, (int32_t)r->status);
+    pbw_dec(&w, 21, r->cum);
+    pbw_dec(&w, 22, r->leaves);
+    s_w_opt(&w, 23, proj_order_avg_px(r));
+    s_w_e16(&w, 24, r->px_qty_sum);
+    pbw_i32(&w, 25, (int32_t)r->prior_status);
+    s_w_opt(&w, 26, r->pending_qty);
+    s_w_opt(&w, 27, r->pending_price);
+    pbw_u64(&w, 28, r->fill_count);
+    pbw_bool(&w, 29, r->overfilled);
+    pbw_str(&w, 40, r->cl_ord_id);
+    k = 0;
+    for (uint32_t i = r->first_clordid; i != PROJ_NIL; k++) {
+        const proj_clordid_t *c = proj_at(st, PROJ_T_CLORDID, i);
+        if (!c || k >= r->n_clordids)
+            return false;
+        pbw_bytes(&w, 41, c->cl_ord_id, strlen(c->cl_ord_id));
+        i = c->next;
+    }
+    if (k != r->n_clordids)
+        return false;
+    pbw_str(&w, 42, r->pending_cl_ord_id);
+    pbw_str(&w, 43, r->venue);
+    pbw_str(&w, 44, r->venue_order_id);
+    pbw_str(&w, 60, r->entered_by);
+    pbw_str(&w, 61, r->released_by);
+    pbw_i32(&w, 62, (int32_t)r->release_policy);
+    pbw_i32(&w, 63, (int32_t)r->reject_reason);
+    pbw_str(&w, 64, r->reject_rule_id);
+    pbw_str(&w, 65, r->reject_text);
+    pbw_dec(&w, 66, r->allocated_qty);
+    pbw_u64(&w, 80, r->created_seq);
+    pbw_u64(&w, 81, r->last_seq);
+    pbw_i64(&w, 82, r->created_ts_ns);
+    pbw_i64(&w, 83, r->updated_ts_ns);
+    return s_w_finish(&w, buf, klen, EVLOG_CF_ORDERS, row);
+}
+
+/* The Execution row as s_enc_exec writes it. */
+static bool s_fast_exec(const proj_state_t *st, const proj_exec_t *r, uint8_t *buf, size_t cap,
+                        codec_row_t *row)
+{
+    const proj_order_t *ord = proj_at(st, PROJ_T_ORDER, r->order);
+    if (!ord)
+        return false;
+    size_t klen = s_key(buf, cap, "x", 1, r->venue, r->exec_id, NULL);
+    if (!klen)
+        return false;
+    pbw_t w;
+    pbw_init(&w, buf + klen, cap - klen);
+    pbw_str(&w, 1, r->venue);
+    pbw_str(&w, 2, r->exec_id);
+    pbw_str(&w, 3, ord->order_id);
+    pbw_dec(&w, 4, r->qty);
+    pbw_dec(&w, 5, r->px);
+    pbw_i64(&w, 6, r->transact_ts_ns);
+    pbw_bool(&w, 7, r->busted);
+    pbw_bool(&w, 8, r->late);
+    pbw_u64(&w, 9, r->seq);
+    pbw_u64(&w, 10, r->last_seq);
+    return s_w_finish(&w, buf, klen, EVLOG_CF_ORDERS, row);
+}
+
+/* The Position row as s_enc_position writes it. */
+static bool s_fast_position(const proj_state_t *st, const proj_position_t *r, uint8_t *buf,
+                            size_t cap, codec_row_t *row)
+{
+    size_t klen = s_key(buf, cap, "", 0, r->account_id, r->instrument_id, NULL);
+    if (!klen)
+        return false;
+    const proj_instrument_t *ins = proj_instrument(st, r->instrument_id);
+    pbw_t w;
+    pbw_init(&w, buf + klen, cap - klen);
+    pbw_str(&w, 1, r->account_id);
+    pbw_str(&w, 2, r->instrument_id);
+    pbw_dec(&w, 3, r->qty);
+    if (r->qty)
+        pbw_dec(&w, 4, proj_position_avg_cost(r));
+    s_w_e16(&w, 5, r->cost_basis);
+    pbw_dec(&w, 6, r->realized_pnl);
+    pbw_dec(&w, 7, r->open_buy_leaves);
+    pbw_dec(&w, 8, r->open_sell_leaves);
+    pbw_str(&w, 9, ins ? ins->def.currency : "");
+    pbw_u64(&w, 10, r->last_seq);
+    return s_w_finish(&w, buf, klen, EVLOG_CF_POSITIONS, row);
+}
+
 int codec_row_encode(const proj_state_t *st, proj_table_t t, uint32_t idx, codec_row_t *row,
                      uint8_t *buf, size_t cap)
+{
+    if (st && row && buf && (t == PROJ_T_ORDER || t == PROJ_T_EXEC || t == PROJ_T_POSITION)) {
+        const void *rec = proj_at(st, t, idx);
+        if (rec && (t == PROJ_T_ORDER  ? s_fast_order(st, rec, buf, cap, row)
+                    : t == PROJ_T_EXEC ? s_fast_exec(st, rec, buf, cap, row)
+                                       : s_fast_position(st, rec, buf, cap, row)))
+            return 0;
+    }
+    return cdc_row_encode_pb(st, t, idx, row, buf, cap);
+}
+
+int cdc_row_encode_pb(const proj_state_t *st, proj_table_t t, uint32_t idx, codec_row_t *row,
+                      uint8_t *buf, size_t cap)
 {
     if (!st || !row || (unsigned)t >= PROJ_T_COUNT_)
         return OMS_ERR_INVALID;

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ------------------------------------------------------------------------------------------ */
 /* Errors                                                                                      */
@@ -167,6 +168,41 @@ int oms_hash_hex(const oms_hash_t *h, char *buf, size_t cap);
 
 /* Constant-time equality of two digests. */
 bool oms_hash_equal(const oms_hash_t *a, const oms_hash_t *b);
+
+/* A fast non-cryptographic 64-bit hash of len bytes for in-memory hash tables (never stored,
+ * never compared across processes: the value depends on the host's byte order). Reads the bytes
+ * eight at a time, the tail as one overlapping read (the length is mixed in, so keys that share
+ * those bytes still differ); cannot fail. */
+static inline uint64_t oms_hash64(const void *data, size_t len)
+{
+    const uint8_t *b = (const uint8_t *)data;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)len * 0xff51afd7ed558ccdull);
+    uint64_t w = 0;
+    if (len >= 8) {
+        size_t full = len;
+        while (full > 8) {
+            memcpy(&w, b, 8);
+            h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+            h ^= h >> 31;
+            b += 8;
+            full -= 8;
+        }
+        memcpy(&w, b + full - 8, 8); /* the last 8 bytes, overlapping what came before */
+    } else if (len >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, b, 4);
+        memcpy(&hi, b + len - 4, 4);
+        w = (uint64_t)hi << 32 | lo;
+    } else if (len) {
+        w = (uint64_t)b[0] << 16 | (uint64_t)b[len >> 1] << 8 | b[len - 1];
+    }
+    h = (h ^ w) * 0x94d049bb133111ebull;
+    h ^= h >> 29;
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ull;
+    h ^= h >> 32;
+    return h;
+}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Byte order helpers for keys                                                                 */

@@ -4,7 +4,9 @@
  *
  * Load: this is the sequencer's whole CPU budget per command. Buffers are allocated once at
  * creation (events, replies, rows) or grow geometrically up to the batch limits; the hot path
- * allocates only when the in-memory idempotency store (tests, benchmarks) records an outcome.
+ * allocates only when the in-memory idempotency store (tests, benchmarks) needs a new 1 MiB
+ * block or a larger index. A batch first asks for the memory its commands will look up (index
+ * slots, then order records a few commands ahead), so those cache misses overlap.
  */
 #include "engine.h"
 
@@ -42,22 +44,40 @@ static uint8_t *s_buf_reserve(buf_t *b, size_t n)
     return b->p + b->used;
 }
 
-/* In-memory idempotency store (no lookup callback): key -> value, chained hash. */
-typedef struct mem_entry {
-    struct mem_entry *next;
-    size_t klen, vlen;
+/* In-memory idempotency store (no lookup callback): key -> value. Entries are packed into
+ * blocks of S_MEM_BLOCK bytes that are only freed with the engine (no allocation per entry);
+ * the index is open addressing on a 64-bit hash kept in the slot, so a key that is not there
+ * (every new command) is settled without touching any entry. */
+typedef struct {
+    uint32_t klen, vlen;
     uint8_t data[]; /* key then value */
 } mem_entry_t;
 
 typedef struct {
-    mem_entry_t **slots;
-    uint32_t n_slots, n;
+    uint64_t hash;        /* oms_hash64 of the key; the slot is empty when e is NULL */
+    const mem_entry_t *e; /* the entry */
+} mem_slot_t;
+
+typedef struct mem_block {
+    struct mem_block *next;
+    size_t used;
+    _Alignas(8) uint8_t bytes[];
+} mem_block_t;
+
+#define S_MEM_BLOCK (1u << 20)
+
+typedef struct {
+    mem_slot_t *slots;
+    uint32_t n_slots, n; /* power of two; entries */
+    mem_block_t *blocks; /* newest first */
 } mem_store_t;
 
 /* An idempotency record staged in the current batch. */
 typedef struct {
     char key[IDEM_KEY_CAP];
     size_t klen;
+    uint64_t hash;        /* oms_hash64 of the key */
+    uint32_t slot;        /* its place in staged_slots (cleared at the next batch) */
     size_t val_off, vlen; /* in rowbuf */
 } staged_idem_t;
 
@@ -80,24 +100,14 @@ struct oms_engine {
     uint32_t n_staged;
     uint32_t *staged_slots; /* hash of staged keys -> index + 1 */
     mem_store_t mem;        /* used when opts.lookup is NULL */
-    uint32_t *dirty;        /* (table << 28 | idx) pairs, sorted for uniqueness */
+    uint32_t *dirty;        /* (table << 27 | idx) keys, sorted for uniqueness; then as many
+                               again as the sort's scratch */
     uint32_t dirty_cap;
     uint8_t *scratch; /* row value / reply encoding scratch */
     size_t scratch_cap;
 };
 
 #define STAGED_SLOTS 4096 /* > 2 x OMS_LIMIT_BATCH_COMMANDS */
-
-static uint64_t s_fnv(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
 
 void oms_engine_opts_default(oms_engine_opts_t *o)
 {
@@ -132,7 +142,7 @@ oms_engine_t *oms_engine_new(const oms_engine_opts_t *opts, uint64_t head_seq)
     e->rowbuf.limit = OMS_LIMIT_BATCH_BYTES;
     e->scratch_cap = ROW_VALUE_MAX;
     e->scratch = malloc(e->scratch_cap);
-    e->mem.n_slots = 1 << 16;
+    e->mem.n_slots = 1 << 16; /* grows */
     e->mem.slots = calloc(e->mem.n_slots, sizeof *e->mem.slots);
     if (!e->st || !e->events || !e->env || !e->replies || !e->rows || !e->staged ||
         !e->staged_slots || !e->scratch || !e->mem.slots ||
@@ -145,13 +155,9 @@ oms_engine_t *oms_engine_new(const oms_engine_opts_t *opts, uint64_t head_seq)
 
 static void s_mem_free(mem_store_t *m)
 {
-    for (uint32_t i = 0; i < m->n_slots && m->slots; i++) {
-        mem_entry_t *x = m->slots[i];
-        while (x) {
-            mem_entry_t *nx = x->next;
-            free(x);
-            x = nx;
-        }
+    for (mem_block_t *b = m->blocks, *nx; b; b = nx) {
+        nx = b->next;
+        free(b);
     }
     free(m->slots);
 }
@@ -200,55 +206,72 @@ static size_t s_idem_key(char *out, const oms_cmd_t *cmd)
     return 2 + lp + lc;
 }
 
-static const mem_entry_t *s_mem_get(const mem_store_t *m, const char *k, size_t kl)
+/* The entry of key k[kl] whose oms_hash64 is h, or NULL. */
+static const mem_entry_t *s_mem_get(const mem_store_t *m, const char *k, size_t kl, uint64_t h)
 {
-    for (const mem_entry_t *x = m->slots[s_fnv(k, kl) & (m->n_slots - 1)]; x; x = x->next)
-        if (x->klen == kl && memcmp(x->data, k, kl) == 0)
-            return x;
-    return NULL;
+    uint32_t mask = m->n_slots - 1;
+    for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
+        const mem_slot_t *s = &m->slots[i];
+        if (!s->e)
+            return NULL;
+        if (s->hash == h && s->e->klen == kl && memcmp(s->e->data, k, kl) == 0)
+            return s->e;
+    }
 }
 
-static int s_mem_put(mem_store_t *m, const char *k, size_t kl, const uint8_t *v, size_t vl)
+/* Records key -> value. OMS_ERR_LIMIT past 2^26 entries or for an entry larger than a block,
+ * OMS_ERR_NOMEM when the index or a block cannot be allocated (the store is unchanged). The
+ * store owns its copy. */
+static int s_mem_put(mem_store_t *m, const char *k, size_t kl, uint64_t h, const uint8_t *v,
+                     size_t vl)
 {
-    if (m->n >= (1u << 26))
+    size_t need = (sizeof(mem_entry_t) + kl + vl + 7) & ~(size_t)7;
+    if (m->n >= (1u << 26) || need > S_MEM_BLOCK)
         return OMS_ERR_LIMIT;
-    if (m->n > m->n_slots) { /* grow */
+    if ((uint64_t)(m->n + 1) * 2 > m->n_slots) { /* grow: load stays under 1/2 */
         uint32_t ns = m->n_slots * 2;
-        mem_entry_t **slots = calloc(ns, sizeof *slots);
+        mem_slot_t *slots = calloc(ns, sizeof *slots);
         if (!slots)
             return OMS_ERR_NOMEM;
         for (uint32_t i = 0; i < m->n_slots; i++) {
-            mem_entry_t *x = m->slots[i];
-            while (x) {
-                mem_entry_t *nx = x->next;
-                uint32_t j = (uint32_t)(s_fnv(x->data, x->klen) & (ns - 1));
-                x->next = slots[j];
-                slots[j] = x;
-                x = nx;
-            }
+            if (!m->slots[i].e)
+                continue;
+            uint32_t j = (uint32_t)m->slots[i].hash & (ns - 1);
+            while (slots[j].e)
+                j = (j + 1) & (ns - 1);
+            slots[j] = m->slots[i];
         }
         free(m->slots);
         m->slots = slots;
         m->n_slots = ns;
     }
-    mem_entry_t *x = malloc(sizeof *x + kl + vl);
-    if (!x)
-        return OMS_ERR_NOMEM;
-    x->klen = kl;
-    x->vlen = vl;
+    if (!m->blocks || S_MEM_BLOCK - m->blocks->used < need) {
+        mem_block_t *b = malloc(sizeof *b + S_MEM_BLOCK);
+        if (!b)
+            return OMS_ERR_NOMEM;
+        b->next = m->blocks;
+        b->used = 0;
+        m->blocks = b;
+    }
+    mem_entry_t *x = (mem_entry_t *)(m->blocks->bytes + m->blocks->used);
+    m->blocks->used += need;
+    x->klen = (uint32_t)kl;
+    x->vlen = (uint32_t)vl;
     memcpy(x->data, k, kl);
     memcpy(x->data + kl, v, vl);
-    uint32_t j = (uint32_t)(s_fnv(k, kl) & (m->n_slots - 1));
-    x->next = m->slots[j];
-    m->slots[j] = x;
+    uint32_t j = (uint32_t)h & (m->n_slots - 1);
+    while (m->slots[j].e)
+        j = (j + 1) & (m->n_slots - 1);
+    m->slots[j] = (mem_slot_t){h, x};
     m->n++;
     return 0;
 }
 
-static const staged_idem_t *s_staged_get(const oms_engine_t *e, const char *k, size_t kl)
+static const staged_idem_t *s_staged_get(const oms_engine_t *e, const char *k, size_t kl,
+                                         uint64_t h)
 {
-    for (uint32_t i = (uint32_t)(s_fnv(k, kl) & (STAGED_SLOTS - 1)), probes = 0;
-         probes < STAGED_SLOTS; i = (i + 1) & (STAGED_SLOTS - 1), probes++) {
+    for (uint32_t i = (uint32_t)(h & (STAGED_SLOTS - 1)), probes = 0; probes < STAGED_SLOTS;
+         i = (i + 1) & (STAGED_SLOTS - 1), probes++) {
         uint32_t s = e->staged_slots[i];
         if (s == 0)
             return NULL;
@@ -261,16 +284,16 @@ static const staged_idem_t *s_staged_get(const oms_engine_t *e, const char *k, s
 
 /* Finds a recorded outcome: 1 with the value copied into e->scratch (*vlen), 0 when none,
  * negative on a lookup error. */
-static int s_idem_find(oms_engine_t *e, const char *k, size_t kl, size_t *vlen)
+static int s_idem_find(oms_engine_t *e, const char *k, size_t kl, uint64_t h, size_t *vlen)
 {
-    const staged_idem_t *s = s_staged_get(e, k, kl);
+    const staged_idem_t *s = s_staged_get(e, k, kl, h);
     if (s) {
         memcpy(e->scratch, e->rowbuf.p + s->val_off, s->vlen);
         *vlen = s->vlen;
         return 1;
     }
     if (!e->opts.lookup) {
-        const mem_entry_t *x = s_mem_get(&e->mem, k, kl);
+        const mem_entry_t *x = s_mem_get(&e->mem, k, kl, h);
         if (!x)
             return 0;
         memcpy(e->scratch, x->data + x->klen, x->vlen);
@@ -315,10 +338,32 @@ static int s_add_row(oms_engine_t *e, evlog_cf_t cf, const uint8_t *k, size_t kl
     return 0;
 }
 
-static int s_cmp_u32(const void *a, const void *b)
+/* Sorts a[n] ascending with tmp[n] as scratch: LSD radix sort on bytes, skipping a byte all
+ * keys share (the dirty lists of a batch are a few hundred keys whose top bits are the table).
+ * Cannot fail. */
+static void s_sort_u32(uint32_t *a, uint32_t *tmp, uint32_t n)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
+    uint32_t *src = a, *dst = tmp;
+    for (unsigned shift = 0; shift < 32; shift += 8) {
+        uint32_t count[256] = {0};
+        for (uint32_t i = 0; i < n; i++)
+            count[(src[i] >> shift) & 0xff]++;
+        if (count[(src[0] >> shift) & 0xff] == n)
+            continue; /* every key has this byte */
+        uint32_t sum = 0;
+        for (unsigned b = 0; b < 256; b++) {
+            uint32_t c = count[b];
+            count[b] = sum;
+            sum += c;
+        }
+        for (uint32_t i = 0; i < n; i++)
+            dst[count[(src[i] >> shift) & 0xff]++] = src[i];
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
 }
 
 /* The parent row of a record: chains and instructions belong to their order's row, parts to
@@ -337,8 +382,8 @@ static void s_row_owner(const proj_state_t *st, proj_table_t *t, uint32_t *idx)
 static int s_projection_rows(oms_engine_t *e)
 {
     uint32_t n = proj_dirty_count(e->st);
-    if (n > e->dirty_cap) {
-        uint32_t *d = realloc(e->dirty, n * sizeof *d);
+    if (n > e->dirty_cap) { /* the keys, then as many for the sort's scratch */
+        uint32_t *d = realloc(e->dirty, 2 * (size_t)n * sizeof *d);
         if (!d)
             return OMS_ERR_NOMEM;
         e->dirty = d;
@@ -358,7 +403,7 @@ static int s_projection_rows(oms_engine_t *e)
         e->dirty[k++] = ((uint32_t)t << 27) | idx;
     }
     if (k > 1)
-        qsort(e->dirty, k, sizeof *e->dirty, s_cmp_u32);
+        s_sort_u32(e->dirty, e->dirty + e->dirty_cap, k);
     for (uint32_t i = 0; i < k; i++) {
         if (i && e->dirty[i] == e->dirty[i - 1])
             continue;
@@ -477,12 +522,13 @@ static void s_batch_reset(oms_engine_t *e)
     e->n_rows = 0;
     e->bodies.used = 0;
     e->rowbuf.used = 0;
+    for (uint32_t i = 0; i < e->n_staged; i++) /* the slots in use, not all STAGED_SLOTS */
+        e->staged_slots[e->staged[i].slot] = 0;
     e->n_staged = 0;
-    memset(e->staged_slots, 0, STAGED_SLOTS * sizeof *e->staged_slots);
 }
 
-static int s_stage_idem(oms_engine_t *e, const char *key, size_t kl, const oms_hash_t *digest,
-                        const oms_reply_t *r)
+static int s_stage_idem(oms_engine_t *e, const char *key, size_t kl, uint64_t h,
+                        const oms_hash_t *digest, const oms_reply_t *r)
 {
     uint8_t val[OMS_HASH_LEN + REPLY_MAX];
     memcpy(val, digest->bytes, OMS_HASH_LEN);
@@ -497,11 +543,13 @@ static int s_stage_idem(oms_engine_t *e, const char *key, size_t kl, const oms_h
     staged_idem_t *s = &e->staged[e->n_staged];
     memcpy(s->key, key, kl);
     s->klen = kl;
+    s->hash = h;
     s->val_off = off;
     s->vlen = OMS_HASH_LEN + rl;
-    uint32_t i = (uint32_t)(s_fnv(key, kl) & (STAGED_SLOTS - 1));
+    uint32_t i = (uint32_t)(h & (STAGED_SLOTS - 1));
     while (e->staged_slots[i])
         i = (i + 1) & (STAGED_SLOTS - 1);
+    s->slot = i;
     e->staged_slots[i] = ++e->n_staged;
     return 0;
 }
@@ -520,6 +568,31 @@ static int s_digest(oms_engine_t *e, const oms_cmd_t *cmd, oms_hash_t *d)
     return 0;
 }
 
+/* Memory hints for command c (see proj_prefetch_order): stage 1 the index slots it will look
+ * up (its order, a fill's execution, a cancel's or new order's ClOrdID, its idempotency key in
+ * the memory store), stage 2 its order's record. */
+static void s_prefetch(const oms_engine_t *e, const oms_cmd_t *c, int stage)
+{
+    const char *oid = s_cmd_order_id(c);
+    if (oid[0])
+        proj_prefetch_order(e->st, oid, stage);
+    if (stage != 1)
+        return;
+    if (c->type == OMS_CMD_VENUE_FILL)
+        proj_prefetch_exec(e->st, c->u.report.h.venue, c->u.report.h.exec_id);
+    else if (c->type == OMS_CMD_CANCEL_ORDER)
+        proj_prefetch_clordid(e->st, c->u.cancel.order_id, c->u.cancel.cl_ord_id);
+    else if (c->type == OMS_CMD_NEW_ORDER) /* its id starts the order's ClOrdID chain */
+        proj_prefetch_clordid(e->st, c->u.new_order.order_id, c->u.new_order.order_id);
+    if (!e->opts.lookup) {
+        char key[IDEM_KEY_CAP];
+        size_t kl = s_idem_key(key, c);
+        __builtin_prefetch(&e->mem.slots[oms_hash64(key, kl) & (e->mem.n_slots - 1)]);
+    }
+}
+
+#define S_PREFETCH_AHEAD 4 /* commands between a record's prefetch and its use */
+
 int oms_engine_process(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n, int64_t ts_ns,
                        oms_batch_t *out)
 {
@@ -536,8 +609,16 @@ int oms_engine_process(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n, int64
     uint64_t seq0 = e->next_seq;
     int rc = 0;
     uint32_t i;
+    /* A small batch has nothing to overlap its misses with: no hints. */
+    bool hint = n > 2 * S_PREFETCH_AHEAD;
+    for (i = 0; hint && i < n; i++)
+        s_prefetch(e, &cmds[i], 1);
+    for (i = 0; hint && i < S_PREFETCH_AHEAD; i++)
+        s_prefetch(e, &cmds[i], 2);
     for (i = 0; i < n; i++) {
         const oms_cmd_t *cmd = &cmds[i];
+        if (hint && i + S_PREFETCH_AHEAD < n)
+            s_prefetch(e, &cmds[i + S_PREFETCH_AHEAD], 2);
         oms_reply_t *reply = &e->replies[i];
         char key[IDEM_KEY_CAP];
         size_t kl = s_idem_key(key, cmd);
@@ -545,7 +626,8 @@ int oms_engine_process(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n, int64
         if ((rc = s_digest(e, cmd, &digest)) != 0)
             break;
         size_t vlen = 0;
-        int found = s_idem_find(e, key, kl, &vlen);
+        uint64_t kh = oms_hash64(key, kl);
+        int found = s_idem_find(e, key, kl, kh, &vlen);
         if (found < 0) {
             rc = found;
             break;
@@ -615,7 +697,7 @@ int oms_engine_process(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n, int64
         }
         n_ev += cnt;
         e->next_seq += cnt;
-        if (!found && (rc = s_stage_idem(e, key, kl, &digest, reply)) != 0)
+        if (!found && (rc = s_stage_idem(e, key, kl, kh, &digest, reply)) != 0)
             break;
     }
     if (rc == 0 && e->opts.encode_rows)
@@ -662,7 +744,7 @@ void oms_engine_commit(oms_engine_t *e)
             const staged_idem_t *s = &e->staged[i];
             /* Out of memory here leaves a retry unrecognised after the fact; the test and bench
              * configurations that use the memory store size for it. */
-            (void)s_mem_put(&e->mem, s->key, s->klen, e->rowbuf.p + s->val_off, s->vlen);
+            (void)s_mem_put(&e->mem, s->key, s->klen, s->hash, e->rowbuf.p + s->val_off, s->vlen);
         }
     }
     proj_commit(e->st);

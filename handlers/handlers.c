@@ -743,11 +743,7 @@ static oms_dec_t s_leaves(oms_ord_status_t st_after, oms_dec_t qty, oms_dec_t cu
 
 static oms_opt_dec_t s_avg(oms_e16_t sum, oms_dec_t cum)
 {
-    proj_order_t tmp;
-    memset(&tmp, 0, sizeof tmp);
-    tmp.px_qty_sum = sum;
-    tmp.cum = cum;
-    return proj_order_avg_px(&tmp);
+    return proj_avg_px(sum, cum);
 }
 
 static int s_fill(const proj_state_t *st, const proj_order_t *o, const oms_venue_report_t *rep,
@@ -1202,8 +1198,12 @@ int hnd_decide(const proj_state_t *st, const oms_cmd_t *cmd, int64_t ts_ns, hnd_
         return OMS_ERR_LIMIT;
     uint32_t n0 = out->n;
     size_t arena0 = out->arena ? out->arena->used : 0;
-    rej_t r;
-    memset(&r, 0, sizeof r);
+    rej_t r; /* members set one by one: clearing all of text costs more than the rest */
+    r.rule = NULL;
+    r.reason = OMS_RR_NONE;
+    r.text[0] = '\0';
+    r.limit = (oms_opt_dec_t){false, 0};
+    r.actual = (oms_opt_dec_t){false, 0};
     int rc = 0;
     if (cmd->invalid != OMS_RR_NONE) {
         const char *rule = cmd->invalid == OMS_RR_INPUT_LIMIT       ? "CMD-002"

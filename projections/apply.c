@@ -101,7 +101,9 @@ static int s_order_end(proj_state_t *st, order_edit_t *ed, uint64_t seq, int64_t
 
 static int s_chain_add(proj_state_t *st, proj_order_t *o, uint32_t order_idx, const char *cl)
 {
-    if (!cl[0] || proj_order_has_clordid(st, o, cl))
+    /* What proj_order_has_clordid checks, with the key built once for the lookup and the
+     * insert. */
+    if (!cl[0] || strcmp(o->pending_cl_ord_id, cl) == 0)
         return 0;
     char key[TBL_KEY_CAP];
     size_t n = proj_key2(key, o->order_id, cl);

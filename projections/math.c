@@ -203,11 +203,16 @@ oms_dec_t proj_position_avg_cost(const proj_position_t *p)
 oms_opt_dec_t proj_order_avg_px(const proj_order_t *o)
 {
     assert(o != NULL);
+    return proj_avg_px(o->px_qty_sum, o->cum);
+}
+
+oms_opt_dec_t proj_avg_px(oms_e16_t px_qty_sum, oms_dec_t cum)
+{
     oms_opt_dec_t r = {.set = false, .v = 0};
-    if (o->cum == 0 || o->cum == INT64_MIN)
+    if (cum == 0 || cum == INT64_MIN)
         return r;
-    i128 num = o->cum < 0 ? -o->px_qty_sum : o->px_qty_sum;
-    i128 den = o->cum < 0 ? -(i128)o->cum : (i128)o->cum;
+    i128 num = cum < 0 ? -px_qty_sum : px_qty_sum;
+    i128 den = cum < 0 ? -(i128)cum : (i128)cum;
     i128 v = s_div_round(num, den);
     if (!s_in_dec_range(v))
         return r;

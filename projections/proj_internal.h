@@ -11,25 +11,29 @@
 #define TBL_CHUNK       (1u << TBL_CHUNK_SHIFT) /* records per chunk */
 #define TBL_KEY_CAP     (3 * OMS_ID_CAP + 4)    /* composite keys: up to three ids and separators */
 
-/* One table. Records live in chunks that never move; slot i of the index holds record
- * index + 1 (0 = empty), found by linear probing on the key's hash. */
+/* One table. Records live in chunks that never move; the index is found by linear probing on
+ * the key's hash (see slots). */
 typedef struct {
     size_t rec_size;     /* bytes of one record */
+    size_t key_cap;      /* bytes of one key slot (longest key + NUL), at most TBL_KEY_CAP */
     uint32_t max;        /* capacity limit */
     uint32_t n;          /* records in use */
     uint8_t **chunks;    /* chunk pointers */
     uint32_t n_chunks;   /* allocated chunks */
     uint32_t chunks_cap; /* capacity of the chunks array */
-    char **keys;         /* per chunk: TBL_KEY_CAP bytes of key per record */
+    char **keys;         /* per chunk: key_cap bytes of key per record */
     uint32_t *epoch;     /* per record: the batch epoch that last journaled it (grown with n) */
     uint32_t epoch_cap;  /* capacity of epoch */
-    uint32_t *slots;     /* the index */
-    uint64_t *hashes;    /* the key hash of each slot's record */
-    uint32_t n_slots;    /* power of two */
+    uint64_t *slots;     /* the index: (high 32 bits of the key's hash) << 32 | (record + 1);
+                            0 = empty. The home slot is those hash bits & (n_slots - 1), so a
+                            probe reads one array and compares keys only on a hash match */
+    uint32_t n_slots;    /* power of two, at most 2^32 */
     uint32_t n_at_begin; /* records at proj_begin (later ones were created in the batch) */
+    uint32_t hwm;        /* records ever in use: the chunk bytes past it are still calloc's
+                            zeros, so tbl_add need not clear them */
 } tbl_t;
 
-int tbl_init(tbl_t *t, size_t rec_size, uint32_t max);
+int tbl_init(tbl_t *t, size_t rec_size, uint32_t max, size_t key_cap);
 void tbl_free(tbl_t *t);
 void *tbl_rec(const tbl_t *t, uint32_t idx);
 const char *tbl_key(const tbl_t *t, uint32_t idx);

@@ -228,6 +228,16 @@ const proj_alloc_t *proj_alloc(const proj_state_t *st, const char *order_id, con
 /* True when cl_ord_id is already in the order's chain (or is a pending request's). */
 bool proj_order_has_clordid(const proj_state_t *st, const proj_order_t *o, const char *cl_ord_id);
 
+/* Memory hints for a batch (no effect on the state, cannot fail). A lookup will come soon:
+ * stage 1 asks for the index slot of the key; stage 2, issued later, reads that slot and asks
+ * for the record's key and bytes (only the order's record is worth it: the others are either
+ * absent, as a new fill's execution, or small tables that stay cached). A batch issues stage 1
+ * for every command, then stage 2 a few commands ahead of the one it processes, so the cache
+ * misses of many commands overlap instead of stalling one after another. */
+void proj_prefetch_order(const proj_state_t *st, const char *order_id, int stage);
+void proj_prefetch_exec(const proj_state_t *st, const char *venue, const char *exec_id);
+void proj_prefetch_clordid(const proj_state_t *st, const char *order_id, const char *cl_ord_id);
+
 /* Record by table and index, and counts, for iteration (rows, tests, rebuild comparison). */
 const void *proj_at(const proj_state_t *st, proj_table_t t, uint32_t idx);
 uint32_t proj_count(const proj_state_t *st, proj_table_t t);
@@ -311,6 +321,8 @@ oms_dec_t proj_position_avg_cost(const proj_position_t *p);
 
 /* Display average price of an order = px_qty_sum / cum rounded half to even; !set when cum 0. */
 oms_opt_dec_t proj_order_avg_px(const proj_order_t *o);
+/* The same from the two amounts alone (the handlers' figures for an order being filled). */
+oms_opt_dec_t proj_avg_px(oms_e16_t px_qty_sum, oms_dec_t cum);
 
 /* Splits total (> 0, a whole number of lots) among n instructions pro-rata in whole lots:
  * quantities or weights as shares, largest remainder, ties by account id (ascending). Writes

@@ -6,7 +6,8 @@
  * batch removes the records it created.
  *
  * Load: every handler lookup and every projection update goes through tbl_find, so it hashes
- * with 64-bit FNV-1a and compares the stored hash before the key.
+ * eight bytes at a time (oms_hash64) and keeps 32 bits of the hash next to the record number
+ * in one slot array: a probe touches one cache line and compares keys only on a hash match.
  */
 #include "proj_internal.h"
 
@@ -14,25 +15,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t s_hash(const char *k, size_t n)
+/* The hash bits the index keeps: the high half of oms_hash64. */
+static uint32_t s_hash(const char *k, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (uint8_t)k[i];
-        h *= 1099511628211ull;
-    }
-    return h ^ (h >> 29);
+    return (uint32_t)(oms_hash64(k, n) >> 32);
 }
 
-int tbl_init(tbl_t *t, size_t rec_size, uint32_t max)
+/* The index slot of record idx whose key hashes to h (never 0). */
+static uint64_t s_slot(uint32_t h, uint32_t idx)
 {
+    return (uint64_t)h << 32 | (uint64_t)(idx + 1);
+}
+
+int tbl_init(tbl_t *t, size_t rec_size, uint32_t max, size_t key_cap)
+{
+    assert(key_cap > 0 && key_cap <= TBL_KEY_CAP);
     memset(t, 0, sizeof *t);
     t->rec_size = rec_size;
+    t->key_cap = key_cap;
     t->max = max;
     t->n_slots = 64;
     t->slots = calloc(t->n_slots, sizeof *t->slots);
-    t->hashes = calloc(t->n_slots, sizeof *t->hashes);
-    return t->slots && t->hashes ? 0 : OMS_ERR_NOMEM;
+    return t->slots ? 0 : OMS_ERR_NOMEM;
 }
 
 void tbl_free(tbl_t *t)
@@ -45,7 +49,6 @@ void tbl_free(tbl_t *t)
     free(t->keys);
     free(t->epoch);
     free(t->slots);
-    free(t->hashes);
     memset(t, 0, sizeof *t);
 }
 
@@ -58,66 +61,100 @@ void *tbl_rec(const tbl_t *t, uint32_t idx)
 const char *tbl_key(const tbl_t *t, uint32_t idx)
 {
     assert(idx < t->n);
-    return t->keys[idx >> TBL_CHUNK_SHIFT] + (size_t)(idx & (TBL_CHUNK - 1)) * TBL_KEY_CAP;
+    return t->keys[idx >> TBL_CHUNK_SHIFT] + (size_t)(idx & (TBL_CHUNK - 1)) * t->key_cap;
 }
 
 uint32_t tbl_find(const tbl_t *t, const char *key, size_t klen)
 {
-    if (klen >= TBL_KEY_CAP)
+    if (klen >= t->key_cap)
         return PROJ_NIL;
-    uint64_t h = s_hash(key, klen);
+    uint32_t h = s_hash(key, klen);
     uint32_t mask = t->n_slots - 1;
-    for (uint32_t i = (uint32_t)h & mask, probes = 0; probes < t->n_slots;
-         i = (i + 1) & mask, probes++) {
-        uint32_t s = t->slots[i];
+    for (uint32_t i = h & mask, probes = 0; probes < t->n_slots; i = (i + 1) & mask, probes++) {
+        uint64_t s = t->slots[i];
         if (s == 0)
             return PROJ_NIL;
-        if (t->hashes[i] == h) {
-            const char *k = tbl_key(t, s - 1);
-            if (strncmp(k, key, klen) == 0 && k[klen] == '\0')
-                return s - 1;
+        if ((uint32_t)(s >> 32) == h) {
+            uint32_t idx = (uint32_t)s - 1;
+            const char *k = tbl_key(t, idx);
+            if (memcmp(k, key, klen) == 0 && k[klen] == '\0')
+                return idx;
         }
     }
     return PROJ_NIL;
 }
 
-static void s_place(tbl_t *t, uint32_t idx, uint64_t h)
+/* The two stages of proj_prefetch_*: a hint only, cannot fail, changes nothing. */
+static void s_prefetch(const tbl_t *tb, const char *key, size_t klen, int stage)
+{
+    if (klen >= tb->key_cap)
+        return;
+    uint32_t h = s_hash(key, klen);
+    uint32_t i = h & (tb->n_slots - 1);
+    if (stage == 1) {
+        __builtin_prefetch(&tb->slots[i]);
+        return;
+    }
+    uint64_t s = tb->slots[i];
+    if (s == 0 || (uint32_t)(s >> 32) != h)
+        return; /* absent (or further along the cluster: not worth chasing) */
+    uint32_t idx = (uint32_t)s - 1;
+    if (idx >= tb->n)
+        return;
+    __builtin_prefetch(tbl_key(tb, idx));
+    const char *rec = tbl_rec(tb, idx);
+    for (size_t off = 0; off < tb->rec_size; off += 64)
+        __builtin_prefetch(rec + off);
+}
+
+void proj_prefetch_order(const proj_state_t *st, const char *order_id, int stage)
+{
+    s_prefetch(&st->t[PROJ_T_ORDER], order_id, strnlen(order_id, OMS_ID_CAP), stage);
+}
+
+void proj_prefetch_exec(const proj_state_t *st, const char *venue, const char *exec_id)
+{
+    char key[TBL_KEY_CAP];
+    s_prefetch(&st->t[PROJ_T_EXEC], key, proj_key2(key, venue, exec_id), 1);
+}
+
+void proj_prefetch_clordid(const proj_state_t *st, const char *order_id, const char *cl_ord_id)
+{
+    char key[TBL_KEY_CAP];
+    s_prefetch(&st->t[PROJ_T_CLORDID], key, proj_key2(key, order_id, cl_ord_id), 1);
+}
+
+static void s_place(tbl_t *t, uint64_t slot)
 {
     uint32_t mask = t->n_slots - 1;
-    uint32_t i = (uint32_t)h & mask;
+    uint32_t i = (uint32_t)(slot >> 32) & mask;
     while (t->slots[i] != 0)
         i = (i + 1) & mask;
-    t->slots[i] = idx + 1;
-    t->hashes[i] = h;
+    t->slots[i] = slot;
 }
 
 static int s_grow_index(tbl_t *t)
 {
+    if (t->n_slots > UINT32_MAX / 2)
+        return OMS_ERR_LIMIT;
     uint32_t n_slots = t->n_slots * 2;
-    uint32_t *slots = calloc(n_slots, sizeof *slots);
-    uint64_t *hashes = calloc(n_slots, sizeof *hashes);
-    if (!slots || !hashes) {
-        free(slots);
-        free(hashes);
+    uint64_t *slots = calloc(n_slots, sizeof *slots);
+    if (!slots)
         return OMS_ERR_NOMEM;
-    }
-    uint32_t *old_slots = t->slots;
-    uint64_t *old_hashes = t->hashes;
+    uint64_t *old_slots = t->slots;
     uint32_t old_n = t->n_slots;
     t->slots = slots;
-    t->hashes = hashes;
     t->n_slots = n_slots;
     for (uint32_t i = 0; i < old_n; i++)
         if (old_slots[i])
-            s_place(t, old_slots[i] - 1, old_hashes[i]);
+            s_place(t, old_slots[i]);
     free(old_slots);
-    free(old_hashes);
     return 0;
 }
 
 uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
 {
-    if (t->n >= t->max || klen >= TBL_KEY_CAP)
+    if (t->n >= t->max || klen >= t->key_cap)
         return PROJ_NIL;
     if ((uint64_t)(t->n + 1) * 2 > t->n_slots && s_grow_index(t) != 0)
         return PROJ_NIL;
@@ -137,7 +174,7 @@ uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
             t->chunks_cap = cap;
         }
         t->chunks[c] = calloc(TBL_CHUNK, t->rec_size);
-        t->keys[c] = calloc(TBL_CHUNK, TBL_KEY_CAP);
+        t->keys[c] = calloc(TBL_CHUNK, t->key_cap);
         if (!t->chunks[c] || !t->keys[c]) {
             free(t->chunks[c]);
             free(t->keys[c]);
@@ -155,12 +192,15 @@ uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
         t->epoch_cap = cap;
     }
     t->n = idx + 1;
-    memset(tbl_rec(t, idx), 0, t->rec_size);
+    if (idx < t->hwm)
+        memset(tbl_rec(t, idx), 0, t->rec_size); /* reused after a rollback */
+    else
+        t->hwm = idx + 1;
     char *k = (char *)tbl_key(t, idx);
     memcpy(k, key, klen);
     k[klen] = '\0';
     t->epoch[idx] = 0;
-    s_place(t, idx, s_hash(key, klen));
+    s_place(t, s_slot(s_hash(key, klen), idx));
     return idx;
 }
 
@@ -168,21 +208,20 @@ uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
 static void s_unindex(tbl_t *t, uint32_t idx)
 {
     const char *k = tbl_key(t, idx);
-    uint64_t h = s_hash(k, strlen(k));
+    uint64_t want = s_slot(s_hash(k, strlen(k)), idx);
     uint32_t mask = t->n_slots - 1;
-    uint32_t i = (uint32_t)h & mask;
-    while (t->slots[i] != idx + 1) {
+    uint32_t i = (uint32_t)(want >> 32) & mask;
+    while (t->slots[i] != want) {
         assert(t->slots[i] != 0);
         i = (i + 1) & mask;
     }
     t->slots[i] = 0;
     for (uint32_t j = (i + 1) & mask; t->slots[j] != 0; j = (j + 1) & mask) {
-        uint32_t home = (uint32_t)t->hashes[j] & mask;
+        uint32_t home = (uint32_t)(t->slots[j] >> 32) & mask;
         /* Move j back to i if its home is not in (i, j] (cyclically). */
         bool stays = (i < j) ? (home > i && home <= j) : (home > i || home <= j);
         if (!stays) {
             t->slots[i] = t->slots[j];
-            t->hashes[i] = t->hashes[j];
             t->slots[j] = 0;
             i = j;
         }
@@ -230,6 +269,18 @@ static const uint32_t s_rec_max[PROJ_T_COUNT_] = {
     [PROJ_T_PART] = PROJ_MAX_PARTS,
 };
 
+/* Key slot sizes: one id, two ids joined (proj_key2), or up to three (limits, parts). Every key
+ * a table is given fits (ids are at most OMS_LIMIT_ID_LEN), so a smaller slot changes no
+ * lookup's result; it keeps the per-record key memory to what the table needs. */
+static const size_t s_key_caps[PROJ_T_COUNT_] = {
+    [PROJ_T_INSTRUMENT] = OMS_ID_CAP,      [PROJ_T_ACCOUNT] = OMS_ID_CAP,
+    [PROJ_T_PRINCIPAL] = OMS_ID_CAP,       [PROJ_T_LIMITS] = TBL_KEY_CAP,
+    [PROJ_T_RESTRICTION] = 2 * OMS_ID_CAP, [PROJ_T_ORDER] = OMS_ID_CAP,
+    [PROJ_T_CLORDID] = 2 * OMS_ID_CAP,     [PROJ_T_INSTR] = 2 * OMS_ID_CAP,
+    [PROJ_T_EXEC] = 2 * OMS_ID_CAP,        [PROJ_T_POSITION] = 2 * OMS_ID_CAP,
+    [PROJ_T_ALLOC] = 2 * OMS_ID_CAP,       [PROJ_T_PART] = TBL_KEY_CAP,
+};
+
 proj_state_t *proj_new(void)
 {
     proj_state_t *st = calloc(1, sizeof *st);
@@ -237,7 +288,7 @@ proj_state_t *proj_new(void)
         return NULL;
     st->epoch = 1;
     for (int i = 0; i < PROJ_T_COUNT_; i++) {
-        if (tbl_init(&st->t[i], s_rec_sizes[i], s_rec_max[i]) != 0) {
+        if (tbl_init(&st->t[i], s_rec_sizes[i], s_rec_max[i], s_key_caps[i]) != 0) {
             proj_destroy(&st);
             return NULL;
         }
@@ -280,6 +331,8 @@ size_t proj_key3(char *out, const char *a, const char *b, const char *c)
 
 static const void *s_find(const proj_state_t *st, proj_table_t t, const char *key, size_t klen)
 {
+    if (st->t[t].n == 0)
+        return NULL;
     uint32_t idx = tbl_find(&st->t[t], key, klen);
     return idx == PROJ_NIL ? NULL : tbl_rec(&st->t[t], idx);
 }
@@ -302,6 +355,8 @@ const proj_principal_t *proj_principal(const proj_state_t *st, const char *id)
 const proj_limits_t *proj_limits(const proj_state_t *st, oms_limit_scope_t scope,
                                  const char *account_id, const char *instrument_id)
 {
+    if (st->t[PROJ_T_LIMITS].n == 0)
+        return NULL;
     char key[TBL_KEY_CAP];
     char sc[2] = {(char)('0' + scope), '\0'};
     size_t n = proj_key3(key, sc, account_id, instrument_id);
@@ -311,6 +366,8 @@ const proj_limits_t *proj_limits(const proj_state_t *st, oms_limit_scope_t scope
 const proj_restriction_t *proj_restriction(const proj_state_t *st, const char *instrument_id,
                                            const char *account_id)
 {
+    if (st->t[PROJ_T_RESTRICTION].n == 0)
+        return NULL; /* the usual case: skip building the key */
     char key[TBL_KEY_CAP];
     size_t n = proj_key2(key, instrument_id, account_id);
     return s_find(st, PROJ_T_RESTRICTION, key, n);
