@@ -1,0 +1,603 @@
+/*
+ * verify.c - replay_rebuild and replay_verify: one pass over the log that checks contiguity and
+ * the hash chain and feeds every event to a fresh engine (the daemon's own projection code),
+ * then a comparison of every stored projection row with the row the rebuilt state encodes.
+ *
+ * Load: one BLAKE2b per event, one protobuf decode and one proj_apply per event, then one row
+ * encode per stored row. Memory: one event at a time plus the rebuilt state; the row comparison
+ * looks each stored row's record up by key, so it keeps no copy of either side.
+ */
+#include "replay_internal.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- applying one stored event ---------------------------------------------------------------- */
+
+/* Parses, decodes and applies the envelope value[len] with this seq. 0; OMS_ERR_CORRUPT (does
+ * not parse or decode, reason in why); proj_apply's errors. */
+static int s_apply(oms_engine_t *eng, oms_arena_t *arena, uint64_t seq, const uint8_t *v,
+                   size_t len, char *why, size_t cap)
+{
+    evlog_record_t rec;
+    if (evlog_record_parse(v, len, &rec) != 0) {
+        snprintf(why, cap, "seq %" PRIu64 ": the envelope does not parse", seq);
+        return OMS_ERR_CORRUPT;
+    }
+    oms_event_t ev;
+    oms_arena_reset(arena);
+    int rc = codec_decode_event(rec.body, rec.body_len, arena, &ev);
+    if (rc) {
+        snprintf(why, cap, "seq %" PRIu64 ": the event does not decode (%s)", seq,
+                 oms_strerror(rc));
+        return OMS_ERR_CORRUPT;
+    }
+    rc = oms_engine_apply_event(eng, seq, rec.ts_ns, &ev);
+    if (rc)
+        snprintf(why, cap, "seq %" PRIu64 " (%s): the projections refuse it: %s", seq,
+                 oms_event_type_name(ev.type), oms_strerror(rc));
+    return rc;
+}
+
+static oms_engine_t *s_new_engine(void)
+{
+    oms_engine_opts_t o;
+    oms_engine_opts_default(&o);
+    return oms_engine_new(&o, 0);
+}
+
+int replay_rebuild(evlog_t *log, uint64_t to_seq, int64_t to_ts_ns, replay_progress_t *progress,
+                   oms_engine_t **out, uint64_t *reached)
+{
+    if (log == NULL || out == NULL || reached == NULL)
+        return OMS_ERR_INVALID;
+    *out = NULL;
+    *reached = 0;
+    uint64_t head = 0;
+    evlog_head(log, &head, NULL);
+    if (to_seq == 0)
+        to_seq = head;
+    if (to_seq > head)
+        return OMS_ERR_NOT_FOUND;
+    oms_engine_t *eng = s_new_engine();
+    oms_arena_t arena = {0};
+    evlog_iter_t *it = NULL;
+    if (eng == NULL || oms_arena_init(&arena, REPLAY_ARENA_BYTES) != 0) {
+        oms_engine_destroy(&eng);
+        return OMS_ERR_NOMEM;
+    }
+    int rc = to_seq ? evlog_iter_new(log, 1, &it) : 0;
+    replay__progress_start(progress, "state");
+    uint64_t expect = 1;
+    char why[256];
+    while (rc == 0 && expect <= to_seq) {
+        uint64_t seq;
+        const uint8_t *v;
+        size_t len;
+        int r = evlog_iter_next(it, &seq, &v, &len);
+        if (r < 0) {
+            rc = r;
+            break;
+        }
+        if (r == 0 || seq != expect) {
+            rc = OMS_ERR_CORRUPT; /* a gap: run verify */
+            break;
+        }
+        evlog_record_t rec;
+        if (evlog_record_parse(v, len, &rec) != 0) {
+            rc = OMS_ERR_CORRUPT;
+            break;
+        }
+        if (to_ts_ns && rec.ts_ns > to_ts_ns)
+            break; /* sequencer time never goes back: nothing later is in range */
+        rc = s_apply(eng, &arena, seq, v, len, why, sizeof why);
+        if (rc)
+            break;
+        *reached = seq;
+        if ((expect & (REPLAY_PROGRESS_EVERY - 1)) == 0)
+            replay__progress_tick(progress, expect, to_seq);
+        expect++;
+    }
+    evlog_iter_destroy(&it);
+    oms_arena_free(&arena);
+    if (rc) {
+        oms_engine_destroy(&eng);
+        return rc;
+    }
+    replay__progress_end(progress, *reached);
+    *out = eng;
+    return 0;
+}
+
+/* ---- comparing rows -------------------------------------------------------------------------- */
+
+/* Splits key[klen] (after a prefix of skip bytes) at 0x1f into up to 3 NUL-terminated ids.
+ * Returns the number of parts, or -1 when a part is too long or there are too many. */
+static int s_split(const uint8_t *key, size_t klen, size_t skip, char parts[3][OMS_ID_CAP])
+{
+    int n = 0;
+    size_t start = skip;
+    for (size_t i = skip; i <= klen; i++) {
+        if (i == klen || key[i] == 0x1f) {
+            size_t l = i - start;
+            if (n >= 3 || l > OMS_LIMIT_ID_LEN)
+                return -1;
+            memcpy(parts[n], key + start, l);
+            parts[n][l] = '\0';
+            if (memchr(parts[n], '\0', l))
+                return -1;
+            n++;
+            start = i + 1;
+        }
+    }
+    return n;
+}
+
+/* The rebuilt record a stored row's key names: its table and index. false when there is none. */
+static bool s_locate(const proj_state_t *st, evlog_cf_t cf, const uint8_t *key, size_t klen,
+                     proj_table_t *t, uint32_t *idx)
+{
+    char p[3][OMS_ID_CAP];
+    const void *rec = NULL;
+    if (klen == 0)
+        return false;
+    switch (cf) {
+    case EVLOG_CF_REFDATA:
+        switch (key[0]) {
+        case 'i':
+            *t = PROJ_T_INSTRUMENT;
+            if (s_split(key, klen, 1, p) == 1)
+                rec = proj_instrument(st, p[0]);
+            break;
+        case 'a':
+            *t = PROJ_T_ACCOUNT;
+            if (s_split(key, klen, 1, p) == 1)
+                rec = proj_account(st, p[0]);
+            break;
+        case 'p':
+            *t = PROJ_T_PRINCIPAL;
+            if (s_split(key, klen, 1, p) == 1)
+                rec = proj_principal(st, p[0]);
+            break;
+        case 'l':
+            *t = PROJ_T_LIMITS;
+            if (klen >= 3 && key[2] == 0x1f && s_split(key, klen, 3, p) == 2)
+                rec = proj_limits(st, (oms_limit_scope_t)(key[1] - '0'), p[0], p[1]);
+            break;
+        case 'r':
+            *t = PROJ_T_RESTRICTION;
+            if (s_split(key, klen, 1, p) == 2)
+                rec = proj_restriction(st, p[0], p[1]);
+            break;
+        default:
+            break;
+        }
+        break;
+    case EVLOG_CF_ORDERS:
+        if (key[0] == 'o') {
+            *t = PROJ_T_ORDER;
+            if (s_split(key, klen, 1, p) == 1)
+                rec = proj_order(st, p[0]);
+        } else if (key[0] == 'x') {
+            *t = PROJ_T_EXEC;
+            if (s_split(key, klen, 1, p) == 2)
+                rec = proj_exec(st, p[0], p[1]);
+        }
+        break;
+    case EVLOG_CF_POSITIONS:
+        *t = PROJ_T_POSITION;
+        if (s_split(key, klen, 0, p) == 2)
+            rec = proj_position(st, p[0], p[1]);
+        break;
+    case EVLOG_CF_ALLOCATIONS:
+        *t = PROJ_T_ALLOC;
+        if (s_split(key, klen, 0, p) == 2)
+            rec = proj_alloc(st, p[0], p[1]);
+        break;
+    default:
+        break;
+    }
+    if (rec == NULL)
+        return false;
+    *idx = proj_index_of(st, *t, rec);
+    return true;
+}
+
+/* The seq that last changed a record. */
+static uint64_t s_last_seq(const proj_state_t *st, proj_table_t t, uint32_t idx)
+{
+    const void *r = proj_at(st, t, idx);
+    if (r == NULL)
+        return 0;
+    switch (t) {
+    case PROJ_T_INSTRUMENT:
+        return ((const proj_instrument_t *)r)->last_seq;
+    case PROJ_T_ACCOUNT:
+        return ((const proj_account_t *)r)->last_seq;
+    case PROJ_T_PRINCIPAL:
+        return ((const proj_principal_t *)r)->last_seq;
+    case PROJ_T_LIMITS:
+        return ((const proj_limits_t *)r)->last_seq;
+    case PROJ_T_RESTRICTION:
+        return ((const proj_restriction_t *)r)->last_seq;
+    case PROJ_T_ORDER:
+        return ((const proj_order_t *)r)->last_seq;
+    case PROJ_T_EXEC: {
+        const proj_exec_t *x = r;
+        return x->last_seq > x->seq ? x->last_seq : x->seq;
+    }
+    case PROJ_T_POSITION:
+        return ((const proj_position_t *)r)->last_seq;
+    case PROJ_T_ALLOC:
+        return ((const proj_alloc_t *)r)->last_seq;
+    default:
+        return 0;
+    }
+}
+
+typedef struct {
+    const proj_state_t *st;
+    uint8_t *buf;              /* REPLAY_ROW_BUF_BYTES of row scratch */
+    evlog_cf_t cf;             /* the family being scanned */
+    uint64_t n[EVLOG_CF_COUNT_]; /* stored rows compared, per family */
+    replay_verify_result_t *res;
+    int err;                   /* an encode error (a bug) */
+} cmp_t;
+
+static const char k_trade_date_key[] = "proj.trade_date";
+
+static void s_row_bad(cmp_t *c, const uint8_t *key, size_t klen, uint64_t seq, const char *fmt,
+                      const char *detail)
+{
+    replay_verify_result_t *r = c->res;
+    r->ok = false;
+    r->bad = REPLAY_BAD_PROJECTION;
+    r->first_bad_seq = seq;
+    snprintf(r->row_cf, sizeof r->row_cf, "%s", evlog_cf_name(c->cf));
+    replay__key_text(key, klen, r->row_key, sizeof r->row_key);
+    char what[200];
+    int w = snprintf(what, sizeof what, fmt, detail);
+    if (seq)
+        w = snprintf(r->reason, sizeof r->reason,
+                     "projection row %s/%s: %s; the rebuilt record was last changed by seq %" PRIu64,
+                     r->row_cf, r->row_key, what, seq);
+    else
+        w = snprintf(r->reason, sizeof r->reason, "projection row %s/%s: %s", r->row_cf,
+                     r->row_key, what);
+    (void)w; /* a long key is cut: the reason is for humans */
+}
+
+/* Compares a stored value with the rebuilt one; true when equal. */
+static bool s_same(cmp_t *c, const uint8_t *key, size_t klen, const uint8_t *v, size_t vl,
+                   const codec_row_t *row, uint64_t seq)
+{
+    if (row->klen == klen && memcmp(row->key, key, klen) == 0 && row->vlen == vl &&
+        memcmp(row->val, v, vl) == 0)
+        return true;
+    size_t at = 0;
+    while (at < vl && at < row->vlen && v[at] == row->val[at])
+        at++;
+    char d[128];
+    snprintf(d, sizeof d, "byte %zu of %zu (rebuilt: %zu bytes)", at, vl, row->vlen);
+    s_row_bad(c, key, klen, seq, "the stored value differs from the rebuilt one at %s", d);
+    return false;
+}
+
+static int s_cmp_row(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v, size_t vl)
+{
+    cmp_t *c = ctx;
+    codec_row_t row;
+    if (c->cf == EVLOG_CF_META) {
+        if (klen < 5 || memcmp(key, "proj.", 5) != 0)
+            return 0; /* the log's own rows and other owners' */
+        uint64_t seq = 0;
+        const char *td = proj_trade_date(c->st, &seq);
+        if (klen != sizeof k_trade_date_key - 1 || memcmp(key, k_trade_date_key, klen) != 0 ||
+            !td[0]) {
+            s_row_bad(c, key, klen, 0, "%s", "no event produced this row");
+            return 1;
+        }
+        int rc = codec_row_encode_trade_date(c->st, &row, c->buf, REPLAY_ROW_BUF_BYTES);
+        if (rc) {
+            c->err = rc;
+            return 1;
+        }
+        c->n[c->cf]++;
+        return s_same(c, key, klen, v, vl, &row, seq) ? 0 : 1;
+    }
+    proj_table_t t;
+    uint32_t idx;
+    if (!s_locate(c->st, c->cf, key, klen, &t, &idx)) {
+        s_row_bad(c, key, klen, 0, "%s", "no event produced this row (it is not in the rebuilt "
+                                         "state)");
+        return 1;
+    }
+    int rc = codec_row_encode(c->st, t, idx, &row, c->buf, REPLAY_ROW_BUF_BYTES);
+    if (rc) {
+        c->err = rc;
+        return 1;
+    }
+    c->n[c->cf]++;
+    return s_same(c, key, klen, v, vl, &row, s_last_seq(c->st, t, idx)) ? 0 : 1;
+}
+
+/* Rows the rebuilt state has per family. */
+static void s_expected(const proj_state_t *st, uint64_t want[EVLOG_CF_COUNT_])
+{
+    memset(want, 0, sizeof(uint64_t) * EVLOG_CF_COUNT_);
+    want[EVLOG_CF_REFDATA] = (uint64_t)proj_count(st, PROJ_T_INSTRUMENT) +
+                             proj_count(st, PROJ_T_ACCOUNT) + proj_count(st, PROJ_T_PRINCIPAL) +
+                             proj_count(st, PROJ_T_LIMITS) + proj_count(st, PROJ_T_RESTRICTION);
+    want[EVLOG_CF_ORDERS] = (uint64_t)proj_count(st, PROJ_T_ORDER) + proj_count(st, PROJ_T_EXEC);
+    want[EVLOG_CF_POSITIONS] = proj_count(st, PROJ_T_POSITION);
+    want[EVLOG_CF_ALLOCATIONS] = proj_count(st, PROJ_T_ALLOC);
+    uint64_t seq;
+    want[EVLOG_CF_META] = proj_trade_date(st, &seq)[0] ? 1 : 0;
+}
+
+typedef struct {
+    cmp_t *c;
+    evlog_t *log;
+    int err;
+} missing_t;
+
+/* oms_engine_rows callback: stops at the first rebuilt row absent from the store. */
+static int s_find_missing(void *ctx, evlog_cf_t cf, const uint8_t *key, size_t klen,
+                          const uint8_t *val, size_t vlen)
+{
+    (void)val;
+    (void)vlen;
+    missing_t *m = ctx;
+    uint8_t *v = NULL;
+    size_t len = 0;
+    int rc = evlog_row_get(m->log, cf, key, klen, &v, &len);
+    evlog_free(v);
+    if (rc == 0)
+        return 0;
+    if (rc != OMS_ERR_NOT_FOUND) {
+        m->err = rc;
+        return 1;
+    }
+    proj_table_t t;
+    uint32_t idx;
+    uint64_t seq = 0;
+    if (cf == EVLOG_CF_META)
+        proj_trade_date(m->c->st, &seq);
+    else if (s_locate(m->c->st, cf, key, klen, &t, &idx))
+        seq = s_last_seq(m->c->st, t, idx);
+    m->c->cf = cf;
+    s_row_bad(m->c, key, klen, seq, "%s", "missing from the store");
+    return 1;
+}
+
+/* Compares every stored projection row with the rebuilt state. 0 (res says), or an error. */
+static int s_compare(evlog_t *log, const oms_engine_t *eng, replay_verify_result_t *res)
+{
+    static const evlog_cf_t cfs[] = {EVLOG_CF_REFDATA, EVLOG_CF_ORDERS, EVLOG_CF_POSITIONS,
+                                     EVLOG_CF_ALLOCATIONS, EVLOG_CF_META};
+    cmp_t c = {.st = oms_engine_state(eng), .res = res};
+    c.buf = malloc(REPLAY_ROW_BUF_BYTES);
+    if (c.buf == NULL)
+        return OMS_ERR_NOMEM;
+    int rc = 0;
+    for (size_t i = 0; i < sizeof cfs / sizeof cfs[0] && res->ok; i++) {
+        c.cf = cfs[i];
+        rc = evlog_scan(log, cfs[i], NULL, 0, s_cmp_row, &c);
+        if (c.err) {
+            snprintf(res->reason, sizeof res->reason, "cannot encode a rebuilt row: %s",
+                     oms_strerror(c.err));
+            rc = c.err;
+        }
+        if (rc < 0)
+            break;
+        rc = 0;
+    }
+    uint64_t want[EVLOG_CF_COUNT_];
+    s_expected(c.st, want);
+    for (size_t i = 0; i < sizeof cfs / sizeof cfs[0]; i++)
+        res->rows += c.n[cfs[i]];
+    bool short_count = false;
+    for (size_t i = 0; i < sizeof cfs / sizeof cfs[0]; i++)
+        short_count |= c.n[cfs[i]] != want[cfs[i]];
+    if (rc == 0 && res->ok && short_count) {
+        /* Every stored row matched a rebuilt one, so some rebuilt row is not stored. */
+        missing_t m = {&c, log, 0};
+        rc = oms_engine_rows(eng, s_find_missing, &m);
+        rc = m.err ? m.err : rc > 0 ? 0 : rc;
+        if (rc == 0 && res->ok) {
+            res->ok = false;
+            res->bad = REPLAY_BAD_PROJECTION;
+            snprintf(res->reason, sizeof res->reason,
+                     "the store's projection rows do not match the rebuilt state's count");
+        }
+    }
+    free(c.buf);
+    return rc;
+}
+
+/* ---- verify ---------------------------------------------------------------------------------- */
+
+void replay_verify_opts_default(replay_verify_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->rebuild = true;
+}
+
+int replay_parse_anchor(const char *s, uint64_t *seq, oms_hash_t *hash)
+{
+    if (s == NULL)
+        return OMS_ERR_PARSE;
+    const char *colon = strchr(s, ':');
+    if (colon == NULL || colon == s || colon - s > 20)
+        return OMS_ERR_PARSE;
+    uint64_t v = 0;
+    for (const char *p = s; p < colon; p++) {
+        if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
+            return OMS_ERR_PARSE;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    const char *h = colon + 1;
+    if (v == 0 || strlen(h) != 2 * OMS_HASH_LEN)
+        return OMS_ERR_PARSE;
+    for (int i = 0; i < OMS_HASH_LEN; i++) {
+        int b = 0;
+        for (int k = 0; k < 2; k++) {
+            char ch = h[2 * i + k];
+            int d = ch >= '0' && ch <= '9'   ? ch - '0'
+                    : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                    : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                             : -1;
+            if (d < 0)
+                return OMS_ERR_PARSE;
+            b = b * 16 + d;
+        }
+        hash->bytes[i] = (uint8_t)b;
+    }
+    *seq = v;
+    return 0;
+}
+
+static void s_fail(replay_verify_result_t *r, replay_bad_t bad, uint64_t seq)
+{
+    r->ok = false;
+    r->bad = bad;
+    r->first_bad_seq = seq;
+}
+
+int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_result_t *res)
+{
+    if (log == NULL || res == NULL)
+        return OMS_ERR_INVALID;
+    replay_verify_opts_t dflt;
+    if (o == NULL) {
+        replay_verify_opts_default(&dflt);
+        o = &dflt;
+    }
+    memset(res, 0, sizeof *res);
+    res->ok = true;
+    int rc = replay__read_head(log, &res->head_seq, &res->head_hash);
+    if (rc == OMS_ERR_IO)
+        return rc;
+    bool head_known = rc == 0;
+
+    oms_engine_t *eng = NULL;
+    oms_arena_t arena = {0};
+    if (o->rebuild) {
+        eng = s_new_engine();
+        if (eng == NULL || oms_arena_init(&arena, REPLAY_ARENA_BYTES) != 0) {
+            oms_engine_destroy(&eng);
+            return OMS_ERR_NOMEM;
+        }
+    }
+    evlog_iter_t *it = NULL;
+    rc = evlog_iter_new(log, 1, &it);
+    replay__progress_start(o->progress, "verify");
+    oms_hash_t prev = {{0}};
+    uint64_t expect = 1;
+    bool anchor_seen = false;
+    while (rc == 0) {
+        uint64_t seq;
+        const uint8_t *v;
+        size_t len;
+        int r = evlog_iter_next(it, &seq, &v, &len);
+        if (r == 0)
+            break;
+        if (r == OMS_ERR_IO) {
+            rc = r;
+            break;
+        }
+        if (r == OMS_ERR_CORRUPT) {
+            s_fail(res, REPLAY_BAD_CHAIN, expect);
+            snprintf(res->reason, sizeof res->reason,
+                     "seq %" PRIu64 ": the events family holds a malformed key", expect);
+            break;
+        }
+        if (seq != expect) {
+            s_fail(res, REPLAY_BAD_CHAIN, expect);
+            snprintf(res->reason, sizeof res->reason,
+                     "seq %" PRIu64 " is missing (the next stored event is seq %" PRIu64 ")",
+                     expect, seq);
+            break;
+        }
+        if (head_known && seq > res->head_seq) {
+            s_fail(res, REPLAY_BAD_HEAD, seq);
+            snprintf(res->reason, sizeof res->reason,
+                     "the log continues past the recorded head seq %" PRIu64 " (seq %" PRIu64
+                     " exists)",
+                     res->head_seq, seq);
+            break;
+        }
+        oms_hash_t h;
+        char why[200];
+        if (evlog_record_check(v, len, expect, &prev, &h, why, sizeof why) != 0) {
+            s_fail(res, REPLAY_BAD_CHAIN, expect);
+            snprintf(res->reason, sizeof res->reason, "%s", why);
+            break;
+        }
+        if (o->has_anchor && seq == o->anchor_seq) {
+            anchor_seen = true;
+            if (!oms_hash_equal(&h, &o->anchor_hash)) {
+                s_fail(res, REPLAY_BAD_ANCHOR, seq);
+                snprintf(res->reason, sizeof res->reason,
+                         "anchor: seq %" PRIu64 " has another hash than the one recorded", seq);
+                break;
+            }
+        }
+        if (eng) {
+            int ar = s_apply(eng, &arena, seq, v, len, res->reason, sizeof res->reason);
+            if (ar == OMS_ERR_NOMEM) {
+                rc = ar;
+                break;
+            }
+            if (ar) {
+                s_fail(res, REPLAY_BAD_EVENT, seq);
+                break;
+            }
+        }
+        prev = h;
+        res->events++;
+        if ((expect & (REPLAY_PROGRESS_EVERY - 1)) == 0)
+            replay__progress_tick(o->progress, expect, res->head_seq);
+        expect++;
+    }
+    evlog_iter_destroy(&it);
+    oms_arena_free(&arena);
+    uint64_t last = expect - 1;
+    if (rc == 0 && res->ok) {
+        if (!head_known && last > 0) {
+            s_fail(res, REPLAY_BAD_HEAD, last);
+            snprintf(res->reason, sizeof res->reason, "the store has no recorded head");
+        } else if (last < res->head_seq) {
+            s_fail(res, REPLAY_BAD_HEAD, last + 1);
+            snprintf(res->reason, sizeof res->reason,
+                     "the log ends at seq %" PRIu64 " but the recorded head is seq %" PRIu64
+                     " (truncated)",
+                     last, res->head_seq);
+        } else if (last > 0 && !oms_hash_equal(&prev, &res->head_hash)) {
+            s_fail(res, REPLAY_BAD_HEAD, last);
+            snprintf(res->reason, sizeof res->reason,
+                     "the recorded head hash is not seq %" PRIu64 "'s hash", last);
+        }
+    }
+    if (rc == 0 && res->ok && o->has_anchor && !anchor_seen) {
+        s_fail(res, REPLAY_BAD_ANCHOR, o->anchor_seq);
+        snprintf(res->reason, sizeof res->reason,
+                 "anchor: the log no longer contains seq %" PRIu64 " (it ends at seq %" PRIu64
+                 ")",
+                 o->anchor_seq, last);
+    }
+    if (rc == 0 && res->ok && eng)
+        rc = s_compare(log, eng, res);
+    if (rc == 0)
+        replay__progress_end(o->progress, res->events);
+    oms_engine_destroy(&eng);
+    return rc;
+}
+
+int replay_checkpoint(evlog_t *log, const char *dir)
+{
+    if (log == NULL || dir == NULL || !*dir)
+        return OMS_ERR_INVALID;
+    return evlog_checkpoint(log, dir);
+}
