@@ -249,6 +249,13 @@ int evlog_record_parse(const uint8_t *value, size_t len, evlog_record_t *rec);
 int evlog_record_check(const uint8_t *value, size_t len, uint64_t expect_seq,
                        const oms_hash_t *prev, oms_hash_t *hash_out, char *why, size_t cap);
 
+/* evlog_record_check that also stores the parsed envelope in *rec on success (if not NULL), so a
+ * reader that checks an envelope and then uses it (the replay tool) parses it once. Same
+ * failures; *rec is unspecified on failure. */
+int evlog_record_check_parse(const uint8_t *value, size_t len, uint64_t expect_seq,
+                             const oms_hash_t *prev, oms_hash_t *hash_out, evlog_record_t *rec,
+                             char *why, size_t cap);
+
 /* Result of evlog_verify. */
 typedef struct {
     bool ok;                /* true when every check passed */

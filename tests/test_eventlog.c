@@ -162,8 +162,15 @@ static void test_eventlog_append_read_reopen(void **state)
         assert_int_equal(rec.body_len, 40);
         assert_memory_equal(rec.body, src->body, 40);
         assert_memory_equal(rec.prev_hash, prev.bytes, OMS_HASH_LEN);
-        oms_hash_t got;
+        oms_hash_t got, got2;
         assert_int_equal(evlog_record_check(v, len, s, &prev, &got, NULL, 0), 0);
+        /* The parsing form checks the same and hands back the same record. */
+        evlog_record_t rec2;
+        assert_int_equal(evlog_record_check_parse(v, len, s, &prev, &got2, &rec2, NULL, 0), 0);
+        assert_true(oms_hash_equal(&got, &got2));
+        assert_memory_equal(&rec2, &rec, sizeof rec);
+        assert_int_equal(evlog_record_check_parse(v, len, s + 1, &prev, NULL, &rec2, NULL, 0),
+                         OMS_ERR_CORRUPT);
         prev = got;
         evlog_free(v);
     }
