@@ -28,5 +28,6 @@ void bench_rmrf(const char *path);
 
 int bench_log_main(int argc, char **argv);
 int bench_engine_main(int argc, char **argv);
+int bench_replay_main(int argc, char **argv);
 
 #endif

@@ -72,7 +72,10 @@ static void s_usage(void)
                     "  log    event log append vs raw RocksDB WriteBatch (batch 1/64/512, "
                     "sync/async)\n"
                     "  engine commands/s through the engine alone (no I/O) and rebuild "
-                    "events/s\n");
+                    "events/s\n"
+                    "  replay oms-replay verify (with rebuild) and dump events/s vs raw RocksDB "
+                    "iteration\n"
+                    "         (extra flags: --events N, default 1000000; --keep)\n");
 }
 
 int main(int argc, char **argv)
@@ -85,6 +88,8 @@ int main(int argc, char **argv)
         return bench_log_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "engine") == 0)
         return bench_engine_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "replay") == 0)
+        return bench_replay_main(argc - 2, argv + 2);
     s_usage();
     return 2;
 }

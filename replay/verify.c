@@ -15,27 +15,22 @@
 
 /* ---- applying one stored event ---------------------------------------------------------------- */
 
-/* Parses, decodes and applies the envelope value[len] with this seq. 0; OMS_ERR_CORRUPT (does
- * not parse or decode, reason in why); proj_apply's errors. */
-static int s_apply(oms_engine_t *eng, oms_arena_t *arena, uint64_t seq, const uint8_t *v,
-                   size_t len, char *why, size_t cap)
+/* Decodes and applies the parsed envelope rec. 0; OMS_ERR_CORRUPT (the event does not decode,
+ * reason in why); proj_apply's errors (reason in why). */
+static int s_apply(oms_engine_t *eng, oms_arena_t *arena, const evlog_record_t *rec, char *why,
+                   size_t cap)
 {
-    evlog_record_t rec;
-    if (evlog_record_parse(v, len, &rec) != 0) {
-        snprintf(why, cap, "seq %" PRIu64 ": the envelope does not parse", seq);
-        return OMS_ERR_CORRUPT;
-    }
     oms_event_t ev;
     oms_arena_reset(arena);
-    int rc = codec_decode_event(rec.body, rec.body_len, arena, &ev);
+    int rc = codec_decode_event(rec->body, rec->body_len, arena, &ev);
     if (rc) {
-        snprintf(why, cap, "seq %" PRIu64 ": the event does not decode (%s)", seq,
+        snprintf(why, cap, "seq %" PRIu64 ": the event does not decode (%s)", rec->seq,
                  oms_strerror(rc));
         return OMS_ERR_CORRUPT;
     }
-    rc = oms_engine_apply_event(eng, seq, rec.ts_ns, &ev);
+    rc = oms_engine_apply_event(eng, rec->seq, rec->ts_ns, &ev);
     if (rc)
-        snprintf(why, cap, "seq %" PRIu64 " (%s): the projections refuse it: %s", seq,
+        snprintf(why, cap, "seq %" PRIu64 " (%s): the projections refuse it: %s", rec->seq,
                  oms_event_type_name(ev.type), oms_strerror(rc));
     return rc;
 }
@@ -91,7 +86,11 @@ int replay_rebuild(evlog_t *log, uint64_t to_seq, int64_t to_ts_ns, replay_progr
         }
         if (to_ts_ns && rec.ts_ns > to_ts_ns)
             break; /* sequencer time never goes back: nothing later is in range */
-        rc = s_apply(eng, &arena, seq, v, len, why, sizeof why);
+        if (rec.seq != seq) {
+            rc = OMS_ERR_CORRUPT; /* the envelope is not the one its key says: run verify */
+            break;
+        }
+        rc = s_apply(eng, &arena, &rec, why, sizeof why);
         if (rc)
             break;
         *reached = seq;
@@ -530,7 +529,8 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
         }
         oms_hash_t h;
         char why[200];
-        if (evlog_record_check(v, len, expect, &prev, &h, why, sizeof why) != 0) {
+        evlog_record_t rec;
+        if (evlog_record_check_parse(v, len, expect, &prev, &h, &rec, why, sizeof why) != 0) {
             s_fail(res, REPLAY_BAD_CHAIN, expect);
             snprintf(res->reason, sizeof res->reason, "%s", why);
             break;
@@ -545,7 +545,7 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
             }
         }
         if (eng) {
-            int ar = s_apply(eng, &arena, seq, v, len, res->reason, sizeof res->reason);
+            int ar = s_apply(eng, &arena, &rec, res->reason, sizeof res->reason);
             if (ar == OMS_ERR_NOMEM) {
                 rc = ar;
                 break;
