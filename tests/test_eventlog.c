@@ -411,6 +411,29 @@ static void test_eventlog_batch_with_rows_is_atomic(void **state)
     assert_int_equal(
         evlog_scan(log, EVLOG_CF_IDEMPOTENCY, (const uint8_t *)"pm-2/", 5, s_count_rows, &n), 0);
     assert_int_equal(n, 0);
+    /* Ranges [lo, hi): the halves of a family add up to the whole, hi excluded. */
+    evlog_row_t more[3] = {{EVLOG_CF_POSITIONS, (const uint8_t *)"a", 1, (const uint8_t *)"p", 1},
+                           {EVLOG_CF_POSITIONS, (const uint8_t *)"b", 1, (const uint8_t *)"p", 1},
+                           {EVLOG_CF_POSITIONS, (const uint8_t *)"c/d", 3, (const uint8_t *)"p", 1}};
+    assert_int_equal(evlog_append(log, NULL, 0, more, 3, NULL), 0);
+    int lo_n = 0, hi_n = 0, all_n = 0;
+    assert_int_equal(evlog_scan_range(log, EVLOG_CF_POSITIONS, NULL, 0, (const uint8_t *)"b", 1,
+                                      s_count_rows, &lo_n),
+                     0);
+    assert_int_equal(evlog_scan_range(log, EVLOG_CF_POSITIONS, (const uint8_t *)"b", 1, NULL, 0,
+                                      s_count_rows, &hi_n),
+                     0);
+    assert_int_equal(
+        evlog_scan_range(log, EVLOG_CF_POSITIONS, NULL, 0, NULL, 0, s_count_rows, &all_n), 0);
+    assert_int_equal(lo_n, 2); /* "a", "a/b" */
+    assert_int_equal(hi_n, 2); /* "b", "c/d" */
+    assert_int_equal(all_n, 4);
+    del = (evlog_row_t){EVLOG_CF_POSITIONS, (const uint8_t *)"a", 1, NULL, 0};
+    evlog_row_t dels[3] = {del, del, del};
+    dels[1].key = (const uint8_t *)"b";
+    dels[2].key = (const uint8_t *)"c/d";
+    dels[2].key_len = 3;
+    assert_int_equal(evlog_append(log, NULL, 0, dels, 3, NULL), 0);
     evlog_destroy(&log);
 
     /* After reopen: the same. */
