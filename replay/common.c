@@ -402,6 +402,10 @@ void replay__json_str(FILE *out, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     putc_unlocked('"', out);
+    if (len == 0) {
+        putc_unlocked('"', out); /* s may be NULL (an absent envelope field) */
+        return;
+    }
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (ch == '"' || ch == '\\') {
@@ -420,6 +424,8 @@ void replay__json_str(FILE *out, const char *s, size_t len)
 
 void replay__csv_str(FILE *out, const char *s, size_t len)
 {
+    if (len == 0)
+        return; /* s may be NULL (an absent envelope field) */
     bool quote = false;
     for (size_t i = 0; i < len && !quote; i++)
         quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
@@ -517,8 +523,9 @@ int replay__write_event(FILE *out, replay_fmt_t fmt, const evlog_record_t *rec,
         char sum[1024];
         replay__summary(ev, sum, sizeof sum);
         fprintf(out, "%10" PRIu64 "  %s  %-10.*s %-14.*s %-12.*s %-22s %s\n", rec->seq, ts,
-                (int)rec->principal_len, rec->principal, (int)rec->command_id_len,
-                rec->command_id, (int)rec->order_id_len, rec->order_id, type, sum);
+                (int)rec->principal_len, rec->principal ? rec->principal : "",
+                (int)rec->command_id_len, rec->command_id ? rec->command_id : "",
+                (int)rec->order_id_len, rec->order_id ? rec->order_id : "", type, sum);
         break;
     }
     default:
