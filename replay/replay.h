@@ -91,6 +91,9 @@ typedef struct {
     uint64_t anchor_seq;   /* an externally recorded (seq, hash) */
     oms_hash_t anchor_hash;
     replay_progress_t *progress; /* may be NULL */
+    unsigned threads;      /* 1: all in the calling thread; 2 (default): decode + apply run in a
+                              second thread, pipelined behind the chain check, and the row
+                              comparison is split over two threads. Same results either way. */
 } replay_verify_opts_t;
 
 typedef struct {

@@ -10,6 +10,7 @@
 #include "replay_internal.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -370,48 +371,131 @@ static int s_find_missing(void *ctx, evlog_cf_t cf, const uint8_t *key, size_t k
     return 1;
 }
 
-/* Compares every stored projection row with the rebuilt state. 0 (res says), or an error. */
-static int s_compare(evlog_t *log, const oms_engine_t *eng, replay_verify_result_t *res)
+/* One range of stored rows to compare: a family, or part of one ([lo, hi) in key order). */
+typedef struct {
+    evlog_cf_t cf;
+    const char *lo, *hi; /* NULL: unbounded */
+} job_t;
+
+/* The ranges in the order a sequential scan would meet them, so that the first failure
+ * reported is the same whatever thread found it. The orders family is split at "p": order
+ * rows ("o...") and executions ("x...") are about as many. */
+static const job_t k_jobs[] = {
+    {EVLOG_CF_REFDATA, NULL, NULL},     {EVLOG_CF_ORDERS, NULL, "p"},
+    {EVLOG_CF_ORDERS, "p", NULL},       {EVLOG_CF_POSITIONS, NULL, NULL},
+    {EVLOG_CF_ALLOCATIONS, NULL, NULL}, {EVLOG_CF_META, NULL, NULL},
+};
+#define N_JOBS (sizeof k_jobs / sizeof k_jobs[0])
+
+/* What one comparison thread does: the jobs whose bit is set, each with its own result. */
+typedef struct {
+    evlog_t *log;
+    const proj_state_t *st;
+    unsigned mask;                       /* jobs to run */
+    replay_verify_result_t res[N_JOBS];  /* per job (ok = true when it passed) */
+    uint64_t n[N_JOBS];                  /* stored rows compared per job */
+    int rc;                              /* an I/O or encode error */
+} cmp_worker_t;
+
+static void *s_cmp_worker(void *arg)
 {
-    static const evlog_cf_t cfs[] = {EVLOG_CF_REFDATA, EVLOG_CF_ORDERS, EVLOG_CF_POSITIONS,
-                                     EVLOG_CF_ALLOCATIONS, EVLOG_CF_META};
-    cmp_t c = {.st = oms_engine_state(eng), .res = res};
-    c.buf = malloc(REPLAY_ROW_BUF_BYTES);
-    if (c.buf == NULL)
-        return OMS_ERR_NOMEM;
-    int rc = 0;
-    for (size_t i = 0; i < sizeof cfs / sizeof cfs[0] && res->ok; i++) {
-        c.cf = cfs[i];
-        rc = evlog_scan(log, cfs[i], NULL, 0, s_cmp_row, &c);
+    cmp_worker_t *w = arg;
+    uint8_t *buf = malloc(REPLAY_ROW_BUF_BYTES);
+    if (buf == NULL) {
+        w->rc = OMS_ERR_NOMEM;
+        return NULL;
+    }
+    for (size_t j = 0; j < N_JOBS && w->rc == 0; j++) {
+        if (!(w->mask & (1u << j)))
+            continue;
+        w->res[j].ok = true;
+        cmp_t c = {.st = w->st, .buf = buf, .cf = k_jobs[j].cf, .res = &w->res[j]};
+        const job_t *jb = &k_jobs[j];
+        int rc = evlog_scan_range(w->log, jb->cf, (const uint8_t *)jb->lo,
+                                  jb->lo ? strlen(jb->lo) : 0, (const uint8_t *)jb->hi,
+                                  jb->hi ? strlen(jb->hi) : 0, s_cmp_row, &c);
+        w->n[j] = c.n[jb->cf];
         if (c.err) {
-            snprintf(res->reason, sizeof res->reason, "cannot encode a rebuilt row: %s",
-                     oms_strerror(c.err));
-            rc = c.err;
+            snprintf(w->res[j].reason, sizeof w->res[j].reason,
+                     "cannot encode a rebuilt row: %s", oms_strerror(c.err));
+            w->rc = c.err;
+        } else if (rc < 0) {
+            w->rc = rc;
         }
-        if (rc < 0)
-            break;
-        rc = 0;
+        if (!w->res[j].ok)
+            break; /* this thread's first failure; later jobs cannot come first */
     }
-    uint64_t want[EVLOG_CF_COUNT_];
-    s_expected(c.st, want);
-    for (size_t i = 0; i < sizeof cfs / sizeof cfs[0]; i++)
-        res->rows += c.n[cfs[i]];
-    bool short_count = false;
-    for (size_t i = 0; i < sizeof cfs / sizeof cfs[0]; i++)
-        short_count |= c.n[cfs[i]] != want[cfs[i]];
-    if (rc == 0 && res->ok && short_count) {
-        /* Every stored row matched a rebuilt one, so some rebuilt row is not stored. */
-        missing_t m = {&c, log, 0};
-        rc = oms_engine_rows(eng, s_find_missing, &m);
-        rc = m.err ? m.err : rc > 0 ? 0 : rc;
-        if (rc == 0 && res->ok) {
-            res->ok = false;
-            res->bad = REPLAY_BAD_PROJECTION;
-            snprintf(res->reason, sizeof res->reason,
-                     "the store's projection rows do not match the rebuilt state's count");
+    free(buf);
+    return NULL;
+}
+
+/* Compares every stored projection row with the rebuilt state, in one or two threads. 0 (res
+ * says), or an error. */
+static int s_compare(evlog_t *log, const oms_engine_t *eng, unsigned threads,
+                     replay_verify_result_t *res)
+{
+    /* Two workers: jobs 0, 1, 4, 5 here and 2, 3 in a second thread (the split balances the
+     * order rows against the executions). */
+    cmp_worker_t *w = calloc(2, sizeof *w);
+    if (w == NULL)
+        return OMS_ERR_NOMEM;
+    const proj_state_t *st = oms_engine_state(eng);
+    w[0] = (cmp_worker_t){.log = log, .st = st, .mask = threads > 1 ? 0x33u : 0x3fu};
+    w[1] = (cmp_worker_t){.log = log, .st = st, .mask = threads > 1 ? 0x0cu : 0u};
+    pthread_t th;
+    bool started = threads > 1 && pthread_create(&th, NULL, s_cmp_worker, &w[1]) == 0;
+    if (threads > 1 && !started)
+        w[0].mask = 0x3fu; /* no second thread: do it all here */
+    s_cmp_worker(&w[0]);
+    if (started)
+        pthread_join(th, NULL);
+    int rc = w[0].rc ? w[0].rc : w[1].rc;
+    /* The first failure in key order across the families; rows are counted up to it, as a
+     * single thread would have (the other thread may have gone further). */
+    size_t first = N_JOBS;
+    for (size_t j = 0; j < N_JOBS && first == N_JOBS; j++) {
+        cmp_worker_t *x = &w[(w[1].mask >> j) & 1u];
+        if ((x->mask & (1u << j)) && x->res[j].bad != REPLAY_BAD_NONE)
+            first = j;
+    }
+    uint64_t got[EVLOG_CF_COUNT_] = {0};
+    for (size_t j = 0; j < N_JOBS && j <= first; j++) {
+        cmp_worker_t *x = &w[(w[1].mask >> j) & 1u];
+        got[k_jobs[j].cf] += x->n[j];
+        res->rows += x->n[j];
+    }
+    if (rc == 0 && first < N_JOBS) {
+        uint64_t events = res->events, rows = res->rows, hs = res->head_seq;
+        oms_hash_t hh = res->head_hash;
+        *res = w[(w[1].mask >> first) & 1u].res[first];
+        res->events = events;
+        res->rows = rows;
+        res->head_seq = hs;
+        res->head_hash = hh;
+    }
+    if (rc == 0 && res->ok) {
+        uint64_t want[EVLOG_CF_COUNT_];
+        s_expected(st, want);
+        bool short_count = false;
+        for (int c = 0; c < EVLOG_CF_COUNT_; c++)
+            short_count |= got[c] != want[c];
+        if (short_count) {
+            /* Every stored row matched a rebuilt one, so some rebuilt row is not stored. */
+            uint8_t *buf = malloc(REPLAY_ROW_BUF_BYTES);
+            cmp_t c = {.st = st, .buf = buf, .res = res};
+            missing_t m = {&c, log, 0};
+            rc = buf ? oms_engine_rows(eng, s_find_missing, &m) : OMS_ERR_NOMEM;
+            rc = m.err ? m.err : rc > 0 ? 0 : rc;
+            free(buf);
+            if (rc == 0 && res->ok) {
+                res->ok = false;
+                res->bad = REPLAY_BAD_PROJECTION;
+                snprintf(res->reason, sizeof res->reason,
+                         "the store's projection rows do not match the rebuilt state's count");
+            }
         }
     }
-    free(c.buf);
+    free(w);
     return rc;
 }
 
@@ -421,6 +505,7 @@ void replay_verify_opts_default(replay_verify_opts_t *o)
 {
     memset(o, 0, sizeof *o);
     o->rebuild = true;
+    o->threads = 2;
 }
 
 int replay_parse_anchor(const char *s, uint64_t *seq, oms_hash_t *hash)
@@ -464,6 +549,130 @@ static void s_fail(replay_verify_result_t *r, replay_bad_t bad, uint64_t seq)
     r->first_bad_seq = seq;
 }
 
+/* ---- the rebuild, pipelined behind the chain check ---------------------------------------------
+ * The reading thread checks each envelope and copies its body into the open chunk; full chunks
+ * go to the applying thread through a ring of PIPE_DEPTH chunks (bounded memory: PIPE_DEPTH x
+ * PIPE_CHUNK_BYTES). An entry is its seq, time, body length and the body, 8-byte aligned. */
+#define PIPE_DEPTH       4
+#define PIPE_CHUNK_BYTES (1u << 20) /* > OMS_LIMIT_EVENT_BYTES + an entry's header */
+
+typedef struct {
+    uint64_t seq;
+    int64_t ts_ns;
+    uint64_t len;
+} entry_t;
+
+typedef struct {
+    uint8_t *buf;
+    size_t used;
+} chunk_t;
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    chunk_t chunk[PIPE_DEPTH];
+    uint64_t head, tail; /* chunks [head, tail) are queued for the applier */
+    bool done;           /* the reader published its last chunk */
+    bool failed;         /* the applier stopped at bad_seq */
+    oms_engine_t *eng;
+    oms_arena_t arena;
+    uint64_t bad_seq;
+    int bad_rc;
+    char reason[512];
+} pipe_t;
+
+/* Applies one chunk; false (with the failure recorded) at the first event that fails. */
+static bool s_apply_chunk(pipe_t *p, const chunk_t *c)
+{
+    for (size_t off = 0; off < c->used;) {
+        entry_t e;
+        memcpy(&e, c->buf + off, sizeof e);
+        evlog_record_t rec = {0};
+        rec.seq = e.seq;
+        rec.ts_ns = e.ts_ns;
+        rec.body = c->buf + off + sizeof e;
+        rec.body_len = (size_t)e.len;
+        int rc = s_apply(p->eng, &p->arena, &rec, p->reason, sizeof p->reason);
+        if (rc) {
+            p->bad_seq = e.seq;
+            p->bad_rc = rc;
+            return false;
+        }
+        off += sizeof e + ((e.len + 7) & ~(uint64_t)7);
+    }
+    return true;
+}
+
+static void *s_applier(void *arg)
+{
+    pipe_t *p = arg;
+    bool ok = true;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (p->head == p->tail && !p->done)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->head == p->tail)
+            break; /* done and drained */
+        chunk_t *c = &p->chunk[p->head % PIPE_DEPTH];
+        pthread_mutex_unlock(&p->mu);
+        if (ok)
+            ok = s_apply_chunk(p, c); /* after a failure: drain without applying */
+        pthread_mutex_lock(&p->mu);
+        c->used = 0;
+        p->head++;
+        if (!ok)
+            p->failed = true;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Queues the open chunk for the applier and waits for a free one. false once the applier has
+ * failed (the reader may stop: nothing later can be reported first). */
+static bool s_publish(pipe_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    if (p->chunk[p->tail % PIPE_DEPTH].used)
+        p->tail++;
+    pthread_cond_broadcast(&p->cv);
+    while (p->tail - p->head >= PIPE_DEPTH && !p->failed)
+        pthread_cond_wait(&p->cv, &p->mu);
+    bool ok = !p->failed;
+    pthread_mutex_unlock(&p->mu);
+    return ok;
+}
+
+/* Copies a checked envelope's event into the open chunk (publishing it first when full). */
+static bool s_enqueue(pipe_t *p, const evlog_record_t *rec)
+{
+    size_t need = sizeof(entry_t) + ((rec->body_len + 7) & ~(size_t)7);
+    chunk_t *c = &p->chunk[p->tail % PIPE_DEPTH];
+    if (c->used + need > PIPE_CHUNK_BYTES) {
+        if (!s_publish(p))
+            return false;
+        c = &p->chunk[p->tail % PIPE_DEPTH];
+    }
+    if (need > PIPE_CHUNK_BYTES)
+        return false; /* cannot happen: events are at most OMS_LIMIT_EVENT_BYTES */
+    entry_t e = {rec->seq, rec->ts_ns, rec->body_len};
+    memcpy(c->buf + c->used, &e, sizeof e);
+    memcpy(c->buf + c->used + sizeof e, rec->body, rec->body_len);
+    c->used += need;
+    return true;
+}
+
+static void s_pipe_free(pipe_t *p)
+{
+    for (int i = 0; i < PIPE_DEPTH; i++)
+        free(p->chunk[i].buf);
+    oms_arena_free(&p->arena);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+}
+
+/* ---- verify ------------------------------------------------------------------------------------ */
+
 int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_result_t *res)
 {
     if (log == NULL || res == NULL)
@@ -473,6 +682,7 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
         replay_verify_opts_default(&dflt);
         o = &dflt;
     }
+    unsigned threads = o->threads == 0 ? 2 : o->threads > 2 ? 2 : o->threads;
     memset(res, 0, sizeof *res);
     res->ok = true;
     int rc = replay__read_head(log, &res->head_seq, &res->head_hash);
@@ -480,11 +690,37 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
         return rc;
     bool head_known = rc == 0;
 
+    /* The rebuild: in this thread, or in the applier behind a pipe. */
     oms_engine_t *eng = NULL;
     oms_arena_t arena = {0};
+    pipe_t *pipe = NULL;
+    pthread_t applier;
+    bool applier_started = false;
     if (o->rebuild) {
         eng = s_new_engine();
-        if (eng == NULL || oms_arena_init(&arena, REPLAY_ARENA_BYTES) != 0) {
+        if (eng == NULL)
+            return OMS_ERR_NOMEM;
+        if (threads > 1) {
+            pipe = calloc(1, sizeof *pipe);
+            bool ok = pipe != NULL;
+            if (ok) {
+                pthread_mutex_init(&pipe->mu, NULL);
+                pthread_cond_init(&pipe->cv, NULL);
+                pipe->eng = eng;
+                ok = oms_arena_init(&pipe->arena, REPLAY_ARENA_BYTES) == 0;
+                for (int i = 0; i < PIPE_DEPTH && ok; i++)
+                    ok = (pipe->chunk[i].buf = malloc(PIPE_CHUNK_BYTES)) != NULL;
+            }
+            if (ok)
+                ok = applier_started = pthread_create(&applier, NULL, s_applier, pipe) == 0;
+            if (!ok) {
+                if (pipe)
+                    s_pipe_free(pipe);
+                free(pipe);
+                pipe = NULL; /* fall back to one thread */
+            }
+        }
+        if (pipe == NULL && oms_arena_init(&arena, REPLAY_ARENA_BYTES) != 0) {
             oms_engine_destroy(&eng);
             return OMS_ERR_NOMEM;
         }
@@ -494,7 +730,7 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
     replay__progress_start(o->progress, "verify");
     oms_hash_t prev = {{0}};
     uint64_t expect = 1;
-    bool anchor_seen = false;
+    bool anchor_seen = false, applier_failed = false;
     while (rc == 0) {
         uint64_t seq;
         const uint8_t *v;
@@ -544,7 +780,12 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
                 break;
             }
         }
-        if (eng) {
+        if (pipe) {
+            if (!s_enqueue(pipe, &rec)) {
+                applier_failed = true;
+                break;
+            }
+        } else if (eng) {
             int ar = s_apply(eng, &arena, &rec, res->reason, sizeof res->reason);
             if (ar == OMS_ERR_NOMEM) {
                 rc = ar;
@@ -563,6 +804,32 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
     }
     evlog_iter_destroy(&it);
     oms_arena_free(&arena);
+    if (pipe) {
+        /* Hand over the last chunk and wait for the applier to finish. */
+        if (!applier_failed)
+            (void)s_publish(pipe);
+        pthread_mutex_lock(&pipe->mu);
+        pipe->done = true;
+        pthread_cond_broadcast(&pipe->cv);
+        pthread_mutex_unlock(&pipe->mu);
+        if (applier_started)
+            pthread_join(applier, NULL);
+        /* An event that failed to apply comes before anything the reader found later. */
+        if (pipe->failed && (res->ok || pipe->bad_seq < res->first_bad_seq)) {
+            if (pipe->bad_rc == OMS_ERR_NOMEM) {
+                rc = OMS_ERR_NOMEM;
+            } else {
+                res->ok = true; /* replaced by the earlier failure */
+                s_fail(res, REPLAY_BAD_EVENT, pipe->bad_seq);
+                snprintf(res->reason, sizeof res->reason, "%s", pipe->reason);
+                res->events = pipe->bad_seq - 1;
+            }
+            applier_failed = true;
+        }
+        s_pipe_free(pipe);
+        free(pipe);
+        pipe = NULL;
+    }
     uint64_t last = expect - 1;
     if (rc == 0 && res->ok) {
         if (!head_known && last > 0) {
@@ -588,7 +855,7 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
                  o->anchor_seq, last);
     }
     if (rc == 0 && res->ok && eng)
-        rc = s_compare(log, eng, res);
+        rc = s_compare(log, eng, threads, res);
     if (rc == 0)
         replay__progress_end(o->progress, res->events);
     oms_engine_destroy(&eng);

@@ -6,7 +6,9 @@
  *  - verify passes on an unedited store and reports the head (the anchor to record);
  *  - on copies edited behind the log's back through RocksDB (a flipped byte, a deleted event,
  *    two swapped events, a truncated tail, a changed / deleted / extra projection row, an
- *    altered or vanished anchor) verify fails with the right kind and first bad seq;
+ *    altered or vanished anchor) verify fails with the right kind and first bad seq, in one
+ *    thread and in two with the same result; a forged copy whose chain was recomputed is still
+ *    caught by the rebuild;
  *  - state as of seq N (and as of a time) is byte for byte the live engine's rows at N, for many
  *    N across a seeded run, and state_write prints the same text for both;
  *  - dump and verify on a secondary / read-only handle while a writer thread appends give
@@ -244,11 +246,28 @@ static evlog_t *s_open(const char *dir)
     return log;
 }
 
+/* Verifies dir with o (NULL: defaults) in two threads and in one, and asserts both give the
+ * same result. */
 static replay_verify_result_t s_verify(const char *dir, const replay_verify_opts_t *o)
 {
     evlog_t *log = s_open(dir);
-    replay_verify_result_t r;
-    assert_int_equal(replay_verify(log, o, &r), 0);
+    replay_verify_opts_t oo;
+    if (o)
+        oo = *o;
+    else
+        replay_verify_opts_default(&oo);
+    replay_verify_result_t r, r1;
+    oo.threads = 2;
+    assert_int_equal(replay_verify(log, &oo, &r), 0);
+    oo.threads = 1;
+    assert_int_equal(replay_verify(log, &oo, &r1), 0);
+    assert_int_equal(r.ok, r1.ok);
+    assert_int_equal(r.bad, r1.bad);
+    assert_int_equal(r.first_bad_seq, r1.first_bad_seq);
+    assert_int_equal(r.events, r1.events);
+    assert_int_equal(r.rows, r1.rows);
+    assert_string_equal(r.reason, r1.reason);
+    assert_string_equal(r.row_key, r1.row_key);
     evlog_destroy(&log);
     if (!r.ok)
         printf("  verify: %s at seq %" PRIu64 ": %s\n",
@@ -484,6 +503,131 @@ static void test_replay_verify_catches_altered_anchor(void **state)
     assert_int_equal(r.bad, REPLAY_BAD_ANCHOR);
     assert_int_equal(r.first_bad_seq, s_head + 5);
     evlog_destroy(&log);
+}
+
+/* Copies the shared store into a new one through the event log's own append (so the hash
+ * chain and head are valid), with event `bad_seq`'s body edited by edit(); the projection rows
+ * are copied as they are. What a forger who recomputes the chain would produce. */
+typedef struct {
+    evlog_t *dst;
+    evlog_cf_t cf;
+} copy_rows_t;
+
+static int s_copy_row(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    copy_rows_t *c = ctx;
+    if (c->cf == EVLOG_CF_META && kl >= 6 && memcmp(k, "evlog.", 6) == 0)
+        return 0;
+    evlog_row_t row = {c->cf, k, kl, v, vl};
+    return evlog_append(c->dst, NULL, 0, &row, 1, NULL);
+}
+
+static const char *s_forge(uint64_t bad_seq, void (*edit)(uint8_t *body, size_t len))
+{
+    const char *dir = tu_mkdtemp(4, "replay-forged");
+    evlog_options_t lo;
+    evlog_options_default(&lo);
+    lo.durability = EVLOG_ASYNC;
+    evlog_t *dst = NULL;
+    char err[512];
+    assert_int_equal(evlog_open(dir, &lo, &dst, err, sizeof err), 0);
+    evlog_t *src = s_open(s_store);
+    evlog_iter_t *it = NULL;
+    assert_int_equal(evlog_iter_new(src, 1, &it), 0);
+    uint64_t seq;
+    const uint8_t *v;
+    size_t len;
+    static uint8_t body[OMS_LIMIT_EVENT_BYTES];
+    while (evlog_iter_next(it, &seq, &v, &len) == 1) {
+        evlog_record_t rec;
+        assert_int_equal(evlog_record_parse(v, len, &rec), 0);
+        char who[OMS_ID_CAP], cmd[OMS_ID_CAP], oid[OMS_ID_CAP];
+        snprintf(who, sizeof who, "%.*s", (int)rec.principal_len, rec.principal);
+        snprintf(cmd, sizeof cmd, "%.*s", (int)rec.command_id_len, rec.command_id);
+        snprintf(oid, sizeof oid, "%.*s", (int)rec.order_id_len, rec.order_id);
+        memcpy(body, rec.body, rec.body_len);
+        if (seq == bad_seq)
+            edit(body, rec.body_len);
+        evlog_event_t ev = {rec.ts_ns, who, cmd, oid, body, rec.body_len};
+        assert_int_equal(evlog_append(dst, &ev, 1, NULL, 0, NULL), 0);
+    }
+    evlog_iter_destroy(&it);
+    static const evlog_cf_t cfs[] = {EVLOG_CF_ORDERS, EVLOG_CF_POSITIONS, EVLOG_CF_ALLOCATIONS,
+                                     EVLOG_CF_REFDATA, EVLOG_CF_META};
+    for (size_t i = 0; i < sizeof cfs / sizeof cfs[0]; i++) {
+        copy_rows_t c = {dst, cfs[i]};
+        assert_int_equal(evlog_scan(src, cfs[i], NULL, 0, s_copy_row, &c), 0);
+    }
+    evlog_destroy(&src);
+    evlog_destroy(&dst);
+    return dir;
+}
+
+/* The first event of a type (seq), from the shared store. */
+static uint64_t s_first_of(oms_event_type_t type)
+{
+    evlog_t *log = s_open(s_store);
+    evlog_iter_t *it = NULL;
+    assert_int_equal(evlog_iter_new(log, 1, &it), 0);
+    uint64_t seq, found = 0;
+    const uint8_t *v;
+    size_t len;
+    while (!found && evlog_iter_next(it, &seq, &v, &len) == 1) {
+        evlog_record_t rec;
+        assert_int_equal(evlog_record_parse(v, len, &rec), 0);
+        codec_event_peek_t pk;
+        if (codec_event_peek(rec.body, rec.body_len, &pk) == 0 && pk.type == type && seq > 100)
+            found = seq;
+    }
+    evlog_iter_destroy(&it);
+    evlog_destroy(&log);
+    assert_true(found > 0);
+    return found;
+}
+
+/* Points the event at an order that does not exist ("O..." -> "Z..."). */
+static void s_edit_order_id(uint8_t *body, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++)
+        if (body[i] == 'O' && body[i + 1] >= '1' && body[i + 1] <= '9') {
+            body[i] = 'Z';
+            return;
+        }
+    fail_msg("no order id in the body");
+}
+
+/* Changes the last digit of the first price/quantity-like varint: a flipped low bit of the
+ * body's last byte (a Decimal's e8 or a bool), still valid protobuf. */
+static void s_edit_last_byte(uint8_t *body, size_t len)
+{
+    body[len - 1] ^= 0x02;
+}
+
+static void test_replay_verify_catches_forged_chain_by_rebuild(void **state)
+{
+    (void)state;
+    /* A fill for an order that never existed: the chain is valid, the rebuild refuses it. */
+    uint64_t k = s_first_of(OMS_EV_ORDER_FILLED);
+    const char *dir = s_forge(k, s_edit_order_id);
+    replay_verify_opts_t o;
+    replay_verify_opts_default(&o);
+    o.rebuild = false;
+    assert_true(s_verify(dir, &o).ok); /* the chain alone is fooled */
+    replay_verify_result_t r = s_verify(dir, NULL);
+    assert_false(r.ok);
+    assert_int_equal(r.bad, REPLAY_BAD_EVENT);
+    assert_int_equal(r.first_bad_seq, k);
+    assert_int_equal(r.events, k - 1);
+    tu_rmrf(dir);
+
+    /* An accepted order's terms changed: the events apply, the rows no longer match. */
+    k = s_first_of(OMS_EV_ORDER_ACCEPTED);
+    dir = s_forge(k, s_edit_last_byte);
+    r = s_verify(dir, NULL);
+    assert_false(r.ok);
+    assert_true(r.bad == REPLAY_BAD_PROJECTION || r.bad == REPLAY_BAD_EVENT);
+    assert_true(r.first_bad_seq >= k);
+    tu_rmrf(dir);
 }
 
 /* ---- state ----------------------------------------------------------------------------------- */
@@ -1240,6 +1384,7 @@ int main(void)
         cmocka_unit_test(test_replay_verify_catches_truncated_tail),
         cmocka_unit_test(test_replay_verify_catches_changed_projection_row),
         cmocka_unit_test(test_replay_verify_catches_altered_anchor),
+        cmocka_unit_test(test_replay_verify_catches_forged_chain_by_rebuild),
         cmocka_unit_test(test_replay_state_matches_live_state_at_every_seq),
         cmocka_unit_test(test_replay_consistent_while_writer_appends),
         cmocka_unit_test(test_replay_dump_filters_and_formats),
