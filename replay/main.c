@@ -173,6 +173,8 @@ static int s_verify_print(const replay_verify_result_t *r, replay_fmt_t fmt, boo
                "\",\"head_seq\":\"%" PRIu64 "\",\"head_hash\":\"%s\",\"anchor\":\"%" PRIu64
                ":%s\"",
                r->ok ? "true" : "false", r->events, r->rows, r->head_seq, hex, r->head_seq, hex);
+        printf(",\"log_s\":%.3f,\"rows_s\":%.3f", (double)r->log_ns / 1e9,
+               (double)r->rows_ns / 1e9);
         if (!r->ok) {
             printf(",\"failure\":\"%s\",\"first_bad_seq\":\"%" PRIu64 "\",\"reason\":",
                    s_bad_name(r->bad), r->first_bad_seq);
@@ -195,6 +197,8 @@ static int s_verify_print(const replay_verify_result_t *r, replay_fmt_t fmt, boo
         if (rebuild)
             printf("projection rows compared with a rebuild: %" PRIu64 "\n", r->rows);
         printf("head seq:  %" PRIu64 "\nhead hash: %s\n", r->head_seq, hex);
+        printf("time: log pass %.2f s, row comparison %.2f s\n", (double)r->log_ns / 1e9,
+               (double)r->rows_ns / 1e9);
         if (r->ok)
             printf("anchor to record: %" PRIu64 ":%s\n", r->head_seq, hex);
     }

@@ -103,6 +103,8 @@ typedef struct {
                                 differing row (0 when no event explains it: see reason) */
     uint64_t events;         /* events checked (and applied, with rebuild) */
     uint64_t rows;           /* stored projection rows compared */
+    int64_t log_ns;          /* wall time of the pass over the log (chain + rebuild) */
+    int64_t rows_ns;         /* wall time of the row comparison */
     uint64_t head_seq;       /* the recorded head seq */
     oms_hash_t head_hash;    /* the recorded head hash: the value to record as an anchor */
     char row_cf[16];         /* REPLAY_BAD_PROJECTION: the column family of the row */

@@ -466,8 +466,10 @@ static int s_compare(evlog_t *log, const oms_engine_t *eng, unsigned threads,
     }
     if (rc == 0 && first < N_JOBS) {
         uint64_t events = res->events, rows = res->rows, hs = res->head_seq;
+        int64_t log_ns = res->log_ns;
         oms_hash_t hh = res->head_hash;
         *res = w[(w[1].mask >> first) & 1u].res[first];
+        res->log_ns = log_ns;
         res->events = events;
         res->rows = rows;
         res->head_seq = hs;
@@ -726,6 +728,7 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
         }
     }
     evlog_iter_t *it = NULL;
+    int64_t t0 = oms_clock_mono_ns();
     rc = evlog_iter_new(log, 1, &it);
     replay__progress_start(o->progress, "verify");
     oms_hash_t prev = {{0}};
@@ -830,6 +833,7 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
         free(pipe);
         pipe = NULL;
     }
+    res->log_ns = oms_clock_mono_ns() - t0;
     uint64_t last = expect - 1;
     if (rc == 0 && res->ok) {
         if (!head_known && last > 0) {
@@ -854,8 +858,11 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
                  ")",
                  o->anchor_seq, last);
     }
-    if (rc == 0 && res->ok && eng)
+    if (rc == 0 && res->ok && eng) {
+        int64_t t1 = oms_clock_mono_ns();
         rc = s_compare(log, eng, threads, res);
+        res->rows_ns = oms_clock_mono_ns() - t1;
+    }
     if (rc == 0)
         replay__progress_end(o->progress, res->events);
     oms_engine_destroy(&eng);

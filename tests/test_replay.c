@@ -266,6 +266,7 @@ static replay_verify_result_t s_verify(const char *dir, const replay_verify_opts
     assert_int_equal(r.first_bad_seq, r1.first_bad_seq);
     assert_int_equal(r.events, r1.events);
     assert_int_equal(r.rows, r1.rows);
+    assert_true(r.log_ns > 0 && r1.log_ns > 0);
     assert_string_equal(r.reason, r1.reason);
     assert_string_equal(r.row_key, r1.row_key);
     evlog_destroy(&log);
