@@ -251,6 +251,26 @@ static void s_add_opt(char *buf, size_t cap, size_t *n, const char *name, oms_op
         s_add(buf, cap, n, " %s=%s", name, replay__dec(v.v, d));
 }
 
+static const char *s_exception_name(oms_exception_kind_t k)
+{
+    switch (k) {
+    case OMS_EXC_LATE_FILL:
+        return "LATE_FILL";
+    case OMS_EXC_OVERFILL:
+        return "OVERFILL";
+    case OMS_EXC_FILL_THROUGH_LIMIT:
+        return "FILL_THROUGH_LIMIT";
+    case OMS_EXC_BUST_AFTER_ALLOCATION:
+        return "BUST_AFTER_ALLOCATION";
+    case OMS_EXC_UNSOLICITED_CANCEL:
+        return "UNSOLICITED_CANCEL";
+    case OMS_EXC_LATE_REPORT:
+        return "LATE_REPORT";
+    default:
+        return "?";
+    }
+}
+
 void replay__summary(const oms_event_t *ev, char *buf, size_t cap)
 {
     size_t n = 0;
@@ -356,9 +376,9 @@ void replay__summary(const oms_event_t *ev, char *buf, size_t cap)
         break;
     }
     case OMS_EV_EXCEPTION_RAISED:
-        s_add(buf, cap, &n, "exception kind=%d venue=%s exec=%s \"%s\"",
-              (int)ev->u.exception.kind, ev->u.exception.venue, ev->u.exception.exec_id,
-              ev->u.exception.text);
+        s_add(buf, cap, &n, "exception %s venue=%s exec=%s \"%s\"",
+              s_exception_name(ev->u.exception.kind), ev->u.exception.venue,
+              ev->u.exception.exec_id, ev->u.exception.text);
         break;
     case OMS_EV_END_OF_DAY_PROCESSED:
         s_add(buf, cap, &n, "trade date %s closed, %u orders expired", ev->u.eod.trade_date,
@@ -368,8 +388,10 @@ void replay__summary(const oms_event_t *ev, char *buf, size_t cap)
         if (s_is_order_event(ev->type)) {
             const oms_ev_order_t *x = &ev->u.order;
             s_add(buf, cap, &n, "%s", oms_status_name(x->status));
-            if (x->h.venue[0] || x->h.exec_id[0])
-                s_add(buf, cap, &n, " venue=%s exec=%s", x->h.venue, x->h.exec_id);
+            if (x->h.venue[0])
+                s_add(buf, cap, &n, " venue=%s", x->h.venue);
+            if (x->h.exec_id[0])
+                s_add(buf, cap, &n, " exec=%s", x->h.exec_id);
             if (ev->type == OMS_EV_ORDER_FILLED)
                 s_add(buf, cap, &n, " fill %s@%s%s%s", replay__dec(x->last_qty, a),
                       replay__dec(x->last_px, b), x->overfill ? " OVERFILL" : "",
@@ -386,8 +408,15 @@ void replay__summary(const oms_event_t *ev, char *buf, size_t cap)
                       x->h.cl_ord_id, replay__dec(x->qty, a));
                 s_add_opt(buf, cap, &n, "px", x->price);
             }
-            s_add(buf, cap, &n, " cum=%s leaves=%s", replay__dec(x->cum_qty, a),
-                  replay__dec(x->leaves_qty, b));
+            bool carries_cum = ev->type != OMS_EV_ORDER_ACKNOWLEDGED &&
+                               ev->type != OMS_EV_ORDER_REJECTED_BY_VENUE &&
+                               ev->type != OMS_EV_CANCEL_REJECTED &&
+                               ev->type != OMS_EV_REPLACE_REJECTED;
+            if (carries_cum)
+                s_add(buf, cap, &n, " cum=%s leaves=%s", replay__dec(x->cum_qty, a),
+                      replay__dec(x->leaves_qty, b));
+            if (ev->type == OMS_EV_ORDER_CANCELED || ev->type == OMS_EV_ORDER_EXPIRED)
+                s_add(buf, cap, &n, " gone=%s", replay__dec(x->gone_qty, c));
             s_add_opt(buf, cap, &n, "avg_px", x->avg_px);
             if (x->text[0])
                 s_add(buf, cap, &n, " \"%s\"", x->text);
