@@ -94,6 +94,10 @@ typedef struct {
     unsigned threads;      /* 1: all in the calling thread; 2 (default): decode + apply run in a
                               second thread, pipelined behind the chain check, and the row
                               comparison is split over two threads. Same results either way. */
+    /* Tuning of the two-thread pipeline, for tests: 0 = the defaults. */
+    uint32_t pipe_chunk_bytes; /* fill a chunk up to this many bytes (default 512 KiB) */
+    int pipe_reader_decodes;   /* who decodes: 0 adaptive (the reader helps when the applier
+                                  lags), 1 always the reader, -1 always the applier */
 } replay_verify_opts_t;
 
 typedef struct {

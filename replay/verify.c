@@ -16,6 +16,33 @@
 
 /* ---- applying one stored event ---------------------------------------------------------------- */
 
+/* Decodes the parsed envelope rec's event into *ev (lists into arena). 0, or OMS_ERR_CORRUPT with
+ * the reason in why; OMS_ERR_LIMIT when the arena is full. */
+static int s_decode(const evlog_record_t *rec, oms_arena_t *arena, oms_event_t *ev, char *why,
+                    size_t cap)
+{
+    int rc = codec_decode_event(rec->body, rec->body_len, arena, ev);
+    if (rc == OMS_ERR_LIMIT)
+        return rc;
+    if (rc) {
+        snprintf(why, cap, "seq %" PRIu64 ": the event does not decode (%s)", rec->seq,
+                 oms_strerror(rc));
+        return OMS_ERR_CORRUPT;
+    }
+    return 0;
+}
+
+/* Applies a decoded event. 0, or proj_apply's errors with the reason in why. */
+static int s_apply_ev(oms_engine_t *eng, uint64_t seq, int64_t ts_ns, const oms_event_t *ev,
+                      char *why, size_t cap)
+{
+    int rc = oms_engine_apply_event(eng, seq, ts_ns, ev);
+    if (rc)
+        snprintf(why, cap, "seq %" PRIu64 " (%s): the projections refuse it: %s", seq,
+                 oms_event_type_name(ev->type), oms_strerror(rc));
+    return rc;
+}
+
 /* Decodes and applies the parsed envelope rec. 0; OMS_ERR_CORRUPT (the event does not decode,
  * reason in why); proj_apply's errors (reason in why). */
 static int s_apply(oms_engine_t *eng, oms_arena_t *arena, const evlog_record_t *rec, char *why,
@@ -23,17 +50,13 @@ static int s_apply(oms_engine_t *eng, oms_arena_t *arena, const evlog_record_t *
 {
     oms_event_t ev;
     oms_arena_reset(arena);
-    int rc = codec_decode_event(rec->body, rec->body_len, arena, &ev);
-    if (rc) {
-        snprintf(why, cap, "seq %" PRIu64 ": the event does not decode (%s)", rec->seq,
-                 oms_strerror(rc));
-        return OMS_ERR_CORRUPT;
+    int rc = s_decode(rec, arena, &ev, why, cap);
+    if (rc == OMS_ERR_LIMIT) {
+        snprintf(why, cap, "seq %" PRIu64 ": the event's lists do not fit the decode arena",
+                 rec->seq);
+        rc = OMS_ERR_CORRUPT;
     }
-    rc = oms_engine_apply_event(eng, rec->seq, rec->ts_ns, &ev);
-    if (rc)
-        snprintf(why, cap, "seq %" PRIu64 " (%s): the projections refuse it: %s", rec->seq,
-                 oms_event_type_name(ev.type), oms_strerror(rc));
-    return rc;
+    return rc ? rc : s_apply_ev(eng, rec->seq, rec->ts_ns, &ev, why, cap);
 }
 
 static oms_engine_t *s_new_engine(void)
@@ -552,21 +575,32 @@ static void s_fail(replay_verify_result_t *r, replay_bad_t bad, uint64_t seq)
 }
 
 /* ---- the rebuild, pipelined behind the chain check ---------------------------------------------
- * The reading thread checks each envelope and copies its body into the open chunk; full chunks
- * go to the applying thread through a ring of PIPE_DEPTH chunks (bounded memory: PIPE_DEPTH x
- * PIPE_CHUNK_BYTES). An entry is its seq, time, body length and the body, 8-byte aligned. */
-#define PIPE_DEPTH       4
-#define PIPE_CHUNK_BYTES (1u << 20) /* > OMS_LIMIT_EVENT_BYTES + an entry's header */
+ * The reading thread checks each envelope and copies it into the open chunk; full chunks go to
+ * the applying thread through a ring of PIPE_DEPTH chunks (bounded memory: PIPE_DEPTH x
+ * (PIPE_CHUNK_BYTES + PIPE_ARENA_BYTES)). Decoding is the largest cost, so it is shared: when
+ * the reader opens a chunk while the applier still has a full one queued (the applier is the
+ * slower), the reader decodes that chunk's events itself into the chunk's own arena; otherwise
+ * it passes the bytes and the applier decodes. Either way each event is decoded once, by the
+ * same pure function, and applied in seq order, so the result does not depend on the split.
+ *
+ * An entry: entry_t, the body (padded to 16), then, when decoded, the oms_event_t. */
+#define PIPE_DEPTH       6
+#define PIPE_CHUNK_BYTES (512u << 10) /* > OMS_LIMIT_EVENT_BYTES + one entry's overhead */
+#define PIPE_ARENA_BYTES (512u << 10) /* >= any one event's lists */
+#define PAD16(n)         (((n) + 15) & ~(size_t)15)
 
 typedef struct {
     uint64_t seq;
     int64_t ts_ns;
-    uint64_t len;
+    uint64_t len;     /* body bytes */
+    uint64_t decoded; /* 1: an oms_event_t follows the body */
 } entry_t;
 
 typedef struct {
-    uint8_t *buf;
-    size_t used;
+    uint8_t *buf;      /* PIPE_CHUNK_BYTES, 16-aligned */
+    size_t used;       /* bytes of entries */
+    oms_arena_t arena; /* the decoded entries' lists */
+    bool decoding;     /* the reader decodes this chunk's events */
 } chunk_t;
 
 typedef struct {
@@ -577,7 +611,9 @@ typedef struct {
     bool done;           /* the reader published its last chunk */
     bool failed;         /* the applier stopped at bad_seq */
     oms_engine_t *eng;
-    oms_arena_t arena;
+    oms_arena_t arena; /* the applier's, for the entries it decodes */
+    size_t fill;       /* fill chunks up to this many bytes (<= PIPE_CHUNK_BYTES) */
+    int who_decodes;   /* replay_verify_opts_t.pipe_reader_decodes */
     uint64_t bad_seq;
     int bad_rc;
     char reason[512];
@@ -589,18 +625,27 @@ static bool s_apply_chunk(pipe_t *p, const chunk_t *c)
     for (size_t off = 0; off < c->used;) {
         entry_t e;
         memcpy(&e, c->buf + off, sizeof e);
-        evlog_record_t rec = {0};
-        rec.seq = e.seq;
-        rec.ts_ns = e.ts_ns;
-        rec.body = c->buf + off + sizeof e;
-        rec.body_len = (size_t)e.len;
-        int rc = s_apply(p->eng, &p->arena, &rec, p->reason, sizeof p->reason);
+        const uint8_t *body = c->buf + off + sizeof e;
+        size_t size = sizeof e + PAD16((size_t)e.len);
+        int rc;
+        if (e.decoded) {
+            const oms_event_t *ev = (const oms_event_t *)(const void *)(c->buf + off + size);
+            rc = s_apply_ev(p->eng, e.seq, e.ts_ns, ev, p->reason, sizeof p->reason);
+            size += PAD16(sizeof(oms_event_t));
+        } else {
+            evlog_record_t rec = {0};
+            rec.seq = e.seq;
+            rec.ts_ns = e.ts_ns;
+            rec.body = body;
+            rec.body_len = (size_t)e.len;
+            rc = s_apply(p->eng, &p->arena, &rec, p->reason, sizeof p->reason);
+        }
         if (rc) {
             p->bad_seq = e.seq;
             p->bad_rc = rc;
             return false;
         }
-        off += sizeof e + ((e.len + 7) & ~(uint64_t)7);
+        off += size;
     }
     return true;
 }
@@ -619,8 +664,9 @@ static void *s_applier(void *arg)
         pthread_mutex_unlock(&p->mu);
         if (ok)
             ok = s_apply_chunk(p, c); /* after a failure: drain without applying */
-        pthread_mutex_lock(&p->mu);
         c->used = 0;
+        oms_arena_reset(&c->arena);
+        pthread_mutex_lock(&p->mu);
         p->head++;
         if (!ok)
             p->failed = true;
@@ -630,8 +676,8 @@ static void *s_applier(void *arg)
     return NULL;
 }
 
-/* Queues the open chunk for the applier and waits for a free one. false once the applier has
- * failed (the reader may stop: nothing later can be reported first). */
+/* Queues the open chunk for the applier, waits for a free one and opens it (deciding who
+ * decodes it). false once the applier has failed (nothing later can be reported first). */
 static bool s_publish(pipe_t *p)
 {
     pthread_mutex_lock(&p->mu);
@@ -640,38 +686,67 @@ static bool s_publish(pipe_t *p)
     pthread_cond_broadcast(&p->cv);
     while (p->tail - p->head >= PIPE_DEPTH && !p->failed)
         pthread_cond_wait(&p->cv, &p->mu);
+    p->chunk[p->tail % PIPE_DEPTH].decoding =
+        p->who_decodes > 0 || (p->who_decodes == 0 && p->tail - p->head >= 2);
     bool ok = !p->failed;
     pthread_mutex_unlock(&p->mu);
     return ok;
 }
 
-/* Copies a checked envelope's event into the open chunk (publishing it first when full). */
-static bool s_enqueue(pipe_t *p, const evlog_record_t *rec)
+/* Copies a checked envelope into the open chunk (publishing it first when full), decoding it
+ * when the chunk is the reader's to decode. 0; false from s_publish as OMS_ERR_STATE (the
+ * applier failed); a decode failure as OMS_ERR_CORRUPT with the reason in why. */
+static int s_enqueue(pipe_t *p, const evlog_record_t *rec, char *why, size_t cap)
 {
-    size_t need = sizeof(entry_t) + ((rec->body_len + 7) & ~(size_t)7);
-    chunk_t *c = &p->chunk[p->tail % PIPE_DEPTH];
-    if (c->used + need > PIPE_CHUNK_BYTES) {
-        if (!s_publish(p))
-            return false;
-        c = &p->chunk[p->tail % PIPE_DEPTH];
+    for (int attempt = 0; attempt < 2; attempt++) {
+        chunk_t *c = &p->chunk[p->tail % PIPE_DEPTH];
+        size_t need = sizeof(entry_t) + PAD16(rec->body_len) +
+                      (c->decoding ? PAD16(sizeof(oms_event_t)) : 0);
+        bool fits = c->used + need <= p->fill || (c->used == 0 && need <= PIPE_CHUNK_BYTES);
+        if (!fits || (attempt > 0 && c->used > 0)) {
+            if (c->used == 0)
+                return OMS_ERR_STATE; /* not reached: events are at most OMS_LIMIT_EVENT_BYTES */
+            if (!s_publish(p))
+                return OMS_ERR_STATE;
+            continue; /* the new chunk may decode or not: size again */
+        }
+        entry_t e = {rec->seq, rec->ts_ns, rec->body_len, c->decoding};
+        uint8_t *at = c->buf + c->used;
+        memcpy(at, &e, sizeof e);
+        memcpy(at + sizeof e, rec->body, rec->body_len);
+        if (c->decoding) {
+            evlog_record_t local = *rec;
+            local.body = at + sizeof e; /* a refused command's raw bytes point into the chunk */
+            oms_event_t *ev = (oms_event_t *)(void *)(at + sizeof e + PAD16(rec->body_len));
+            int rc = s_decode(&local, &c->arena, ev, why, cap);
+            if (rc == OMS_ERR_LIMIT && c->used > 0)
+                continue; /* the chunk's arena is full: retry in a fresh chunk */
+            if (rc == OMS_ERR_LIMIT) {
+                snprintf(why, cap, "seq %" PRIu64 ": the event's lists do not fit the arena",
+                         rec->seq);
+                rc = OMS_ERR_CORRUPT;
+            }
+            if (rc)
+                return rc;
+        }
+        c->used += need;
+        return 0;
     }
-    if (need > PIPE_CHUNK_BYTES)
-        return false; /* cannot happen: events are at most OMS_LIMIT_EVENT_BYTES */
-    entry_t e = {rec->seq, rec->ts_ns, rec->body_len};
-    memcpy(c->buf + c->used, &e, sizeof e);
-    memcpy(c->buf + c->used + sizeof e, rec->body, rec->body_len);
-    c->used += need;
-    return true;
+    return OMS_ERR_STATE; /* not reached: a fresh chunk holds any one event */
 }
 
 static void s_pipe_free(pipe_t *p)
 {
-    for (int i = 0; i < PIPE_DEPTH; i++)
+    for (int i = 0; i < PIPE_DEPTH; i++) {
         free(p->chunk[i].buf);
+        oms_arena_free(&p->chunk[i].arena);
+    }
     oms_arena_free(&p->arena);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
 }
+
+/* ---- verify ---------------------------------------------------------------------------------- */
 
 /* ---- verify ------------------------------------------------------------------------------------ */
 
@@ -709,9 +784,15 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
                 pthread_mutex_init(&pipe->mu, NULL);
                 pthread_cond_init(&pipe->cv, NULL);
                 pipe->eng = eng;
+                pipe->fill = o->pipe_chunk_bytes && o->pipe_chunk_bytes < PIPE_CHUNK_BYTES
+                                 ? o->pipe_chunk_bytes
+                                 : PIPE_CHUNK_BYTES;
+                pipe->who_decodes = o->pipe_reader_decodes;
+                pipe->chunk[0].decoding = o->pipe_reader_decodes > 0;
                 ok = oms_arena_init(&pipe->arena, REPLAY_ARENA_BYTES) == 0;
                 for (int i = 0; i < PIPE_DEPTH && ok; i++)
-                    ok = (pipe->chunk[i].buf = malloc(PIPE_CHUNK_BYTES)) != NULL;
+                    ok = (pipe->chunk[i].buf = aligned_alloc(16, PIPE_CHUNK_BYTES)) != NULL &&
+                         oms_arena_init(&pipe->chunk[i].arena, PIPE_ARENA_BYTES) == 0;
             }
             if (ok)
                 ok = applier_started = pthread_create(&applier, NULL, s_applier, pipe) == 0;
@@ -784,8 +865,13 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
             }
         }
         if (pipe) {
-            if (!s_enqueue(pipe, &rec)) {
-                applier_failed = true;
+            int er = s_enqueue(pipe, &rec, res->reason, sizeof res->reason);
+            if (er == OMS_ERR_STATE) {
+                applier_failed = true; /* its failure is earlier: merged below */
+                break;
+            }
+            if (er) {
+                s_fail(res, REPLAY_BAD_EVENT, seq);
                 break;
             }
         } else if (eng) {

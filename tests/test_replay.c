@@ -246,8 +246,8 @@ static evlog_t *s_open(const char *dir)
     return log;
 }
 
-/* Verifies dir with o (NULL: defaults) in two threads and in one, and asserts both give the
- * same result. */
+/* Verifies dir with o (NULL: defaults) in two threads and in the other ways below, and asserts
+ * they all give the same result. */
 static replay_verify_result_t s_verify(const char *dir, const replay_verify_opts_t *o)
 {
     evlog_t *log = s_open(dir);
@@ -259,16 +259,27 @@ static replay_verify_result_t s_verify(const char *dir, const replay_verify_opts
     replay_verify_result_t r, r1;
     oo.threads = 2;
     assert_int_equal(replay_verify(log, &oo, &r), 0);
-    oo.threads = 1;
-    assert_int_equal(replay_verify(log, &oo, &r1), 0);
-    assert_int_equal(r.ok, r1.ok);
-    assert_int_equal(r.bad, r1.bad);
-    assert_int_equal(r.first_bad_seq, r1.first_bad_seq);
-    assert_int_equal(r.events, r1.events);
-    assert_int_equal(r.rows, r1.rows);
-    assert_true(r.log_ns > 0 && r1.log_ns > 0);
-    assert_string_equal(r.reason, r1.reason);
-    assert_string_equal(r.row_key, r1.row_key);
+    /* One thread, then the pipeline with small chunks decoded by the reader, by the applier,
+     * and adaptively: every way gives the same result. */
+    static const struct {
+        unsigned threads;
+        uint32_t chunk;
+        int who;
+    } k_ways[] = {{1, 0, 0}, {2, 2048, 1}, {2, 2048, -1}, {2, 1024, 0}};
+    for (size_t w = 0; w < sizeof k_ways / sizeof k_ways[0]; w++) {
+        oo.threads = k_ways[w].threads;
+        oo.pipe_chunk_bytes = k_ways[w].chunk;
+        oo.pipe_reader_decodes = k_ways[w].who;
+        assert_int_equal(replay_verify(log, &oo, &r1), 0);
+        assert_int_equal(r.ok, r1.ok);
+        assert_int_equal(r.bad, r1.bad);
+        assert_int_equal(r.first_bad_seq, r1.first_bad_seq);
+        assert_int_equal(r.events, r1.events);
+        assert_int_equal(r.rows, r1.rows);
+        assert_true(r.log_ns > 0 && r1.log_ns > 0);
+        assert_string_equal(r.reason, r1.reason);
+        assert_string_equal(r.row_key, r1.row_key);
+    }
     evlog_destroy(&log);
     if (!r.ok)
         printf("  verify: %s at seq %" PRIu64 ": %s\n",
@@ -604,6 +615,13 @@ static void s_edit_last_byte(uint8_t *body, size_t len)
     body[len - 1] ^= 0x02;
 }
 
+/* Bytes that are not an Event (wire type 7 does not exist). */
+static void s_edit_garbage(uint8_t *body, size_t len)
+{
+    (void)len;
+    body[0] = 0xff;
+}
+
 static void test_replay_verify_catches_forged_chain_by_rebuild(void **state)
 {
     (void)state;
@@ -619,6 +637,16 @@ static void test_replay_verify_catches_forged_chain_by_rebuild(void **state)
     assert_int_equal(r.bad, REPLAY_BAD_EVENT);
     assert_int_equal(r.first_bad_seq, k);
     assert_int_equal(r.events, k - 1);
+    tu_rmrf(dir);
+
+    /* An event that does not decode at all (found by the reader or the applier alike). */
+    k = s_first_of(OMS_EV_ORDER_ACKNOWLEDGED);
+    dir = s_forge(k, s_edit_garbage);
+    r = s_verify(dir, NULL);
+    assert_false(r.ok);
+    assert_int_equal(r.bad, REPLAY_BAD_EVENT);
+    assert_int_equal(r.first_bad_seq, k);
+    assert_non_null(strstr(r.reason, "does not decode"));
     tu_rmrf(dir);
 
     /* An accepted order's terms changed: the events apply, the rows no longer match. */
