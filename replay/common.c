@@ -485,13 +485,47 @@ void replay__key_text(const uint8_t *key, size_t klen, char *buf, size_t cap)
     buf[n < cap ? n : cap - 1] = '\0';
 }
 
+/* Lower-case hex of a digest (OMS_HASH_LEN bytes), in one write. */
 static void s_hex(FILE *out, const uint8_t *p, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
+    char buf[2 * OMS_HASH_LEN];
+    if (n > OMS_HASH_LEN)
+        n = OMS_HASH_LEN;
     for (size_t i = 0; i < n; i++) {
-        putc_unlocked(hex[p[i] >> 4], out);
-        putc_unlocked(hex[p[i] & 15], out);
+        buf[2 * i] = hex[p[i] >> 4];
+        buf[2 * i + 1] = hex[p[i] & 15];
     }
+    fwrite(buf, 1, 2 * n, out);
+}
+
+int replay__write_event_json(FILE *out, const evlog_record_t *rec, const char *type,
+                             const char *body_json, size_t body_json_len)
+{
+    char ts[40];
+    if (oms_clock_format_iso(rec->ts_ns, ts, sizeof ts) < 0)
+        snprintf(ts, sizeof ts, "%" PRId64, rec->ts_ns);
+    fprintf(out, "{\"seq\":\"%" PRIu64 "\",\"ts\":\"%s\",\"ts_ns\":\"%" PRId64 "\",", rec->seq, ts,
+            rec->ts_ns);
+    fputs("\"principal\":", out);
+    replay__json_str(out, rec->principal, rec->principal_len);
+    fputs(",\"command_id\":", out);
+    replay__json_str(out, rec->command_id, rec->command_id_len);
+    fputs(",\"order_id\":", out);
+    replay__json_str(out, rec->order_id, rec->order_id_len);
+    fputs(",\"prev_hash\":\"", out);
+    s_hex(out, rec->prev_hash, OMS_HASH_LEN);
+    fputs("\",\"hash\":\"", out);
+    s_hex(out, rec->hash, OMS_HASH_LEN);
+    fputs("\",\"type\":", out);
+    replay__json_str(out, type, strlen(type));
+    fputs(",\"event\":", out);
+    if (body_json)
+        fwrite(body_json, 1, body_json_len, out);
+    else
+        fputs("null", out);
+    fputs("}\n", out);
+    return ferror(out) ? OMS_ERR_IO : 0;
 }
 
 void replay__csv_header(FILE *out)
@@ -508,27 +542,7 @@ int replay__write_event(FILE *out, replay_fmt_t fmt, const evlog_record_t *rec,
     const char *type = ev ? oms_event_type_name(ev->type) : "";
     switch (fmt) {
     case REPLAY_FMT_JSON:
-        fprintf(out, "{\"seq\":\"%" PRIu64 "\",\"ts\":\"%s\",\"ts_ns\":\"%" PRId64 "\",", rec->seq,
-                ts, rec->ts_ns);
-        fputs("\"principal\":", out);
-        replay__json_str(out, rec->principal, rec->principal_len);
-        fputs(",\"command_id\":", out);
-        replay__json_str(out, rec->command_id, rec->command_id_len);
-        fputs(",\"order_id\":", out);
-        replay__json_str(out, rec->order_id, rec->order_id_len);
-        fputs(",\"prev_hash\":\"", out);
-        s_hex(out, rec->prev_hash, OMS_HASH_LEN);
-        fputs("\",\"hash\":\"", out);
-        s_hex(out, rec->hash, OMS_HASH_LEN);
-        fputs("\",\"type\":", out);
-        replay__json_str(out, type, strlen(type));
-        fputs(",\"event\":", out);
-        if (body_json)
-            fwrite(body_json, 1, body_json_len, out);
-        else
-            fputs("null", out);
-        fputs("}\n", out);
-        break;
+        return replay__write_event_json(out, rec, type, body_json, body_json_len);
     case REPLAY_FMT_CSV: {
         char sum[1024];
         replay__summary(ev, sum, sizeof sum);

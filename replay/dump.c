@@ -97,12 +97,20 @@ static int s_print(scratch_t *s, FILE *out, replay_fmt_t fmt, const evlog_record
         int rc = s_json(s, "oms.v1.Event", rec->body, rec->body_len, &jl);
         if (rc)
             return rc == OMS_ERR_DECODE ? OMS_ERR_CORRUPT : rc;
-        codec_event_peek_t pk;
-        oms_event_t type_only;
-        memset(&type_only, 0, sizeof type_only);
-        if (ev == NULL && codec_event_peek(rec->body, rec->body_len, &pk) == 0)
-            type_only.type = pk.type;
-        return replay__write_event(out, fmt, rec, ev ? ev : &type_only, s->json, jl);
+        /* The type is the body's oneof member: the JSON's first key ({"order_filled":...}),
+         * so no second parse is needed for it. */
+        char type[64] = "";
+        if (ev) {
+            snprintf(type, sizeof type, "%s", oms_event_type_name(ev->type));
+        } else if (jl > 4 && s->json[0] == '{' && s->json[1] == '"') {
+            const char *q = memchr(s->json + 2, '"', jl - 2);
+            size_t n = q ? (size_t)(q - (s->json + 2)) : 0;
+            if (n < sizeof type) {
+                memcpy(type, s->json + 2, n);
+                type[n] = '\0';
+            }
+        }
+        return replay__write_event_json(out, rec, type, s->json, jl);
     }
     return replay__write_event(out, fmt, rec, ev, NULL, 0);
 }

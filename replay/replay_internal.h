@@ -52,6 +52,9 @@ const char *replay__dec(oms_dec_t v, char *buf);
  * (JSON only; may be NULL for the other formats); ev: the decoded event (TEXT/CSV). */
 int replay__write_event(FILE *out, replay_fmt_t fmt, const evlog_record_t *rec,
                         const oms_event_t *ev, const char *body_json, size_t body_json_len);
+/* The JSON line of one event whose type name and body JSON the caller has. */
+int replay__write_event_json(FILE *out, const evlog_record_t *rec, const char *type,
+                             const char *body_json, size_t body_json_len);
 /* The CSV header line of replay__write_event. */
 void replay__csv_header(FILE *out);
 
