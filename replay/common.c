@@ -91,12 +91,14 @@ static const oms_cmd_t *s_rejected_cmd(const oms_event_t *ev)
     return ev->type == OMS_EV_COMMAND_REJECTED ? ev->u.rejected.command : NULL;
 }
 
+/* True for the events that carry a venue header (oms_ev_order_t). */
 static bool s_is_order_event(oms_event_type_t t)
 {
     return (t >= OMS_EV_ORDER_ACKNOWLEDGED && t <= OMS_EV_ORDER_DONE_FOR_DAY) ||
            (t >= OMS_EV_ORDER_FILLED && t <= OMS_EV_TRADE_CORRECTED);
 }
 
+/* The account / instrument / order a command names ("" when none); pointers into c. */
 static const char *s_cmd_account(const oms_cmd_t *c)
 {
     switch (c->type) {
@@ -244,6 +246,7 @@ __attribute__((format(printf, 4, 5))) static void s_add(char *buf, size_t cap, s
         *n += (size_t)w < cap - *n ? (size_t)w : cap - *n - 1;
 }
 
+/* Appends " name=value" when the optional decimal is set. */
 static void s_add_opt(char *buf, size_t cap, size_t *n, const char *name, oms_opt_dec_t v)
 {
     char d[OMS_DEC_STR_MAX];
@@ -251,6 +254,7 @@ static void s_add_opt(char *buf, size_t cap, size_t *n, const char *name, oms_op
         s_add(buf, cap, n, " %s=%s", name, replay__dec(v.v, d));
 }
 
+/* The exception kind's name as in the schema ("?" when unknown). Static strings. */
 static const char *s_exception_name(oms_exception_kind_t k)
 {
     switch (k) {

@@ -48,12 +48,14 @@ typedef struct {
     size_t json_cap; /* its size */
 } scratch_t;
 
+/* 0, or OMS_ERR_NOMEM (nothing to free then). */
 static int s_scratch_init(scratch_t *s)
 {
     memset(s, 0, sizeof *s);
     return oms_arena_init(&s->arena, REPLAY_ARENA_BYTES) == 0 ? 0 : OMS_ERR_NOMEM;
 }
 
+/* Frees what s_scratch_init and s_json allocated. */
 static void s_scratch_free(scratch_t *s)
 {
     oms_arena_free(&s->arena);
@@ -76,6 +78,7 @@ static int s_json(scratch_t *s, const char *type_name, const uint8_t *bytes, siz
     return codec_json(type_name, bytes, len, s->json, s->json_cap, out_len);
 }
 
+/* a[alen] (not NUL-terminated) equals the string b. */
 static bool s_eq(const char *a, size_t alen, const char *b)
 {
     return strlen(b) == alen && memcmp(a, b, alen) == 0;
@@ -255,6 +258,8 @@ static int s_print_row(rows_ctx_t *c, const char *kind, const char *type_name, c
     return 0;
 }
 
+/* evlog_scan callback: prints the execution row when it belongs to the order; stops (1)
+ * with c->err on a row that does not decode. */
 static int s_exec_row(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 {
     (void)k;
@@ -271,6 +276,7 @@ static int s_exec_row(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, 
     return s_print_row(c, "execution", "oms.v1.Execution", v, vl);
 }
 
+/* evlog_scan callback over the order's allocation rows (by key prefix). */
 static int s_alloc_row(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 {
     (void)k;

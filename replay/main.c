@@ -58,6 +58,7 @@ static const char k_usage[] =
     "  oms-replay --store ./var/oms dump --order O-17 --format text\n"
     "  oms-replay --store ./var/oms state --time 2026-11-21T16:00:00Z --what positions\n";
 
+/* Prints the usage error (fmt takes arg as its one %s) and returns REPLAY_EXIT_USAGE. */
 static int s_usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "oms-replay: ");
@@ -66,6 +67,7 @@ static int s_usage_error(const char *fmt, const char *arg)
     return REPLAY_EXIT_USAGE;
 }
 
+/* Decimal digits only, no overflow. 0 or -1. */
 static int s_parse_u64(const char *s, uint64_t *out)
 {
     if (s == NULL || !*s)
@@ -80,6 +82,7 @@ static int s_parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* "json", "csv" or "text". 0 or -1. */
 static int s_parse_fmt(const char *s, replay_fmt_t *f)
 {
     if (s == NULL)
@@ -132,6 +135,7 @@ static int s_fail(const char *what, int rc, evlog_t *log)
     return REPLAY_EXIT_STORE;
 }
 
+/* The failure kind as printed. Static strings. */
 static const char *s_bad_name(replay_bad_t b)
 {
     switch (b) {
@@ -150,6 +154,7 @@ static const char *s_bad_name(replay_bad_t b)
     }
 }
 
+/* s as a JSON string on stdout. */
 static void s_json_text(const char *s)
 {
     putchar('"');
@@ -164,6 +169,7 @@ static void s_json_text(const char *s)
     putchar('"');
 }
 
+/* Prints the verify result; 0, or OMS_ERR_IO when stdout cannot be written. */
 static int s_verify_print(const replay_verify_result_t *r, replay_fmt_t fmt, bool rebuild)
 {
     char hex[65];

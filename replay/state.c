@@ -44,11 +44,13 @@ static int s_json_line(sw_t *w, const char *kind, const char *type_name, proj_ta
     return 0;
 }
 
+/* A NUL-terminated id as a CSV field. */
 static void s_csv_id(FILE *out, const char *s)
 {
     replay__csv_str(out, s, strlen(s));
 }
 
+/* The tables, in record creation order. 0, or the row encoder's / JSON printer's error. */
 static int s_orders(sw_t *w, uint64_t as_of)
 {
     uint32_t n = proj_count(w->st, PROJ_T_ORDER);
@@ -139,6 +141,7 @@ static int s_positions(sw_t *w, uint64_t as_of)
     return 0;
 }
 
+/* The allocation status's name. Static strings. */
 static const char *s_alloc_status(oms_alloc_status_t s)
 {
     switch (s) {

@@ -59,6 +59,8 @@ static int s_apply(oms_engine_t *eng, oms_arena_t *arena, const evlog_record_t *
     return rc ? rc : s_apply_ev(eng, rec->seq, rec->ts_ns, &ev, why, cap);
 }
 
+/* A fresh engine with an empty state (the rebuild needs no idempotency lookups). NULL on out
+ * of memory. */
 static oms_engine_t *s_new_engine(void)
 {
     oms_engine_opts_t o;
@@ -270,6 +272,7 @@ typedef struct {
 
 static const char k_trade_date_key[] = "proj.trade_date";
 
+/* Records a projection failure for the row key[klen] of c->cf; fmt takes detail as its one %s. */
 static void s_row_bad(cmp_t *c, const uint8_t *key, size_t klen, uint64_t seq, const char *fmt,
                       const char *detail)
 {
@@ -307,6 +310,8 @@ static bool s_same(cmp_t *c, const uint8_t *key, size_t klen, const uint8_t *v, 
     return false;
 }
 
+/* evlog_scan callback: compares one stored row with the rebuilt record its key names. 0 to go
+ * on; 1 at the first difference (recorded in c->res) or an encode error (c->err). */
 static int s_cmp_row(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v, size_t vl)
 {
     cmp_t *c = ctx;
@@ -420,6 +425,7 @@ typedef struct {
     int rc;                              /* an I/O or encode error */
 } cmp_worker_t;
 
+/* Runs a worker's jobs; its own row buffer, freed before it returns. Errors in w->rc. */
 static void *s_cmp_worker(void *arg)
 {
     cmp_worker_t *w = arg;
@@ -567,6 +573,7 @@ int replay_parse_anchor(const char *s, uint64_t *seq, oms_hash_t *hash)
     return 0;
 }
 
+/* Marks the result failed at seq (the caller writes the reason). */
 static void s_fail(replay_verify_result_t *r, replay_bad_t bad, uint64_t seq)
 {
     r->ok = false;
@@ -650,6 +657,8 @@ static bool s_apply_chunk(pipe_t *p, const chunk_t *c)
     return true;
 }
 
+/* The applying thread: applies queued chunks in order until the reader is done; after a
+ * failure it keeps draining (so the reader never blocks) without applying. */
 static void *s_applier(void *arg)
 {
     pipe_t *p = arg;
@@ -735,6 +744,7 @@ static int s_enqueue(pipe_t *p, const evlog_record_t *rec, char *why, size_t cap
     return OMS_ERR_STATE; /* not reached: a fresh chunk holds any one event */
 }
 
+/* Frees the chunks and arenas (the applier has been joined). */
 static void s_pipe_free(pipe_t *p)
 {
     for (int i = 0; i < PIPE_DEPTH; i++) {
