@@ -79,8 +79,9 @@ typedef enum {
     REPLAY_BAD_CHAIN,      /* an event is missing, out of place or altered (contiguity, seq,
                               prev hash, own hash) */
     REPLAY_BAD_HEAD,       /* the recorded head is not the log's last event (truncation) */
-    REPLAY_BAD_EVENT,      /* an event that does not decode or does not apply (a log the
-                              handlers could not have produced) */
+    REPLAY_BAD_EVENT,      /* an event that does not decode or does not apply, or whose
+                              sequencer time is before the previous event's (a log the daemon
+                              could not have produced) */
     REPLAY_BAD_ANCHOR,     /* the anchor (seq, hash) is not in the log */
     REPLAY_BAD_PROJECTION, /* a stored projection row differs from the rebuilt one */
 } replay_bad_t;

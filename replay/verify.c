@@ -825,6 +825,7 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
     oms_hash_t prev = {{0}};
     uint64_t expect = 1;
     bool anchor_seen = false, applier_failed = false;
+    int64_t prev_ts = INT64_MIN;
     while (rc == 0) {
         uint64_t seq;
         const uint8_t *v;
@@ -865,6 +866,17 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
             snprintf(res->reason, sizeof res->reason, "%s", why);
             break;
         }
+        if (rec.ts_ns < prev_ts) {
+            /* The sequencer's time never goes back (omsd holds it when the wall clock steps
+             * back); time filters and `state --time` rely on it. */
+            s_fail(res, REPLAY_BAD_EVENT, seq);
+            snprintf(res->reason, sizeof res->reason,
+                     "seq %" PRIu64 ": sequencer time %" PRId64 " ns is before the previous "
+                     "event's %" PRId64 " ns",
+                     seq, rec.ts_ns, prev_ts);
+            break;
+        }
+        prev_ts = rec.ts_ns;
         if (o->has_anchor && seq == o->anchor_seq) {
             anchor_seen = true;
             if (!oms_hash_equal(&h, &o->anchor_hash)) {
