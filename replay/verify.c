@@ -68,73 +68,6 @@ static oms_engine_t *s_new_engine(void)
     return oms_engine_new(&o, 0);
 }
 
-int replay_rebuild(evlog_t *log, uint64_t to_seq, int64_t to_ts_ns, replay_progress_t *progress,
-                   oms_engine_t **out, uint64_t *reached)
-{
-    if (log == NULL || out == NULL || reached == NULL)
-        return OMS_ERR_INVALID;
-    *out = NULL;
-    *reached = 0;
-    uint64_t head = 0;
-    evlog_head(log, &head, NULL);
-    if (to_seq == 0)
-        to_seq = head;
-    if (to_seq > head)
-        return OMS_ERR_NOT_FOUND;
-    oms_engine_t *eng = s_new_engine();
-    oms_arena_t arena = {0};
-    evlog_iter_t *it = NULL;
-    if (eng == NULL || oms_arena_init(&arena, REPLAY_ARENA_BYTES) != 0) {
-        oms_engine_destroy(&eng);
-        return OMS_ERR_NOMEM;
-    }
-    int rc = to_seq ? evlog_iter_new(log, 1, &it) : 0;
-    replay__progress_start(progress, "state");
-    uint64_t expect = 1;
-    char why[256];
-    while (rc == 0 && expect <= to_seq) {
-        uint64_t seq;
-        const uint8_t *v;
-        size_t len;
-        int r = evlog_iter_next(it, &seq, &v, &len);
-        if (r < 0) {
-            rc = r;
-            break;
-        }
-        if (r == 0 || seq != expect) {
-            rc = OMS_ERR_CORRUPT; /* a gap: run verify */
-            break;
-        }
-        evlog_record_t rec;
-        if (evlog_record_parse(v, len, &rec) != 0) {
-            rc = OMS_ERR_CORRUPT;
-            break;
-        }
-        if (to_ts_ns && rec.ts_ns > to_ts_ns)
-            break; /* sequencer time never goes back: nothing later is in range */
-        if (rec.seq != seq) {
-            rc = OMS_ERR_CORRUPT; /* the envelope is not the one its key says: run verify */
-            break;
-        }
-        rc = s_apply(eng, &arena, &rec, why, sizeof why);
-        if (rc)
-            break;
-        *reached = seq;
-        if ((expect & (REPLAY_PROGRESS_EVERY - 1)) == 0)
-            replay__progress_tick(progress, expect, to_seq);
-        expect++;
-    }
-    evlog_iter_destroy(&it);
-    oms_arena_free(&arena);
-    if (rc) {
-        oms_engine_destroy(&eng);
-        return rc;
-    }
-    replay__progress_end(progress, *reached);
-    *out = eng;
-    return 0;
-}
-
 /* ---- comparing rows -------------------------------------------------------------------------- */
 
 /* Splits key[klen] (after a prefix of skip bytes) at 0x1f into up to 3 NUL-terminated ids.
@@ -610,7 +543,9 @@ typedef struct {
     bool decoding;     /* the reader decodes this chunk's events */
 } chunk_t;
 
-typedef struct {
+typedef struct pipe pipe_t;
+
+struct pipe {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     chunk_t chunk[PIPE_DEPTH];
@@ -621,10 +556,20 @@ typedef struct {
     oms_arena_t arena; /* the applier's, for the entries it decodes */
     size_t fill;       /* fill chunks up to this many bytes (<= PIPE_CHUNK_BYTES) */
     int who_decodes;   /* replay_verify_opts_t.pipe_reader_decodes */
+    pthread_t thread;  /* the applier */
     uint64_t bad_seq;
     int bad_rc;
     char reason[512];
-} pipe_t;
+};
+
+/* Whether the applier has stopped at a failure (a snapshot, under the lock). */
+static bool s_pipe_failed(pipe_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    bool f = p->failed;
+    pthread_mutex_unlock(&p->mu);
+    return f;
+}
 
 /* Applies one chunk; false (with the failure recorded) at the first event that fails. */
 static bool s_apply_chunk(pipe_t *p, const chunk_t *c)
@@ -758,6 +703,46 @@ static void s_pipe_free(pipe_t *p)
 
 /* ---- verify ---------------------------------------------------------------------------------- */
 
+/* Starts the applier thread over eng (chunk_bytes, who: replay_verify_opts_t's pipe tuning).
+ * NULL when memory or a thread is not available: the caller then applies in its own thread. The
+ * pipe owns nothing of eng's. */
+static pipe_t *s_pipe_start(oms_engine_t *eng, uint32_t chunk_bytes, int who)
+{
+    pipe_t *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->eng = eng;
+    p->fill = chunk_bytes && chunk_bytes < PIPE_CHUNK_BYTES ? chunk_bytes : PIPE_CHUNK_BYTES;
+    p->who_decodes = who;
+    p->chunk[0].decoding = who > 0;
+    bool ok = oms_arena_init(&p->arena, REPLAY_ARENA_BYTES) == 0;
+    for (int i = 0; i < PIPE_DEPTH && ok; i++)
+        ok = (p->chunk[i].buf = aligned_alloc(16, PIPE_CHUNK_BYTES)) != NULL &&
+             oms_arena_init(&p->chunk[i].arena, PIPE_ARENA_BYTES) == 0;
+    if (ok && pthread_create(&p->thread, NULL, s_applier, p) == 0)
+        return p;
+    s_pipe_free(p);
+    free(p);
+    return NULL;
+}
+
+/* Hands over the last chunk (unless the applier already failed), waits for the applier to
+ * apply everything queued and joins it. Returns true when it failed (p->bad_seq, bad_rc,
+ * reason). The caller then frees p with s_pipe_free + free. */
+static bool s_pipe_finish(pipe_t *p, bool failed_already)
+{
+    if (!failed_already)
+        (void)s_publish(p);
+    pthread_mutex_lock(&p->mu);
+    p->done = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->thread, NULL);
+    return p->failed;
+}
+
 /* ---- verify ------------------------------------------------------------------------------------ */
 
 int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_result_t *res)
@@ -781,38 +766,12 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
     oms_engine_t *eng = NULL;
     oms_arena_t arena = {0};
     pipe_t *pipe = NULL;
-    pthread_t applier;
-    bool applier_started = false;
     if (o->rebuild) {
         eng = s_new_engine();
         if (eng == NULL)
             return OMS_ERR_NOMEM;
-        if (threads > 1) {
-            pipe = calloc(1, sizeof *pipe);
-            bool ok = pipe != NULL;
-            if (ok) {
-                pthread_mutex_init(&pipe->mu, NULL);
-                pthread_cond_init(&pipe->cv, NULL);
-                pipe->eng = eng;
-                pipe->fill = o->pipe_chunk_bytes && o->pipe_chunk_bytes < PIPE_CHUNK_BYTES
-                                 ? o->pipe_chunk_bytes
-                                 : PIPE_CHUNK_BYTES;
-                pipe->who_decodes = o->pipe_reader_decodes;
-                pipe->chunk[0].decoding = o->pipe_reader_decodes > 0;
-                ok = oms_arena_init(&pipe->arena, REPLAY_ARENA_BYTES) == 0;
-                for (int i = 0; i < PIPE_DEPTH && ok; i++)
-                    ok = (pipe->chunk[i].buf = aligned_alloc(16, PIPE_CHUNK_BYTES)) != NULL &&
-                         oms_arena_init(&pipe->chunk[i].arena, PIPE_ARENA_BYTES) == 0;
-            }
-            if (ok)
-                ok = applier_started = pthread_create(&applier, NULL, s_applier, pipe) == 0;
-            if (!ok) {
-                if (pipe)
-                    s_pipe_free(pipe);
-                free(pipe);
-                pipe = NULL; /* fall back to one thread */
-            }
-        }
+        if (threads > 1)
+            pipe = s_pipe_start(eng, o->pipe_chunk_bytes, o->pipe_reader_decodes);
         if (pipe == NULL && oms_arena_init(&arena, REPLAY_ARENA_BYTES) != 0) {
             oms_engine_destroy(&eng);
             return OMS_ERR_NOMEM;
@@ -916,17 +875,9 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
     evlog_iter_destroy(&it);
     oms_arena_free(&arena);
     if (pipe) {
-        /* Hand over the last chunk and wait for the applier to finish. */
-        if (!applier_failed)
-            (void)s_publish(pipe);
-        pthread_mutex_lock(&pipe->mu);
-        pipe->done = true;
-        pthread_cond_broadcast(&pipe->cv);
-        pthread_mutex_unlock(&pipe->mu);
-        if (applier_started)
-            pthread_join(applier, NULL);
         /* An event that failed to apply comes before anything the reader found later. */
-        if (pipe->failed && (res->ok || pipe->bad_seq < res->first_bad_seq)) {
+        bool failed = s_pipe_finish(pipe, applier_failed);
+        if (failed && (res->ok || pipe->bad_seq < res->first_bad_seq)) {
             if (pipe->bad_rc == OMS_ERR_NOMEM) {
                 rc = OMS_ERR_NOMEM;
             } else {
@@ -975,6 +926,92 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
         replay__progress_end(o->progress, res->events);
     oms_engine_destroy(&eng);
     return rc;
+}
+
+/* ---- state as of a seq or a time ------------------------------------------------------------- */
+
+/* A rebuild shorter than this runs in one thread (a thread costs more than it saves). */
+#define PIPE_MIN_EVENTS 1024
+
+int replay_rebuild(evlog_t *log, uint64_t to_seq, int64_t to_ts_ns, replay_progress_t *progress,
+                   oms_engine_t **out, uint64_t *reached)
+{
+    if (log == NULL || out == NULL || reached == NULL)
+        return OMS_ERR_INVALID;
+    *out = NULL;
+    *reached = 0;
+    uint64_t head = 0;
+    evlog_head(log, &head, NULL);
+    if (to_seq == 0)
+        to_seq = head;
+    if (to_seq > head)
+        return OMS_ERR_NOT_FOUND;
+    oms_engine_t *eng = s_new_engine();
+    if (eng == NULL)
+        return OMS_ERR_NOMEM;
+    /* Decode + apply in a second thread behind the reader, as verify does; alone if not. */
+    pipe_t *pipe = to_seq > PIPE_MIN_EVENTS ? s_pipe_start(eng, 0, 0) : NULL;
+    oms_arena_t arena = {0};
+    evlog_iter_t *it = NULL;
+    int rc = 0;
+    if (pipe == NULL && oms_arena_init(&arena, REPLAY_ARENA_BYTES) != 0)
+        rc = OMS_ERR_NOMEM;
+    if (rc == 0 && to_seq)
+        rc = evlog_iter_new(log, 1, &it);
+    replay__progress_start(progress, "state");
+    uint64_t expect = 1, last = 0;
+    char why[256];
+    while (rc == 0 && expect <= to_seq) {
+        uint64_t seq;
+        const uint8_t *v;
+        size_t len;
+        int r = evlog_iter_next(it, &seq, &v, &len);
+        if (r < 0) {
+            rc = r;
+            break;
+        }
+        evlog_record_t rec;
+        if (r == 0 || seq != expect || evlog_record_parse(v, len, &rec) != 0 || rec.seq != seq) {
+            rc = OMS_ERR_CORRUPT; /* a gap or a damaged envelope: run verify */
+            break;
+        }
+        if (to_ts_ns && rec.ts_ns > to_ts_ns)
+            break; /* sequencer time never goes back: nothing later is in range */
+        if (pipe) {
+            rc = s_enqueue(pipe, &rec, why, sizeof why);
+            if (rc == OMS_ERR_STATE)
+                rc = 0; /* the applier failed: its error is reported below */
+            if (rc || s_pipe_failed(pipe))
+                break; /* the applier's failure is reported below */
+        } else {
+            rc = s_apply(eng, &arena, &rec, why, sizeof why);
+            if (rc)
+                break;
+        }
+        last = seq;
+        if ((expect & (REPLAY_PROGRESS_EVERY - 1)) == 0)
+            replay__progress_tick(progress, expect, to_seq);
+        expect++;
+    }
+    evlog_iter_destroy(&it);
+    oms_arena_free(&arena);
+    if (pipe) {
+        /* The applier's failure is at a seq the reader had passed: it comes first. */
+        if (s_pipe_finish(pipe, false)) {
+            last = pipe->bad_seq - 1;
+            rc = pipe->bad_rc;
+        }
+        s_pipe_free(pipe);
+        free(pipe);
+    }
+    *reached = last;
+    if (rc) {
+        oms_engine_destroy(&eng);
+        return rc;
+    }
+    replay__progress_end(progress, last);
+    *out = eng;
+    return 0;
 }
 
 int replay_checkpoint(evlog_t *log, const char *dir)

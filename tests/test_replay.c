@@ -646,6 +646,19 @@ static void test_replay_verify_catches_forged_chain_by_rebuild(void **state)
     assert_int_equal(r.bad, REPLAY_BAD_EVENT);
     assert_int_equal(r.first_bad_seq, k);
     assert_int_equal(r.events, k - 1);
+    /* state: the rebuild stops there too, pipelined (the whole log) or not (up to k). */
+    evlog_t *log = s_open(dir);
+    oms_engine_t *eng = NULL;
+    uint64_t reached = 0;
+    assert_int_equal(replay_rebuild(log, 0, 0, NULL, &eng, &reached), OMS_ERR_STATE);
+    assert_null(eng);
+    assert_int_equal(reached, k - 1);
+    assert_int_equal(replay_rebuild(log, k, 0, NULL, &eng, &reached), OMS_ERR_STATE);
+    assert_int_equal(reached, k - 1);
+    assert_int_equal(replay_rebuild(log, k - 1, 0, NULL, &eng, &reached), 0);
+    assert_int_equal(reached, k - 1);
+    oms_engine_destroy(&eng);
+    evlog_destroy(&log);
     tu_rmrf(dir);
 
     /* An event that does not decode at all (found by the reader or the applier alike). */
