@@ -118,7 +118,10 @@ static int s_print(scratch_t *s, FILE *out, replay_fmt_t fmt, const evlog_record
     return replay__write_event(out, fmt, rec, ev, NULL, 0);
 }
 
-/* Whether the event passes the filter. *ev_out is set when the event had to be decoded. */
+/* Whether the event passes the filter, reading as little of it as the filters need: envelope
+ * fields first, then a peek at the body (type, order id, account: codec_event_peek, no
+ * allocation), and a full decode only for the instrument filter. *decoded says whether ev was
+ * filled (the caller reuses it). 0, or OMS_ERR_CORRUPT for a body that does not parse. */
 static int s_match(scratch_t *s, const replay_filter_t *f, const evlog_record_t *rec,
                    oms_event_t *ev, bool *decoded, bool *match)
 {
@@ -130,26 +133,29 @@ static int s_match(scratch_t *s, const replay_filter_t *f, const evlog_record_t 
         return 0;
     if (f->principal && !s_eq(rec->principal, rec->principal_len, f->principal))
         return 0;
-    bool need_decode = f->n_types || f->account_id || f->instrument_id ||
-                       (f->order_id && !s_eq(rec->order_id, rec->order_id_len, f->order_id));
-    if (need_decode) {
+    bool order_in_envelope = f->order_id && s_eq(rec->order_id, rec->order_id_len, f->order_id);
+    if (f->n_types || f->account_id || (f->order_id && !order_in_envelope)) {
+        codec_event_peek_t pk;
+        if (codec_event_peek(rec->body, rec->body_len, &pk) != 0)
+            return OMS_ERR_CORRUPT;
+        if (f->n_types) {
+            bool any = false;
+            for (uint32_t i = 0; i < f->n_types && !any; i++)
+                any = f->types[i] == pk.type;
+            if (!any)
+                return 0;
+        }
+        if (f->order_id && !order_in_envelope && strcmp(pk.order_id, f->order_id) != 0)
+            return 0;
+        if (f->account_id && (!pk.has_account || strcmp(pk.account_id, f->account_id) != 0))
+            return 0;
+    }
+    if (f->instrument_id) {
         oms_arena_reset(&s->arena);
         if (codec_decode_event(rec->body, rec->body_len, &s->arena, ev) != 0)
             return OMS_ERR_CORRUPT;
         *decoded = true;
-        if (f->n_types) {
-            bool any = false;
-            for (uint32_t i = 0; i < f->n_types && !any; i++)
-                any = f->types[i] == ev->type;
-            if (!any)
-                return 0;
-        }
-        if (f->order_id && !s_eq(rec->order_id, rec->order_id_len, f->order_id) &&
-            strcmp(replay__event_order(ev), f->order_id) != 0)
-            return 0;
-        if (f->account_id && strcmp(replay__event_account(ev), f->account_id) != 0)
-            return 0;
-        if (f->instrument_id && strcmp(replay__event_instrument(ev), f->instrument_id) != 0)
+        if (strcmp(replay__event_instrument(ev), f->instrument_id) != 0)
             return 0;
     }
     *match = true;
