@@ -537,19 +537,50 @@ void replay__csv_header(FILE *out)
     fputs("seq,ts,principal,command_id,order_id,type,account_id,instrument_id,summary\n", out);
 }
 
+void replay__json_type(const char *json, size_t len, char *type, size_t cap)
+{
+    type[0] = '\0';
+    if (len > 4 && json[0] == '{' && json[1] == '"') {
+        const char *q = memchr(json + 2, '"', len - 2);
+        size_t n = q ? (size_t)(q - (json + 2)) : 0;
+        if (n < cap) {
+            memcpy(type, json + 2, n);
+            type[n] = '\0';
+        }
+    }
+}
+
 int replay__write_event(FILE *out, replay_fmt_t fmt, const evlog_record_t *rec,
                         const oms_event_t *ev, const char *body_json, size_t body_json_len)
 {
     char ts[40];
     if (oms_clock_format_iso(rec->ts_ns, ts, sizeof ts) < 0)
         snprintf(ts, sizeof ts, "%" PRId64, rec->ts_ns);
-    const char *type = ev ? oms_event_type_name(ev->type) : "";
+    char type[64];
+    if (ev)
+        snprintf(type, sizeof type, "%s", oms_event_type_name(ev->type));
+    else if (body_json)
+        replay__json_type(body_json, body_json_len, type, sizeof type);
+    else
+        type[0] = '\0';
+    /* Without a decoded event (a type this version does not know), the summary is the body's
+     * generic JSON and account / instrument are unknown. */
+    char sum[1024];
+    const char *summary = sum;
+    size_t summary_len = 0;
+    if (ev) {
+        replay__summary(ev, sum, sizeof sum);
+        summary_len = strlen(sum);
+    } else if (body_json) {
+        summary = body_json;
+        summary_len = body_json_len;
+    }
+    const char *acc = ev ? replay__event_account(ev) : "";
+    const char *ins = ev ? replay__event_instrument(ev) : "";
     switch (fmt) {
     case REPLAY_FMT_JSON:
         return replay__write_event_json(out, rec, type, body_json, body_json_len);
-    case REPLAY_FMT_CSV: {
-        char sum[1024];
-        replay__summary(ev, sum, sizeof sum);
+    case REPLAY_FMT_CSV:
         fprintf(out, "%" PRIu64 ",%s,", rec->seq, ts);
         replay__csv_str(out, rec->principal, rec->principal_len);
         putc_unlocked(',', out);
@@ -557,24 +588,21 @@ int replay__write_event(FILE *out, replay_fmt_t fmt, const evlog_record_t *rec,
         putc_unlocked(',', out);
         replay__csv_str(out, rec->order_id, rec->order_id_len);
         fprintf(out, ",%s,", type);
-        const char *acc = replay__event_account(ev), *ins = replay__event_instrument(ev);
         replay__csv_str(out, acc, strlen(acc));
         putc_unlocked(',', out);
         replay__csv_str(out, ins, strlen(ins));
         putc_unlocked(',', out);
-        replay__csv_str(out, sum, strlen(sum));
+        replay__csv_str(out, summary, summary_len);
         putc_unlocked('\n', out);
         break;
-    }
-    case REPLAY_FMT_TEXT: {
-        char sum[1024];
-        replay__summary(ev, sum, sizeof sum);
-        fprintf(out, "%10" PRIu64 "  %s  %-10.*s %-14.*s %-12.*s %-22s %s\n", rec->seq, ts,
+    case REPLAY_FMT_TEXT:
+        fprintf(out, "%10" PRIu64 "  %s  %-10.*s %-14.*s %-12.*s %-22s ", rec->seq, ts,
                 (int)rec->principal_len, rec->principal ? rec->principal : "",
                 (int)rec->command_id_len, rec->command_id ? rec->command_id : "",
-                (int)rec->order_id_len, rec->order_id ? rec->order_id : "", type, sum);
+                (int)rec->order_id_len, rec->order_id ? rec->order_id : "", type);
+        fwrite(summary, 1, summary_len, out);
+        putc_unlocked('\n', out);
         break;
-    }
     default:
         return OMS_ERR_INVALID;
     }

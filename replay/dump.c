@@ -91,31 +91,37 @@ static int s_print(scratch_t *s, FILE *out, replay_fmt_t fmt, const evlog_record
     oms_event_t local;
     if (ev == NULL && fmt != REPLAY_FMT_JSON) {
         oms_arena_reset(&s->arena);
-        if (codec_decode_event(rec->body, rec->body_len, &s->arena, &local) != 0)
-            return OMS_ERR_CORRUPT;
-        ev = &local;
+        if (codec_decode_event(rec->body, rec->body_len, &s->arena, &local) == 0)
+            ev = &local;
+        /* else: a type this version does not know, or bytes that do not parse: the generic
+         * JSON below tells which */
     }
-    if (fmt == REPLAY_FMT_JSON) {
+    if (fmt == REPLAY_FMT_JSON || ev == NULL) {
         size_t jl = 0;
         int rc = s_json(s, "oms.v1.Event", rec->body, rec->body_len, &jl);
         if (rc)
             return rc == OMS_ERR_DECODE ? OMS_ERR_CORRUPT : rc;
-        /* The type is the body's oneof member: the JSON's first key ({"order_filled":...}),
-         * so no second parse is needed for it. */
-        char type[64] = "";
-        if (ev) {
-            snprintf(type, sizeof type, "%s", oms_event_type_name(ev->type));
-        } else if (jl > 4 && s->json[0] == '{' && s->json[1] == '"') {
-            const char *q = memchr(s->json + 2, '"', jl - 2);
-            size_t n = q ? (size_t)(q - (s->json + 2)) : 0;
-            if (n < sizeof type) {
-                memcpy(type, s->json + 2, n);
-                type[n] = '\0';
-            }
+        if (fmt == REPLAY_FMT_JSON) {
+            /* The type is the body's oneof member, the JSON's first key: no second parse. */
+            char type[64];
+            if (ev)
+                snprintf(type, sizeof type, "%s", oms_event_type_name(ev->type));
+            else
+                replay__json_type(s->json, jl, type, sizeof type);
+            return replay__write_event_json(out, rec, type, s->json, jl);
         }
-        return replay__write_event_json(out, rec, type, s->json, jl);
+        return replay__write_event(out, fmt, rec, NULL, s->json, jl);
     }
     return replay__write_event(out, fmt, rec, ev, NULL, 0);
+}
+
+/* Whether an event body that codec_event_peek / codec_decode_event refused is still a valid
+ * oms.v1.Event (of a type this version does not know): then filters simply do not match it;
+ * otherwise it is corrupt. */
+static bool s_body_parses(scratch_t *s, const evlog_record_t *rec)
+{
+    size_t jl = 0;
+    return s_json(s, "oms.v1.Event", rec->body, rec->body_len, &jl) == 0;
 }
 
 /* Whether the event passes the filter, reading as little of it as the filters need: envelope
@@ -137,7 +143,7 @@ static int s_match(scratch_t *s, const replay_filter_t *f, const evlog_record_t 
     if (f->n_types || f->account_id || (f->order_id && !order_in_envelope)) {
         codec_event_peek_t pk;
         if (codec_event_peek(rec->body, rec->body_len, &pk) != 0)
-            return OMS_ERR_CORRUPT;
+            return s_body_parses(s, rec) ? 0 : OMS_ERR_CORRUPT;
         if (f->n_types) {
             bool any = false;
             for (uint32_t i = 0; i < f->n_types && !any; i++)
@@ -153,7 +159,7 @@ static int s_match(scratch_t *s, const replay_filter_t *f, const evlog_record_t 
     if (f->instrument_id) {
         oms_arena_reset(&s->arena);
         if (codec_decode_event(rec->body, rec->body_len, &s->arena, ev) != 0)
-            return OMS_ERR_CORRUPT;
+            return s_body_parses(s, rec) ? 0 : OMS_ERR_CORRUPT;
         *decoded = true;
         if (strcmp(replay__event_instrument(ev), f->instrument_id) != 0)
             return 0;

@@ -49,9 +49,13 @@ void replay__key_text(const uint8_t *key, size_t klen, char *buf, size_t cap);
 const char *replay__dec(oms_dec_t v, char *buf);
 
 /* Writes one event (envelope header + body) in fmt. body_json: the generic JSON of the Event
- * (JSON only; may be NULL for the other formats); ev: the decoded event (TEXT/CSV). */
+ * (needed for JSON; for TEXT/CSV only when ev is NULL); ev: the decoded event (TEXT/CSV), or
+ * NULL for an event type this version cannot decode: then the summary is body_json. */
 int replay__write_event(FILE *out, replay_fmt_t fmt, const evlog_record_t *rec,
                         const oms_event_t *ev, const char *body_json, size_t body_json_len);
+/* The event type name from an Event's generic JSON: its first key ({"order_filled":...}), ""
+ * when there is none. */
+void replay__json_type(const char *json, size_t len, char *type, size_t cap);
 /* The JSON line of one event whose type name and body JSON the caller has. */
 int replay__write_event_json(FILE *out, const evlog_record_t *rec, const char *type,
                              const char *body_json, size_t body_json_len);
