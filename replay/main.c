@@ -263,9 +263,9 @@ int main(int argc, char **argv)
             uint64_t n;
             if (s_parse_u64(v, &n) != 0 || n == 0)
                 return s_usage_error("bad seq '%s'", v);
-            if (a[2] == 'f')
+            if (strcmp(a, "--from-seq") == 0)
                 f.from_seq = n;
-            else if (a[2] == 't')
+            else if (strcmp(a, "--to-seq") == 0)
                 f.to_seq = n;
             else
                 state_seq = n;
@@ -275,9 +275,9 @@ int main(int argc, char **argv)
             int64_t t;
             if (oms_clock_parse_iso(v, &t) != 0 || t <= 0)
                 return s_usage_error("bad time '%s' (ISO-8601 UTC)", v);
-            if (a[2] == 'f')
+            if (strcmp(a, "--from-time") == 0)
                 f.from_ts_ns = t;
-            else if (a[2] == 't')
+            else if (strcmp(a, "--to-time") == 0)
                 f.to_ts_ns = t;
             else
                 state_ts = t;

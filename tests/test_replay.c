@@ -1471,6 +1471,19 @@ static void test_replay_tool_exit_codes(void **state)
     const char *dump[] = {"--store", s_store, "dump", "--type", "order_filled", "--format",
                           "text", NULL};
     assert_int_equal(s_run_tool(dump, NULL), 0);
+    /* state as of a time before the first event: nothing yet. */
+    const char *early[] = {"--store", s_store, "state", "--time", "2020-01-01", NULL};
+    assert_int_equal(s_run_tool(early, path), 0);
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    n = fread(text, 1, sizeof text - 1, fp);
+    text[n] = '\0';
+    fclose(fp);
+    assert_non_null(strstr(text, "orders as of seq 0 (0)"));
+    /* state as of a seq, as JSON: the rows as of then. */
+    const char *at50[] = {"--store", s_store, "state", "--seq", "50", "--what", "orders",
+                          "--format", "json", NULL};
+    assert_int_equal(s_run_tool(at50, path), 0);
 
     const char *dir = s_copy();
     uint8_t key[8];
