@@ -223,6 +223,7 @@ int main(int argc, char **argv)
     uint64_t state_seq = 0;
     int64_t state_ts = 0;
     unsigned what = REPLAY_STATE_ALL;
+    const char *dump_opt = NULL, *state_opt = NULL, *verify_opt = NULL; /* one of each, seen */
     if (argc > MAX_ARGS)
         return s_usage_error("too many arguments", NULL);
     for (int i = 1; i < argc; i++) {
@@ -251,11 +252,13 @@ int main(int argc, char **argv)
                 return s_usage_error("unknown format '%s' (json, csv, text)", v);
             fmt_set = true;
         } else if (strcmp(a, "--anchor") == 0) {
+            verify_opt = a;
             NEED_VALUE();
             if (replay_parse_anchor(v, &vo.anchor_seq, &vo.anchor_hash) != 0)
                 return s_usage_error("bad anchor '%s' (SEQ:64 hex digits)", v);
             has_anchor = true;
         } else if (strcmp(a, "--no-rebuild") == 0) {
+            verify_opt = a;
             rebuild = false;
         } else if (strcmp(a, "--from-seq") == 0 || strcmp(a, "--to-seq") == 0 ||
                    strcmp(a, "--seq") == 0) {
@@ -263,6 +266,10 @@ int main(int argc, char **argv)
             uint64_t n;
             if (s_parse_u64(v, &n) != 0 || n == 0)
                 return s_usage_error("bad seq '%s'", v);
+            if (strcmp(a, "--seq") == 0)
+                state_opt = a;
+            else
+                dump_opt = a;
             if (strcmp(a, "--from-seq") == 0)
                 f.from_seq = n;
             else if (strcmp(a, "--to-seq") == 0)
@@ -275,6 +282,10 @@ int main(int argc, char **argv)
             int64_t t;
             if (oms_clock_parse_iso(v, &t) != 0 || t <= 0)
                 return s_usage_error("bad time '%s' (ISO-8601 UTC)", v);
+            if (strcmp(a, "--time") == 0)
+                state_opt = a;
+            else
+                dump_opt = a;
             if (strcmp(a, "--from-time") == 0)
                 f.from_ts_ns = t;
             else if (strcmp(a, "--to-time") == 0)
@@ -282,22 +293,28 @@ int main(int argc, char **argv)
             else
                 state_ts = t;
         } else if (strcmp(a, "--order") == 0) {
+            dump_opt = a;
             NEED_VALUE();
             f.order_id = v;
         } else if (strcmp(a, "--account") == 0) {
+            dump_opt = a;
             NEED_VALUE();
             f.account_id = v;
         } else if (strcmp(a, "--instrument") == 0) {
+            dump_opt = a;
             NEED_VALUE();
             f.instrument_id = v;
         } else if (strcmp(a, "--principal") == 0) {
+            dump_opt = a;
             NEED_VALUE();
             f.principal = v;
         } else if (strcmp(a, "--type") == 0) {
+            dump_opt = a;
             NEED_VALUE();
             if (replay_filter_add_type(&f, v) != 0)
                 return s_usage_error("unknown event type '%s' (or more than 32)", v);
         } else if (strcmp(a, "--what") == 0) {
+            state_opt = a;
             NEED_VALUE();
             if ((what = s_parse_what(v)) == 0)
                 return s_usage_error("bad --what '%s' (orders,positions,allocations)", v);
@@ -323,6 +340,12 @@ int main(int argc, char **argv)
         return s_usage_error("%s needs an argument", cmd);
     if (!is_order && !is_cp && arg != NULL)
         return s_usage_error("unexpected argument '%s'", arg);
+    if (dump_opt && !is_dump)
+        return s_usage_error("%s is an option of dump", dump_opt);
+    if (state_opt && !is_state)
+        return s_usage_error("%s is an option of state", state_opt);
+    if (verify_opt && !is_verify)
+        return s_usage_error("%s is an option of verify", verify_opt);
     if (is_state && state_seq && state_ts)
         return s_usage_error("give --seq or --time, not both", NULL);
     if (!fmt_set && (is_order || is_state || is_verify))

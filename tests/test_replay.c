@@ -1449,6 +1449,10 @@ static void test_replay_tool_exit_codes(void **state)
     assert_int_equal(s_run_tool(bad, NULL), 2);
     const char *bad_opt[] = {"--store", s_store, "dump", "--from-seq", "x", NULL};
     assert_int_equal(s_run_tool(bad_opt, NULL), 2);
+    const char *wrong_cmd[] = {"--store", s_store, "dump", "--seq", "5", NULL};
+    assert_int_equal(s_run_tool(wrong_cmd, NULL), 2);
+    const char *wrong_cmd2[] = {"--store", s_store, "state", "--account", "ACC1", NULL};
+    assert_int_equal(s_run_tool(wrong_cmd2, NULL), 2);
     const char *ok[] = {"--store", s_store, "--quiet", "verify", NULL};
     const char *out = tu_mkdtemp(3, "replay-out");
     char path[600];
