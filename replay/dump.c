@@ -324,7 +324,23 @@ static int s_exec_row(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, 
     }
     if (strcmp(oid, c->order_id) != 0)
         return 0;
-    return s_print_row(c, "execution", "oms.v1.Execution", v, vl);
+    if (c->fmt == REPLAY_FMT_JSON)
+        return s_print_row(c, "execution", "oms.v1.Execution", v, vl);
+    char q[OMS_DEC_STR_MAX], p[OMS_DEC_STR_MAX];
+    fprintf(c->out, "  %s/%s %s@%s booked by seq %" PRIu64 "%s%s", x.venue, x.exec_id,
+            replay__dec(x.qty, q), replay__dec(x.px, p), x.seq, x.busted ? " BUSTED" : "",
+            x.late ? " LATE" : "");
+    if (x.last_seq && x.last_seq != x.seq)
+        fprintf(c->out, " (last changed by seq %" PRIu64 ")", x.last_seq);
+    fputc('\n', c->out);
+    c->n++;
+    return 0;
+}
+
+static const char *s_alloc_status(oms_alloc_status_t st)
+{
+    static const char *const k[] = {"?", "PENDING", "BOOKED", "REJECTED", "REVERSED"};
+    return (unsigned)st < sizeof k / sizeof k[0] ? k[st] : "?";
 }
 
 /* evlog_scan callback over the order's allocation rows (by key prefix). */
@@ -332,7 +348,31 @@ static int s_alloc_row(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 {
     (void)k;
     (void)kl;
-    return s_print_row(ctx, "allocation", "oms.v1.Allocation", v, vl);
+    rows_ctx_t *c = ctx;
+    if (c->fmt == REPLAY_FMT_JSON)
+        return s_print_row(c, "allocation", "oms.v1.Allocation", v, vl);
+    proj_alloc_t a;
+    const oms_alloc_part_t *parts = NULL;
+    const oms_alloc_instr_t *used = NULL;
+    uint32_t n_parts = 0, n_used = 0;
+    oms_arena_reset(&c->s->arena);
+    if (codec_row_decode_alloc(v, vl, &c->s->arena, &a, &parts, &n_parts, &used, &n_used) != 0) {
+        c->err = OMS_ERR_CORRUPT;
+        return 1;
+    }
+    char q[OMS_DEC_STR_MAX], p[OMS_DEC_STR_MAX];
+    fprintf(c->out, "  %s %s qty=%s avg_px=%s created by seq %" PRIu64 ", last changed by seq %" PRIu64
+                    ":",
+            a.alloc_id, s_alloc_status(a.status), replay__dec(a.qty, q), replay__dec(a.avg_px, p),
+            a.created_seq, a.last_seq);
+    for (uint32_t i = 0; i < n_parts && parts; i++)
+        fprintf(c->out, " %s:%s@%s", parts[i].account_id, replay__dec(parts[i].qty, q),
+                replay__dec(parts[i].px, p));
+    if (a.text[0])
+        fprintf(c->out, " \"%s\"", a.text);
+    fputc('\n', c->out);
+    c->n++;
+    return 0;
 }
 
 /* The stored order row as readable lines. */
