@@ -1,11 +1,13 @@
 # The README's two commands, and a few helpers around the CMake build.
-#   make run   install what is missing, build, start the daemon on its embedded default store
+#   make run   install what is missing, build, start the daemon (demo data, store var/oms) and
+#              the simulated venue (scripts/run.sh); Ctrl-C stops both
 #   make test  install what is missing, build, run every test
 # CMake does the real work; this file only sequences it.
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+# more flags for omsd (make run RUN_ARGS=...); SIM_ARGS in the environment for oms-venue-sim
 RUN_ARGS   ?=
 
 .PHONY: deps build run test test-asan bench format clean
@@ -18,7 +20,7 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	@$(BUILD)/bin/oms-logdemo $(RUN_ARGS)
+	@OMSD_ARGS="$(RUN_ARGS)" bash scripts/run.sh $(BUILD)/bin
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -1,32 +1,41 @@
 /*
  * omsd_seq.c - the sequencer: the one thread that changes anything. It drains the command
- * ROUTER into a batch, runs the batch through the engine, appends the events and rows in one
- * atomic write (durable with --durability sync before anything leaves), answers every command
- * and publishes every event, then commits the engine and starts over.
+ * ROUTER into a batch, runs the batch through the engine, hands the events and rows to the log
+ * as one atomic write, and answers every command and publishes every event once that write is
+ * durable (with --durability sync: on disk). Nothing leaves before it is durable.
  *
- *   poll (OMSD_POLL_MS) -> drain up to batch-max messages without blocking
- *     each message: [routing id][exactly one payload frame <= OMS_LIMIT_MSG_BYTES] that
- *     decodes; anything else is answered ERROR at once (nothing appended) and counted
+ *   poll (OMSD_POLL_MS) the command socket and the log's completion eventfd
+ *     drain up to batch-max messages without blocking; each message: [routing id][exactly one
+ *     payload frame <= OMS_LIMIT_MSG_BYTES] that decodes; anything else is answered ERROR at
+ *     once (nothing appended) and counted
  *   -> oms_engine_process (may consume fewer than given: loop over the rest)
- *   -> evlog_append (events + projection/idempotency rows + head, one WriteBatch)
- *   -> replies [routing id][CommandReply], events [topic][envelope as stored]
- *   -> oms_engine_commit
+ *   -> evlog_submit (events + projection/idempotency rows + head, one WriteBatch) and
+ *      oms_engine_commit at once: a flight holds the routing ids, replies and topics
+ *   -> when the log says the flight's batch is durable (in submission order): replies
+ *      [routing id][CommandReply], events [topic][envelope as stored]
+ *
+ * Pipelining (the LMAX arrangement, docs/DESIGN-NOTES.md): up to EVLOG_PIPELINE_DEPTH batches
+ * are in flight, so the engine works on batch N+1 while the log writes and syncs batch N. The
+ * engine's state runs ahead of the disk, but nothing observable does: replies and publishes
+ * wait for durability, and a failed write stops the daemon (every command in flight is
+ * answered ERROR/OMS_ERR_IO; a restart reloads the durable state and idempotency makes the
+ * clients' retries safe). One thing the engine cannot see while ahead: the idempotency rows
+ * of batches in flight are not in the store yet, so a command whose (principal, command id)
+ * matches one in flight is held until the pipeline has drained, and then finds its row
+ * (DUPLICATE) like any retry. Matching uses a 64-bit hash of the pair: a false match only
+ * delays a command, it never changes an answer.
  *
  * The envelope bytes published are read back from the log with an iterator from the batch's
  * first seq (the log assigns seqs and hashes and keeps the bytes to itself): one RocksDB
  * iterator per batch plus one memtable read per event, the price of publishing exactly what a
  * verifier will hash.
  *
- * A failed append is fatal: the engine is rolled back, every command of the batch is answered
- * ERROR/OMS_ERR_IO, and omsd_seq_run returns OMS_ERR_IO so that the daemon stops (the store may
- * or may not hold the batch; a restart finds out and idempotency makes the clients' retries
- * safe).
- *
  * Memory: everything is allocated in omsd_seq_new and sized by batch-max: the decoded
- * commands, the received messages (kept alive until the batch is done, because each command's
- * raw bytes point into its message), a decoding arena large enough for batch-max commands with
- * maximal allocation lists, and one reply buffer. Nothing is allocated per message except what
- * ZeroMQ allocates for the message itself.
+ * commands, the received messages (kept until the engine has consumed them, because each
+ * command's raw bytes point into its message), a decoding arena large enough for batch-max
+ * commands with maximal allocation lists, and per flight the routing ids, replies, topics and
+ * idempotency hashes of one engine batch. Nothing is allocated per message except what ZeroMQ
+ * allocates for the message itself.
  */
 #include "omsd.h"
 
@@ -36,6 +45,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 enum {
@@ -44,24 +54,48 @@ enum {
     SALVAGE_FIELDS = 16, /* top-level fields scanned for a command id in undecodable bytes */
 };
 
+/* One engine batch handed to the log and not yet answered. */
+typedef struct {
+    uint64_t need;        /* durable tickets (evlog_poll) needed before it is answered */
+    bool appended;        /* it was submitted (false: nothing to write, e.g. DUPLICATEs) */
+    uint32_t n;           /* commands it answers */
+    zmq_msg_t *ident;     /* [cap] routing ids of their senders (moved from the drain) */
+    uint32_t *local_idx;  /* [cap] local mode: the caller's index of each */
+    oms_reply_t *replies; /* [cap] their replies */
+    uint64_t *keys;       /* [cap] idempotency hashes of their commands, sorted */
+    uint64_t first_seq;   /* seq of its first event */
+    uint32_t n_events;    /* its events */
+    char (*topics)[OMSD_TOPIC_CAP]; /* [OMS_LIMIT_BATCH_EVENTS] each event's topic */
+    int16_t *topic_len;             /* [OMS_LIMIT_BATCH_EVENTS] its length, -1 when it has none */
+    int64_t t0_ns;                  /* when it was submitted (monotonic), for the latency */
+} flight_t;
+
+enum { FLIGHTS = EVLOG_PIPELINE_DEPTH };
+
 struct omsd_seq {
-    const omsd_config_t *cfg; /* settings (batch_max) */
-    evlog_t *log;             /* the writer handle (the caller's) */
-    oms_engine_t *eng;        /* the engine (the caller's) */
-    void *cmd;                /* command ROUTER (the caller's); NULL in local-only use */
-    void *pub;                /* event PUB (the caller's); NULL: nothing published */
-    omsd_stats_t *stats;      /* shared counters */
-    uint32_t cap;             /* commands per batch (batch_max) */
-    uint32_t n;               /* commands in the batch being built */
-    oms_cmd_t *cmds;          /* [cap] decoded commands; raw points into body[i] */
-    zmq_msg_t *ident;         /* [cap] routing id of each command's sender */
-    zmq_msg_t *body;          /* [cap] each command's payload frame */
-    zmq_msg_t extra;          /* scratch for frames beyond the first (drained, dropped) */
-    oms_reply_t *local_out;   /* local mode: replies go to local_out[local_idx[i]] */
-    uint32_t *local_idx;      /* [cap] local mode: caller's index of batch slot i */
-    oms_arena_t arena;        /* decoding arena, reset per batch */
-    uint8_t *replybuf;        /* REPLY_CAP bytes for encoding one reply */
-    int64_t last_ts_ns;       /* sequencer time of the last batch: time never goes back */
+    const omsd_config_t *cfg;  /* settings (batch_max) */
+    evlog_t *log;              /* the writer handle (the caller's) */
+    oms_engine_t *eng;         /* the engine (the caller's) */
+    void *cmd;                 /* command ROUTER (the caller's); NULL in local-only use */
+    void *pub;                 /* event PUB (the caller's); NULL: nothing published */
+    omsd_stats_t *stats;       /* shared counters */
+    uint32_t cap;              /* commands per batch (batch_max) */
+    uint32_t n;                /* commands in the batch being built */
+    oms_cmd_t *cmds;           /* [cap] decoded commands; raw points into body[i] */
+    zmq_msg_t *ident;          /* [cap] routing id of each command's sender */
+    zmq_msg_t *body;           /* [cap] each command's payload frame */
+    zmq_msg_t extra;           /* scratch for frames beyond the first (drained, dropped) */
+    oms_reply_t *local_out;    /* local mode: replies go to local_out[local_idx[i]] */
+    uint32_t *local_idx;       /* [cap] local mode: caller's index of batch slot i */
+    oms_arena_t arena;         /* decoding arena, reset per batch */
+    uint8_t *replybuf;         /* REPLY_CAP bytes for encoding one reply */
+    int64_t last_ts_ns;        /* sequencer time of the last batch: time never goes back */
+    flight_t flights[FLIGHTS]; /* ring of flights, oldest at head */
+    uint32_t f_head;           /* index of the oldest flight */
+    uint32_t f_count;          /* flights in the ring */
+    uint64_t submitted;        /* evlog_submit calls so far (= the next ticket + 1 - 1) */
+    uint64_t durable;          /* durable tickets as last polled */
+    int notify_fd;             /* the log's completion eventfd */
 };
 
 /* ---- set-up --------------------------------------------------------------------------------- */
@@ -85,8 +119,8 @@ static int64_t s_head_ts(evlog_t *log)
     return ts;
 }
 
-omsd_seq_t *omsd_seq_new(const omsd_config_t *cfg, evlog_t *log, oms_engine_t *eng,
-                         void *cmd_sock, void *pub_sock, omsd_stats_t *stats)
+omsd_seq_t *omsd_seq_new(const omsd_config_t *cfg, evlog_t *log, oms_engine_t *eng, void *cmd_sock,
+                         void *pub_sock, omsd_stats_t *stats)
 {
     assert(cfg && log && eng && stats);
     assert(cfg->batch_max >= 1 && cfg->batch_max <= OMS_LIMIT_BATCH_COMMANDS);
@@ -105,11 +139,23 @@ omsd_seq_t *omsd_seq_new(const omsd_config_t *cfg, evlog_t *log, oms_engine_t *e
     s->body = calloc(s->cap, sizeof *s->body);
     s->local_idx = calloc(s->cap, sizeof *s->local_idx);
     s->replybuf = malloc(REPLY_CAP);
+    bool ok = s->cmds && s->ident && s->body && s->local_idx && s->replybuf;
+    for (uint32_t f = 0; ok && f < FLIGHTS; f++) {
+        flight_t *fl = &s->flights[f];
+        fl->ident = calloc(s->cap, sizeof *fl->ident);
+        fl->local_idx = calloc(s->cap, sizeof *fl->local_idx);
+        fl->replies = calloc(s->cap, sizeof *fl->replies);
+        fl->keys = calloc(s->cap, sizeof *fl->keys);
+        fl->topics = calloc(OMS_LIMIT_BATCH_EVENTS, sizeof *fl->topics);
+        fl->topic_len = calloc(OMS_LIMIT_BATCH_EVENTS, sizeof *fl->topic_len);
+        ok = fl->ident && fl->local_idx && fl->replies && fl->keys && fl->topics && fl->topic_len;
+        for (uint32_t i = 0; ok && i < s->cap; i++)
+            zmq_msg_init(&fl->ident[i]);
+    }
     /* Room for every command of a batch to carry a maximal allocation list (the codec keeps at
      * most OMS_LIMIT_ALLOC_ACCOUNTS); pages are touched only as used. */
     size_t per_cmd = OMS_LIMIT_ALLOC_ACCOUNTS * sizeof(oms_alloc_instr_t) + 64;
-    if (!s->cmds || !s->ident || !s->body || !s->local_idx || !s->replybuf ||
-        oms_arena_init(&s->arena, (size_t)s->cap * per_cmd) != 0) {
+    if (!ok || oms_arena_init(&s->arena, (size_t)s->cap * per_cmd) != 0) {
         omsd_seq_destroy(&s);
         return NULL;
     }
@@ -119,6 +165,7 @@ omsd_seq_t *omsd_seq_new(const omsd_config_t *cfg, evlog_t *log, oms_engine_t *e
     }
     zmq_msg_init(&s->extra);
     s->last_ts_ns = s_head_ts(log);
+    s->notify_fd = evlog_notify_fd(log);
     return s;
 }
 
@@ -133,6 +180,18 @@ void omsd_seq_destroy(omsd_seq_t **self_p)
             zmq_msg_close(&s->body[i]);
         }
         zmq_msg_close(&s->extra);
+    }
+    for (uint32_t f = 0; f < FLIGHTS; f++) {
+        flight_t *fl = &s->flights[f];
+        if (fl->ident)
+            for (uint32_t i = 0; i < s->cap; i++)
+                zmq_msg_close(&fl->ident[i]);
+        free(fl->ident);
+        free(fl->local_idx);
+        free(fl->replies);
+        free(fl->keys);
+        free(fl->topics);
+        free(fl->topic_len);
     }
     oms_arena_free(&s->arena);
     free(s->cmds);
@@ -154,8 +213,7 @@ static void s_send_reply(omsd_seq_t *s, const void *id, size_t id_len, const oms
     int rc = codec_encode_reply(r, s->replybuf, REPLY_CAP, &len);
     if (rc != 0) {
         /* Cannot happen with model-bounded strings: REPLY_CAP covers the largest reply. */
-        OMSD_ERROR("cannot encode the reply to command '%s': %s", r->command_id,
-                   oms_strerror(rc));
+        OMSD_ERROR("cannot encode the reply to command '%s': %s", r->command_id, oms_strerror(rc));
         return;
     }
     if (zmq_send(s->cmd, id, id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
@@ -327,52 +385,153 @@ static int s_drain(omsd_seq_t *s)
     return rc;
 }
 
-/* ---- publishing ----------------------------------------------------------------------------- */
+/* ---- flights ------------------------------------------------------------------------------- */
 
-/* Publishes the batch's events as stored, [topic][envelope], in seq order. The events are
- * durable already: a failure here is logged and leaves a gap that subscribers fill through
- * catch-up. */
-static void s_publish(omsd_seq_t *s, const oms_batch_t *b)
+/* 64-bit FNV-1a of (principal, 0x1f, command id): the idempotency key of a command. */
+static uint64_t s_key(const oms_cmd_t *c)
 {
-    if (!s->pub || b->n_events == 0)
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *p = (const unsigned char *)c->principal; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    h = (h ^ 0x1f) * 1099511628211ull;
+    for (const unsigned char *p = (const unsigned char *)c->command_id; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return h;
+}
+
+static int s_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The k-th flight from the oldest. */
+static flight_t *s_flight(omsd_seq_t *s, uint32_t k)
+{
+    assert(k < FLIGHTS);
+    return &s->flights[(s->f_head + k) % FLIGHTS];
+}
+
+/* True when a command with this idempotency key is in a flight (or a hash collides with one:
+ * then the command only waits for the pipeline to drain). */
+static bool s_in_flight(omsd_seq_t *s, uint64_t key)
+{
+    for (uint32_t k = 0; k < s->f_count; k++) {
+        const flight_t *f = s_flight(s, k);
+        if (f->n && bsearch(&key, f->keys, f->n, sizeof key, s_cmp_u64))
+            return true;
+    }
+    return false;
+}
+
+/* Publishes a durable flight's events as stored, [topic][envelope], in seq order. A failure
+ * here is logged and leaves a gap that subscribers fill through catch-up. */
+static void s_publish(omsd_seq_t *s, const flight_t *f)
+{
+    if (!s->pub || f->n_events == 0)
         return;
-    const proj_state_t *st = oms_engine_state(s->eng);
     evlog_iter_t *it = NULL;
-    int rc = evlog_iter_new(s->log, b->first_seq, &it);
+    int rc = evlog_iter_new(s->log, f->first_seq, &it);
     if (rc != 0) {
         OMSD_ERROR("cannot read back events %llu.. to publish them: %s",
-                   (unsigned long long)b->first_seq, oms_strerror(rc));
+                   (unsigned long long)f->first_seq, oms_strerror(rc));
         return;
     }
-    char topic[OMSD_TOPIC_CAP];
-    for (uint32_t k = 0; k < b->n_events; k++) {
+    for (uint32_t k = 0; k < f->n_events; k++) {
         uint64_t seq = 0;
         const uint8_t *val = NULL;
         size_t len = 0;
         rc = evlog_iter_next(it, &seq, &val, &len);
-        if (rc != 1 || seq != b->first_seq + k) {
+        if (rc != 1 || seq != f->first_seq + k) {
             OMSD_ERROR("cannot read back event %llu to publish it (%s)",
-                       (unsigned long long)(b->first_seq + k),
+                       (unsigned long long)(f->first_seq + k),
                        rc < 0 ? oms_strerror(rc) : "missing");
             break;
         }
-        int tl = omsd_topic(st, &b->decoded[k], topic, sizeof topic);
-        if (tl < 0) {
-            OMSD_ERROR("event %llu has no topic (type %d)", (unsigned long long)seq,
-                       (int)b->decoded[k].type);
-            continue;
-        }
-        if (zmq_send(s->pub, topic, (size_t)tl, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        if (f->topic_len[k] < 0)
+            continue; /* logged when the flight was built */
+        if (zmq_send(s->pub, f->topics[k], (size_t)f->topic_len[k], ZMQ_SNDMORE | ZMQ_DONTWAIT) <
+                0 ||
             zmq_send(s->pub, val, len, ZMQ_DONTWAIT) < 0)
-            OMSD_WARN("event %llu not published: %s", (unsigned long long)seq,
-                      zmq_strerror(errno));
+            OMSD_WARN("event %llu not published: %s", (unsigned long long)seq, zmq_strerror(errno));
     }
     evlog_iter_destroy(&it);
 }
 
+/* Ends the oldest flight: when durable, counts it, answers its commands and publishes its
+ * events; otherwise (its write failed) answers each ERROR/OMS_ERR_IO. Frees its slot. */
+static void s_finish(omsd_seq_t *s, bool durable)
+{
+    assert(s->f_count > 0);
+    flight_t *f = s_flight(s, 0);
+    if (durable) {
+        /* The counters first: they carry the head the query thread refreshes to, so a client
+         * that queries right after its reply sees its command. */
+        uint64_t head = 0;
+        oms_hash_t hash;
+        evlog_head(s->log, &head, &hash);
+        int64_t dt = oms_clock_mono_ns() - f->t0_ns;
+        uint32_t append_us = !f->appended ? 0
+                             : dt >= 1000
+                                 ? (uint32_t)(dt / 1000 < UINT32_MAX ? dt / 1000 : UINT32_MAX)
+                                 : 1;
+        omsd_stats_batch(s->stats, f->n, f->n_events, append_us, head, &hash, f->replies);
+        OMSD_DEBUG("batch: %u commands, %u events, head %llu, %u us", f->n, f->n_events,
+                   (unsigned long long)head, append_us);
+    } else {
+        for (uint32_t i = 0; i < f->n; i++) {
+            char id[OMS_ID_CAP];
+            oms_strlcpy(id, f->replies[i].command_id, sizeof id);
+            s_error_reply(&f->replies[i], id, OMS_ERR_IO,
+                          "the log could not be written; the daemon stops");
+        }
+        omsd_stats_errors(s->stats, f->n);
+    }
+    for (uint32_t i = 0; i < f->n; i++) {
+        if (s->local_out)
+            s->local_out[f->local_idx[i]] = f->replies[i];
+        else
+            s_send_reply(s, zmq_msg_data(&f->ident[i]), zmq_msg_size(&f->ident[i]), &f->replies[i]);
+        zmq_msg_close(&f->ident[i]);
+        zmq_msg_init(&f->ident[i]);
+    }
+    if (durable)
+        s_publish(s, f);
+    f->n = 0;
+    f->n_events = 0;
+    s->f_head = (s->f_head + 1) % FLIGHTS;
+    s->f_count--;
+}
+
+/* Ends every flight that is durable, oldest first; then, while more than max_left remain,
+ * waits for the oldest. 0, or OMS_ERR_IO when a write failed: every flight not durable was
+ * answered ERROR and the daemon must stop. */
+static int s_complete(omsd_seq_t *s, uint32_t max_left)
+{
+    /* Bounded: each round ends a flight or waits for the oldest one's write to end. */
+    for (int round = 0; round <= 2 * FLIGHTS; round++) {
+        uint64_t durable = 0;
+        int rc = evlog_poll(s->log, &durable);
+        while (s->f_count && s_flight(s, 0)->need <= durable)
+            s_finish(s, true);
+        if (rc != 0) {
+            OMSD_ERROR("append failed: %s; stopping: a restart recovers", evlog_errmsg(s->log));
+            while (s->f_count)
+                s_finish(s, false);
+            return OMS_ERR_IO;
+        }
+        if (s->f_count <= max_left)
+            return 0;
+        /* The oldest needs ticket need - 1 (need >= 1, or it would have ended above). */
+        (void)evlog_wait(s->log, s_flight(s, 0)->need - 1);
+    }
+    assert(!"flights did not complete"); /* every wait ends a write */
+    return OMS_ERR_STATE;
+}
+
 /* ---- processing ----------------------------------------------------------------------------- */
 
-/* Forgets the batch: frees the received messages, resets the arena. */
+/* Forgets the drained batch: frees the received messages, resets the arena. */
 static void s_release(omsd_seq_t *s)
 {
     for (uint32_t i = 0; i < s->n; i++) {
@@ -385,7 +544,39 @@ static void s_release(omsd_seq_t *s)
     oms_arena_reset(&s->arena);
 }
 
-/* Runs the s->n commands of the batch. 0, or a fatal error after which the daemon stops. */
+/* Moves an engine batch (its commands are cmds[done ..]) into the next flight; the batch was
+ * submitted with ticket (appended) or had nothing to write. */
+static void s_fly(omsd_seq_t *s, uint32_t done, const oms_batch_t *b, bool appended, uint64_t need,
+                  int64_t t0)
+{
+    assert(s->f_count < FLIGHTS);
+    flight_t *f = s_flight(s, s->f_count);
+    f->appended = appended;
+    f->need = need;
+    f->n = b->n_consumed;
+    f->t0_ns = t0;
+    for (uint32_t i = 0; i < f->n; i++) {
+        zmq_msg_move(&f->ident[i], &s->ident[done + i]);
+        f->local_idx[i] = s->local_idx[done + i];
+        f->replies[i] = b->replies[i];
+        f->keys[i] = s_key(&s->cmds[done + i]);
+    }
+    qsort(f->keys, f->n, sizeof *f->keys, s_cmp_u64);
+    f->first_seq = b->first_seq;
+    f->n_events = b->n_events;
+    const proj_state_t *st = oms_engine_state(s->eng);
+    for (uint32_t k = 0; k < b->n_events; k++) {
+        int tl = omsd_topic(st, &b->decoded[k], f->topics[k], OMSD_TOPIC_CAP);
+        f->topic_len[k] = (int16_t)(tl < 0 ? -1 : tl);
+        if (tl < 0)
+            OMSD_ERROR("event %llu has no topic (type %d)", (unsigned long long)(b->first_seq + k),
+                       (int)b->decoded[k].type);
+    }
+    s->f_count++;
+}
+
+/* Runs the s->n commands of the drained batch into flights. 0, or a fatal error after which
+ * the daemon stops (every command not answered yet was answered ERROR). */
 static int s_process(omsd_seq_t *s)
 {
     int64_t ts = oms_clock_now_ns();
@@ -394,62 +585,71 @@ static int s_process(omsd_seq_t *s)
     s->last_ts_ns = ts;
     int fatal = 0;
     uint32_t done = 0;
-    /* Each round consumes at least one command (checked), so this ends within s->n rounds. */
-    while (done < s->n) {
+    /* Each round consumes at least one command or empties the pipeline (after which the
+     * next round consumes one), so this ends within 2 * s->n rounds. */
+    while (done < s->n && !fatal) {
+        uint32_t limit = done;
+        while (limit < s->n && !s_in_flight(s, s_key(&s->cmds[limit])))
+            limit++;
+        if (limit == done || s->f_count == FLIGHTS) {
+            /* A retry of a command in flight (its idempotency row is not in the store yet),
+             * or no free flight: let the pipeline drain. */
+            if ((fatal = s_complete(s, limit == done ? 0 : FLIGHTS - 1)) != 0)
+                break;
+            continue;
+        }
         oms_batch_t b;
-        int rc = oms_engine_process(s->eng, s->cmds + done, s->n - done, ts, &b);
+        int rc = oms_engine_process(s->eng, s->cmds + done, limit - done, ts, &b);
         if (rc != 0) {
             /* The engine rolled back: nothing of these commands happened. OMS_ERR_IO and
              * OMS_ERR_CORRUPT mean the store could not be read (idempotency lookups): stop. */
-            OMSD_ERROR("the engine refused a batch of %u commands: %s", s->n - done,
+            OMSD_ERROR("the engine refused a batch of %u commands: %s", limit - done,
                        oms_strerror(rc));
-            s_error_range(s, done, s->n, rc == OMS_ERR_CORRUPT ? OMS_ERR_IO : rc,
+            s_error_range(s, done, limit, rc == OMS_ERR_CORRUPT ? OMS_ERR_IO : rc,
                           "the command could not be processed");
             if (rc == OMS_ERR_IO || rc == OMS_ERR_CORRUPT)
                 fatal = OMS_ERR_IO;
-            break;
+            done = limit;
+            continue;
         }
         if (b.n_consumed == 0) {
             oms_engine_rollback(s->eng);
-            OMSD_ERROR("the engine consumed no command of %u", s->n - done);
-            s_error_range(s, done, s->n, OMS_ERR_LIMIT, "the command could not be processed");
-            break;
+            OMSD_ERROR("the engine consumed no command of %u", limit - done);
+            s_error_range(s, done, limit, OMS_ERR_LIMIT, "the command could not be processed");
+            done = limit;
+            continue;
         }
-        uint32_t append_us = 0;
-        if (b.n_events || b.n_rows) {
-            int64_t t0 = oms_clock_mono_ns();
-            uint64_t first = 0;
-            rc = evlog_append(s->log, b.events, b.n_events, b.rows, b.n_rows, &first);
-            int64_t dt = oms_clock_mono_ns() - t0;
-            append_us = dt >= 1000 ? (uint32_t)(dt / 1000 < UINT32_MAX ? dt / 1000 : UINT32_MAX)
-                                   : 1;
+        int64_t t0 = oms_clock_mono_ns();
+        bool appended = b.n_events || b.n_rows;
+        uint64_t need = s->submitted; /* nothing to write: answered after what went before */
+        if (appended) {
+            uint64_t ticket = 0, first = 0;
+            rc = evlog_submit(s->log, b.events, b.n_events, b.rows, b.n_rows, &ticket, &first);
             if (rc != 0) {
                 oms_engine_rollback(s->eng);
                 OMSD_ERROR("append of %u events failed: %s (%s); stopping: a restart recovers",
                            b.n_events, evlog_errmsg(s->log), oms_strerror(rc));
-                s_error_range(s, done, s->n, OMS_ERR_IO,
-                              "the log could not be written; the daemon stops");
                 fatal = OMS_ERR_IO;
                 break;
             }
             /* The engine's head was checked against the log's at start, and both advance only
              * here: a difference is a bug. */
             assert(b.n_events == 0 || first == b.first_seq);
+            s->submitted = ticket + 1;
+            need = ticket + 1;
         }
-        /* Durable. The counters first: they carry the head the query thread refreshes to, so
-         * a client that queries right after its reply sees its command. Then answer and
-         * publish (before commit, while the batch result is valid). */
-        uint64_t head = 0;
-        oms_hash_t hash;
-        evlog_head(s->log, &head, &hash);
-        omsd_stats_batch(s->stats, b.n_consumed, b.n_events, append_us, head, &hash, b.replies);
-        for (uint32_t i = 0; i < b.n_consumed; i++)
-            s_answer(s, done + i, &b.replies[i]);
-        s_publish(s, &b);
-        OMSD_DEBUG("batch: %u commands, %u events, %u rows, head %llu, %u us", b.n_consumed,
-                   b.n_events, b.n_rows, (unsigned long long)head, append_us);
+        s_fly(s, done, &b, appended, need, t0);
         oms_engine_commit(s->eng);
         done += b.n_consumed;
+        fatal = s_complete(s, FLIGHTS); /* answer what is durable already; never waits */
+    }
+    if (fatal) {
+        /* Flights end as their writes did (durable ones are answered normally); whatever
+         * was not handed to a flight is answered ERROR here, and the daemon stops. */
+        (void)s_complete(s, 0);
+        while (s->f_count)
+            s_finish(s, false);
+        s_error_range(s, done, s->n, OMS_ERR_IO, "the log could not be written; the daemon stops");
     }
     s_release(s);
     return fatal;
@@ -458,16 +658,30 @@ static int s_process(omsd_seq_t *s)
 int omsd_seq_run(omsd_seq_t *s, volatile sig_atomic_t *stop)
 {
     assert(s->cmd);
-    zmq_pollitem_t item = {.socket = s->cmd, .events = ZMQ_POLLIN};
-    while (!*stop) {
-        int rc = zmq_poll(&item, 1, OMSD_POLL_MS);
+    zmq_pollitem_t items[2] = {
+        {.socket = s->cmd, .events = ZMQ_POLLIN},
+        {.socket = NULL, .fd = s->notify_fd, .events = ZMQ_POLLIN},
+    };
+    /* After a stop request, commands are no longer read; the flights in hand are finished. */
+    while (!*stop || s->f_count) {
+        items[0].events = !*stop && s->f_count < FLIGHTS ? ZMQ_POLLIN : 0;
+        items[0].revents = items[1].revents = 0;
+        int rc = zmq_poll(items, s->notify_fd >= 0 ? 2 : 1, OMSD_POLL_MS);
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
             OMSD_ERROR("command socket: %s", zmq_strerror(errno));
             return OMS_ERR_IO;
         }
-        if (rc == 0)
+        if (items[1].revents & ZMQ_POLLIN) {
+            uint64_t v;
+            ssize_t r = read(s->notify_fd, &v, sizeof v); /* reset the eventfd; state is polled */
+            (void)r;
+        }
+        int crc = s_complete(s, s->notify_fd >= 0 ? FLIGHTS : 0);
+        if (crc)
+            return crc;
+        if (!(items[0].revents & ZMQ_POLLIN))
             continue;
         rc = s_drain(s);
         if (s->n) {
@@ -486,12 +700,11 @@ int omsd_seq_run(omsd_seq_t *s, volatile sig_atomic_t *stop)
 int omsd_seq_run_local(omsd_seq_t *s, const uint8_t *const *bufs, const size_t *lens, uint32_t n,
                        oms_reply_t *replies)
 {
-    assert(s->n == 0 && n <= s->cap);
+    assert(s->n == 0 && n <= s->cap && s->f_count == 0);
     char why[ERR_TEXT_CAP];
     for (uint32_t i = 0; i < n; i++) {
         why[0] = '\0';
-        int rc = codec_decode_command(bufs[i], lens[i], &s->arena, &s->cmds[s->n], why,
-                                      sizeof why);
+        int rc = codec_decode_command(bufs[i], lens[i], &s->arena, &s->cmds[s->n], why, sizeof why);
         if (rc != 0) {
             s_error_reply(&replies[i], "", rc, why[0] ? why : oms_strerror(rc));
             continue;
@@ -500,6 +713,8 @@ int omsd_seq_run_local(omsd_seq_t *s, const uint8_t *const *bufs, const size_t *
     }
     s->local_out = replies;
     int rc = s->n ? s_process(s) : 0;
+    if (rc == 0)
+        rc = s_complete(s, 0); /* every reply is in before returning */
     s->local_out = NULL;
     return rc;
 }

@@ -261,3 +261,13 @@ int bench_log_main(int argc, char **argv)
         }
     return 0;
 }
+
+double bench_raw_append_rate(const char *dir, bool sync, size_t batch, size_t env_len,
+                             double secs)
+{
+    uint64_t n = 0;
+    bench_rmrf(dir);
+    double s = s_run_raw(dir, sync, batch, env_len, secs, &n);
+    bench_rmrf(dir);
+    return s > 0 ? (double)n / s : 0;
+}

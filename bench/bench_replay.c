@@ -431,6 +431,15 @@ int bench_replay_main(int argc, char **argv)
     char *rest[64];
     int n_rest = 0;
     for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            printf("usage: oms-bench replay [--events N] [--keep] [--json] [--rounds N] [--dir D]\n"
+                   "  builds a store of N events (default %llu) by driving the engine, then "
+                   "measures\n  oms-replay verify (with and without the rebuild) and dump "
+                   "against a raw RocksDB\n  iteration over the same events; --keep leaves the "
+                   "store for oms-replay.\n",
+                   (unsigned long long)DEFAULT_EVENTS);
+            return 0;
+        }
         if (strcmp(argv[i], "--events") == 0 && i + 1 < argc) {
             want = strtoull(argv[++i], NULL, 10);
             if (want < 1000 || want > MAX_EVENTS) {

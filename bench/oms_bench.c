@@ -73,9 +73,17 @@ static void s_usage(void)
                     "sync/async)\n"
                     "  engine commands/s through the engine alone (no I/O) and rebuild "
                     "events/s\n"
+                    "  e2e    omsd over the bus: closed-loop throughput, paced latency, next to "
+                    "raw\n"
+                    "         RocksDB, a DEALER/ROUTER round trip and one fdatasync\n"
+                    "  restart  daemon memory per open order and restart time vs open orders "
+                    "and history\n"
+                    "  soak   crash soak: SIGKILL the daemon under retrying load, then check the "
+                    "log\n"
                     "  replay oms-replay verify (with rebuild) and dump events/s vs raw RocksDB "
                     "iteration\n"
-                    "         (extra flags: --events N, default 1000000; --keep)\n");
+                    "         (extra flags: --events N, default 1000000; --keep)\n"
+                    "run `oms-bench <benchmark> --help` for a benchmark's own flags\n");
 }
 
 int main(int argc, char **argv)
@@ -88,6 +96,12 @@ int main(int argc, char **argv)
         return bench_log_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "engine") == 0)
         return bench_engine_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "e2e") == 0)
+        return bench_e2e_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "restart") == 0)
+        return bench_restart_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "soak") == 0)
+        return bench_soak_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "replay") == 0)
         return bench_replay_main(argc - 2, argv + 2);
     s_usage();

@@ -16,8 +16,9 @@
 #define MAX_ARGS      256 /* command-line words considered */
 
 static const char k_usage[] =
-    "usage: oms-replay [--store DIR] [--secondary DIR] [--quiet] COMMAND [options]\n"
+    "usage: oms-replay [--store DIR] [--secondary DIR] [--quiet] COMMAND [options] [DIR]\n"
     "\n"
+    "The store is --store DIR or the last argument (default ./var/oms).\n"
     "Reads an OMS event store (a live data dir, a checkpoint copy or a backup) and never\n"
     "writes to it. The store is opened read-only (a frozen view as of the start); beside a\n"
     "long-running daemon prefer --secondary DIR (a private scratch directory). Every command\n"
@@ -213,7 +214,7 @@ static int s_verify_print(const replay_verify_result_t *r, replay_fmt_t fmt, boo
 
 int main(int argc, char **argv)
 {
-    const char *store = DEFAULT_STORE, *secondary = NULL, *cmd = NULL, *arg = NULL;
+    const char *store = NULL, *secondary = NULL, *cmd = NULL, *arg = NULL, *arg2 = NULL;
     bool quiet = false, rebuild = true, has_anchor = false, fmt_set = false;
     replay_fmt_t fmt = REPLAY_FMT_JSON;
     replay_filter_t f;
@@ -324,6 +325,8 @@ int main(int argc, char **argv)
             cmd = a;
         } else if (arg == NULL) {
             arg = a;
+        } else if (arg2 == NULL) {
+            arg2 = a;
         } else {
             return s_usage_error("unexpected argument '%s'", a);
         }
@@ -338,8 +341,16 @@ int main(int argc, char **argv)
         return s_usage_error("unknown command '%s'", cmd);
     if ((is_order || is_cp) && arg == NULL)
         return s_usage_error("%s needs an argument", cmd);
-    if (!is_order && !is_cp && arg != NULL)
-        return s_usage_error("unexpected argument '%s'", arg);
+    /* The store may also come last, as a positional argument ("oms-replay verify DIR"). */
+    const char *pos_store = is_order || is_cp ? arg2 : arg;
+    if (!is_order && !is_cp && arg2 != NULL)
+        return s_usage_error("unexpected argument '%s'", arg2);
+    if (pos_store && store)
+        return s_usage_error("the store is given twice (--store and '%s')", pos_store);
+    if (pos_store)
+        store = pos_store;
+    if (store == NULL)
+        store = DEFAULT_STORE;
     if (dump_opt && !is_dump)
         return s_usage_error("%s is an option of dump", dump_opt);
     if (state_opt && !is_state)

@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config git
       libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
-      librocksdb-dev libcmocka-dev libsodium-dev)
+      librocksdb-dev libcmocka-dev libsodium-dev libjansson-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -15,6 +15,9 @@
  *                           queries -> ErrorReply.
  *   retry_duplicate         the same bytes again from a new socket (Lazy Pirate) -> DUPLICATE
  *                           with the first outcome's seqs; nothing appended.
+ *   retry_while_in_flight   every command twice back to back on two sockets, small batches:
+ *                           the copy that arrives while the first is still being written is
+ *                           held and answered DUPLICATE; each command is in the log once.
  *   second_daemon_refused   a second daemon on the same store exits non-zero saying the store is
  *                           in use; the first is unaffected.
  *   sigterm_under_burst     SIGTERM while thousands of commands are in flight: exit status 0,
@@ -679,6 +682,73 @@ static void test_omsd_retry_duplicate(void **state)
     assert_int_equal(s_head_of(d), r1.last_seq);
 }
 
+static int s_index_of(const char *prefix, const char *cmd_id)
+{
+    size_t pl = strlen(prefix);
+    assert_true(strncmp(cmd_id, prefix, pl) == 0 && cmd_id[pl] == '-');
+    int i = atoi(cmd_id + pl + 1);
+    assert_true(i >= 0 && i < BURST);
+    return i;
+}
+
+/* Retries that arrive while the first copy is still being written (the pipelined sequencer
+ * runs ahead of the disk): every command is sent twice back to back, on two sockets, with
+ * --batch-max 7 so that the copies land in different batches in flight. Each command is in the
+ * log once; one copy is ACCEPTED and the other DUPLICATE with the same seqs. */
+static void test_omsd_retry_while_in_flight(void **state)
+{
+    omsd_t *d = *state;
+    const char *extra[] = {"--demo-data", "--batch-max", "7", NULL};
+    s_start(d, extra);
+    uint64_t head0 = s_stats(d)->head_seq;
+    void *a = s_dealer(d->cmd_ep), *b = s_dealer(d->cmd_ep);
+    enum { N = 300 };
+    static uint8_t bufs[N][512];
+    static size_t lens[N];
+    for (int i = 0; i < N; i++) {
+        char cid[64], oid[64];
+        snprintf(cid, sizeof cid, "inflight-%d", i);
+        snprintf(oid, sizeof oid, "O-inflight-%d", i);
+        oms_cmd_t c = s_new_order(cid, oid, "ACC1", "1");
+        lens[i] = s_encode(&c, bufs[i], sizeof bufs[i]);
+        s_send(a, bufs[i], lens[i]);
+        s_send(b, bufs[i], lens[i]);
+    }
+    static oms_reply_t ra[N], rb[N];
+    for (int k = 0; k < 2; k++) {
+        oms_reply_t *dst = k ? rb : ra;
+        for (int i = 0; i < N; i++) {
+            oms_reply_t r = s_reply(k ? b : a);
+            dst[s_index_of("inflight", r.command_id)] = r;
+        }
+    }
+    int dups = 0;
+    for (int i = 0; i < N; i++) {
+        const oms_reply_t *acc = ra[i].status == OMS_REPLY_ACCEPTED ? &ra[i] : &rb[i];
+        const oms_reply_t *dup = acc == &ra[i] ? &rb[i] : &ra[i];
+        assert_int_equal(acc->status, OMS_REPLY_ACCEPTED);
+        assert_int_equal(dup->status, OMS_REPLY_DUPLICATE);
+        assert_int_equal(dup->original_status, OMS_REPLY_ACCEPTED);
+        assert_int_equal(dup->first_seq, acc->first_seq);
+        assert_int_equal(dup->last_seq, acc->last_seq);
+        dups++;
+    }
+    assert_int_equal(dups, N);
+    zmq_close(a);
+    zmq_close(b);
+    s_stop(d);
+    /* One event per command, each at the seq its ACCEPTED reply gave. */
+    assert_int_equal(s_head_of(d), head0 + N);
+    evlog_t *log = s_open_ro(d);
+    for (int i = 0; i < N; i++) {
+        const oms_reply_t *acc = ra[i].status == OMS_REPLY_ACCEPTED ? &ra[i] : &rb[i];
+        char cid[64];
+        snprintf(cid, sizeof cid, "inflight-%d", i);
+        s_assert_event_of(log, acc->first_seq, cid);
+    }
+    evlog_destroy(&log);
+}
+
 static void test_omsd_second_daemon_refused(void **state)
 {
     omsd_t *d = *state;
@@ -724,14 +794,6 @@ static void s_burst(void *sock, const char *prefix, uint8_t (*bufs)[512], size_t
     }
 }
 
-static int s_index_of(const char *prefix, const char *cmd_id)
-{
-    size_t pl = strlen(prefix);
-    assert_true(strncmp(cmd_id, prefix, pl) == 0 && cmd_id[pl] == '-');
-    int i = atoi(cmd_id + pl + 1);
-    assert_true(i >= 0 && i < BURST);
-    return i;
-}
 
 static void test_omsd_sigterm_under_burst(void **state)
 {
@@ -900,6 +962,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_omsd_demo_order_fill_stream, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_omsd_bad_input, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_omsd_retry_duplicate, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_omsd_retry_while_in_flight, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_omsd_second_daemon_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_omsd_sigterm_under_burst, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_omsd_kill9_restart, s_setup, s_teardown),

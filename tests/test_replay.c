@@ -1468,6 +1468,13 @@ static void test_replay_tool_exit_codes(void **state)
     assert_non_null(strstr(text, "anchor to record: "));
     const char *missing[] = {"--store", "/nonexistent/oms-store", "verify", NULL};
     assert_int_equal(s_run_tool(missing, NULL), 3);
+    /* The store as the last argument (how oms-bench soak calls it), not twice. */
+    const char *positional[] = {"--quiet", "verify", s_store, NULL};
+    assert_int_equal(s_run_tool(positional, NULL), 0);
+    const char *order_pos[] = {"order", "O5", s_store, NULL};
+    assert_int_equal(s_run_tool(order_pos, NULL), 0);
+    const char *twice[] = {"--store", s_store, "verify", s_store, NULL};
+    assert_int_equal(s_run_tool(twice, NULL), 2);
     const char *no_order[] = {"--store", s_store, "order", "NOPE-NOPE", NULL};
     assert_int_equal(s_run_tool(no_order, NULL), 1);
     const char *st[] = {"--store", s_store, "state", "--seq", "50", "--format", "csv", NULL};
