@@ -300,9 +300,12 @@ void replay__summary(const oms_event_t *ev, char *buf, size_t cap)
     case OMS_EV_PRINCIPAL_DEFINED: {
         const oms_principal_def_t *x = &ev->u.principal;
         s_add(buf, cap, &n, "principal %s roles=", x->principal_id);
+        bool first = true;
         for (int r = 1; r < OMS_ROLE_COUNT_; r++)
-            if (x->roles & (1u << r))
-                s_add(buf, cap, &n, "%s,", oms_role_name((oms_role_t)r));
+            if (x->roles & (1u << r)) {
+                s_add(buf, cap, &n, "%s%s", first ? "" : ",", oms_role_name((oms_role_t)r));
+                first = false;
+            }
         s_add(buf, cap, &n, "%s", x->active ? "" : " INACTIVE");
         break;
     }
