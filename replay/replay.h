@@ -21,9 +21,13 @@
  * that replay_rebuild / replay_verify need, which is the daemon's state and grows with it.
  *
  * Errors: functions return 0 or a negative oms_err_t; OMS_ERR_IO for a store that cannot be
- * read, OMS_ERR_INVALID for bad arguments (never an assertion: assertions are only for NULL
- * pointers the caller must not pass), OMS_ERR_NOT_FOUND for an unknown order. A damaged log is
- * not an error of replay_verify: it returns 0 with result.ok == false.
+ * read, OMS_ERR_INVALID for bad arguments (NULL pointers included: nothing here asserts),
+ * OMS_ERR_NOT_FOUND for an unknown order. A damaged log is not an error of replay_verify: it
+ * returns 0 with result.ok == false.
+ *
+ * Threads: replay_verify and replay_rebuild run the rebuild in one helper thread of their own
+ * (joined before they return) and replay_verify compares rows in two; an evlog_t handle serves
+ * one call at a time.
  */
 #ifndef OMS_REPLAY_H
 #define OMS_REPLAY_H
@@ -135,9 +139,11 @@ typedef struct {
     uint64_t to_seq;          /* last seq (0 = the head) */
     int64_t from_ts_ns;       /* sequencer time >= this (0 = no bound) */
     int64_t to_ts_ns;         /* sequencer time <= this (0 = no bound) */
-    const char *order_id;     /* the envelope's order id, or the body's (a rejected command's) */
-    const char *account_id;   /* the body's account ("" never matches a filter) */
-    const char *instrument_id; /* the body's instrument */
+    const char *order_id;     /* the envelope's order id, or the body's order_id (for a
+                                 rejection: the refused command's) */
+    const char *account_id;   /* the body's account_id (for a rejection: the refused command's);
+                                 events without one never match */
+    const char *instrument_id; /* the body's instrument (the refused command's for a rejection) */
     const char *principal;    /* the envelope's principal */
     uint32_t n_types;         /* event types wanted (0 = all) */
     oms_event_type_t types[32]; /* by body field number (oms_event_type_name for the name) */
@@ -149,7 +155,9 @@ void replay_filter_default(replay_filter_t *f);
  * unknown one, OMS_ERR_LIMIT past 32. */
 int replay_filter_add_type(replay_filter_t *f, const char *name);
 
-/* Writes every event of the log that passes f to out, in seq order, in fmt:
+/* Writes every event of the log that passes f to out, in seq order, in fmt. An event of a type
+ * this version cannot decode (a newer writer's) never matches a body filter and prints with its
+ * generic JSON (TEXT/CSV: as the summary). A --from-time window is found by binary search.
  *  JSON: {"seq":"12","ts":"2026-...Z","ts_ns":"...","principal":..,"command_id":..,
  *         "order_id":..,"prev_hash":hex,"hash":hex,"type":"order_filled","event":{...}}
  *        where event is the generic protobuf JSON of the oms.v1.Event (decimals as exact
@@ -179,7 +187,7 @@ int replay_order(evlog_t *log, const char *order_id, replay_fmt_t fmt, FILE *out
 
 /* Builds a fresh engine and applies every event with seq <= to_seq (0 = the head) and sequencer
  * time <= to_ts_ns (0 = no bound), in order, with oms_engine_apply_event: the daemon's own
- * projection code. *reached = the last seq applied. On success *out owns the engine
+ * projection code (decode + apply in a helper thread behind the reader beyond 1024 events). *reached = the last seq applied. On success *out owns the engine
  * (oms_engine_destroy). OMS_ERR_NOT_FOUND when to_seq is past the head; OMS_ERR_CORRUPT for an
  * event that does not parse or decode; proj_apply's errors (OMS_ERR_STATE: the log could not
  * have been produced by the handlers) with the seq in *reached + 1; OMS_ERR_IO; OMS_ERR_NOMEM. */
