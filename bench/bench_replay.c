@@ -33,14 +33,14 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#define DEFAULT_EVENTS     1000000ull
-#define MAX_EVENTS         50000000ull
-#define BATCH_COMMANDS     512
-#define N_ACCOUNTS         16
-#define N_INSTRUMENTS      64
-#define OPEN_MAX           4096 /* working orders the flow keeps at most */
+#define DEFAULT_EVENTS      1000000ull
+#define MAX_EVENTS          50000000ull
+#define BATCH_COMMANDS      512
+#define N_ACCOUNTS          16
+#define N_INSTRUMENTS       64
+#define OPEN_MAX            4096 /* working orders the flow keeps at most */
 #define TARGET_EVENTS_PER_S 1000000.0
-#define TARGET_RATIO       0.40
+#define TARGET_RATIO        0.40
 
 typedef struct {
     uint32_t order;
@@ -282,7 +282,8 @@ static uint64_t s_build(const char *dir, uint64_t want)
     return head;
 }
 
-/* ---- measurements ------------------------------------------------------------------------------ */
+/* ---- measurements ------------------------------------------------------------------------------
+ */
 
 /* CPU seconds (user + system, all threads) used by the process so far: on a shared machine
  * this moves less than the wall clock. */
@@ -358,8 +359,7 @@ static double s_raw(const char *dir, uint64_t *n_out)
 
 /* replay_verify with or without the rebuild: events/s (0 on failure). *phase (may be NULL)
  * gets the result with its phase times. */
-static double s_verify(const char *dir, bool rebuild, uint64_t *rows,
-                       replay_verify_result_t *phase)
+static double s_verify(const char *dir, bool rebuild, uint64_t *rows, replay_verify_result_t *phase)
 {
     evlog_t *log = NULL;
     char err[512];
@@ -468,8 +468,7 @@ int bench_replay_main(int argc, char **argv)
     char store[600];
     snprintf(store, sizeof store, "%s/store", dir);
     if (!a.json)
-        printf("oms-bench replay: building a store of %llu events...\n",
-               (unsigned long long)want);
+        printf("oms-bench replay: building a store of %llu events...\n", (unsigned long long)want);
     fflush(stdout);
     int64_t t0 = oms_clock_mono_ns();
     uint64_t head = s_build(store, want);
@@ -527,11 +526,10 @@ int bench_replay_main(int argc, char **argv)
         printf("%-34s %14s %10s %12s\n", "what", "events/s", "vs raw", "CPU us/event");
         printf("%-34s %14.0f %9.1f%% %12.3f\n", "raw RocksDB iteration (baseline)", raw, 100.0,
                cpu_raw);
-        printf("%-34s %14.0f %9.1f%% %12.3f\n", "verify: chain only", chain, 100 * cr,
-               cpu_chain);
+        printf("%-34s %14.0f %9.1f%% %12.3f\n", "verify: chain only", chain, 100 * cr, cpu_chain);
         printf("%-34s %14.0f %9.1f%% %12.3f  (target >= %.0f/s and >= %.0f%%: %s)\n",
-               "verify: chain + rebuild + rows", verify, 100 * vr, cpu_verify,
-               TARGET_EVENTS_PER_S, 100 * TARGET_RATIO,
+               "verify: chain + rebuild + rows", verify, 100 * vr, cpu_verify, TARGET_EVENTS_PER_S,
+               100 * TARGET_RATIO,
                verify >= TARGET_EVENTS_PER_S && vr >= TARGET_RATIO ? "met" : "missed");
         printf("%-34s %14.0f %9.1f%% %12.3f\n", "dump: JSON lines to /dev/null", dump, 100 * dr,
                cpu_dump);

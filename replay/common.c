@@ -411,8 +411,8 @@ void replay__summary(const oms_event_t *ev, char *buf, size_t cap)
                       replay__dec(x->last_qty, a), replay__dec(x->last_px, b),
                       replay__dec(x->new_qty, c), replay__dec(x->new_px, d));
             if (ev->type == OMS_EV_ORDER_REPLACED) {
-                s_add(buf, cap, &n, " clordid %s -> %s qty=%s", x->orig_cl_ord_id,
-                      x->h.cl_ord_id, replay__dec(x->qty, a));
+                s_add(buf, cap, &n, " clordid %s -> %s qty=%s", x->orig_cl_ord_id, x->h.cl_ord_id,
+                      replay__dec(x->qty, a));
                 s_add_opt(buf, cap, &n, "px", x->price);
             }
             bool carries_cum = ev->type != OMS_EV_ORDER_ACKNOWLEDGED &&

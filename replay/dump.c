@@ -361,8 +361,8 @@ static int s_alloc_row(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
         return 1;
     }
     char q[OMS_DEC_STR_MAX], p[OMS_DEC_STR_MAX];
-    fprintf(c->out, "  %s %s qty=%s avg_px=%s created by seq %" PRIu64 ", last changed by seq %" PRIu64
-                    ":",
+    fprintf(c->out,
+            "  %s %s qty=%s avg_px=%s created by seq %" PRIu64 ", last changed by seq %" PRIu64 ":",
             a.alloc_id, s_alloc_status(a.status), replay__dec(a.qty, q), replay__dec(a.avg_px, p),
             a.created_seq, a.last_seq);
     for (uint32_t i = 0; i < n_parts && parts; i++)
@@ -390,9 +390,9 @@ static int s_print_order_text(scratch_t *s, FILE *out, const uint8_t *v, size_t 
     oms_clock_format_iso(o.created_ts_ns, t0, sizeof t0);
     oms_clock_format_iso(o.updated_ts_ns, t1, sizeof t1);
     oms_opt_dec_t avg = proj_order_avg_px(&o);
-    fprintf(out, "\norder %s now: %s %s %s %s account=%s\n", o.order_id,
-            oms_status_name(o.status), oms_side_name(o.side), replay__dec(o.qty, a),
-            o.instrument_id, o.account_id[0] ? o.account_id : "(block)");
+    fprintf(out, "\norder %s now: %s %s %s %s account=%s\n", o.order_id, oms_status_name(o.status),
+            oms_side_name(o.side), replay__dec(o.qty, a), o.instrument_id,
+            o.account_id[0] ? o.account_id : "(block)");
     fprintf(out, "  price=%s cum=%s leaves=%s avg_px=%s%s\n",
             o.price.set ? replay__dec(o.price.v, b) : "MARKET", replay__dec(o.cum, c),
             replay__dec(o.leaves, d), avg.set ? replay__dec(avg.v, a) : "-",

@@ -177,8 +177,7 @@ static int s_verify_print(const replay_verify_result_t *r, replay_fmt_t fmt, boo
     oms_hash_hex(&r->head_hash, hex, sizeof hex);
     if (fmt == REPLAY_FMT_JSON) {
         printf("{\"ok\":%s,\"events\":\"%" PRIu64 "\",\"rows\":\"%" PRIu64
-               "\",\"head_seq\":\"%" PRIu64 "\",\"head_hash\":\"%s\",\"anchor\":\"%" PRIu64
-               ":%s\"",
+               "\",\"head_seq\":\"%" PRIu64 "\",\"head_hash\":\"%s\",\"anchor\":\"%" PRIu64 ":%s\"",
                r->ok ? "true" : "false", r->events, r->rows, r->head_seq, hex, r->head_seq, hex);
         printf(",\"log_s\":%.3f,\"rows_s\":%.3f", (double)r->log_ns / 1e9,
                (double)r->rows_ns / 1e9);
@@ -430,8 +429,7 @@ int main(int argc, char **argv)
             char hex[65];
             evlog_head(log, &head, &h);
             oms_hash_hex(&h, hex, sizeof hex);
-            printf("checkpoint of seq %" PRIu64 " (head hash %s) written to %s\n", head, hex,
-                   arg);
+            printf("checkpoint of seq %" PRIu64 " (head hash %s) written to %s\n", head, hex, arg);
         }
     }
     if (fflush(stdout) != 0 && code == REPLAY_EXIT_OK) {

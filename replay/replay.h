@@ -42,10 +42,10 @@
 
 /* Exit codes of oms-replay (also what the library's results map to). */
 enum {
-    REPLAY_EXIT_OK = 0,      /* done; verification passed */
-    REPLAY_EXIT_FAILED = 1,  /* verification failed, or the order/seq asked for does not exist */
-    REPLAY_EXIT_USAGE = 2,   /* bad command line */
-    REPLAY_EXIT_STORE = 3,   /* the store could not be opened or read, or output failed */
+    REPLAY_EXIT_OK = 0,     /* done; verification passed */
+    REPLAY_EXIT_FAILED = 1, /* verification failed, or the order/seq asked for does not exist */
+    REPLAY_EXIT_USAGE = 2,  /* bad command line */
+    REPLAY_EXIT_STORE = 3,  /* the store could not be opened or read, or output failed */
 };
 
 /* Output formats. */
@@ -58,11 +58,11 @@ typedef enum {
 /* Progress on a stream (usually stderr) while a long run goes on: one line at most every
  * interval. out == NULL: silent. */
 typedef struct {
-    FILE *out;               /* where to write, or NULL */
-    int64_t interval_ns;     /* at most one line per interval (default 1 s when 0) */
-    const char *what;        /* label, e.g. "verify" */
-    int64_t started_ns;      /* set by the library (monotonic) */
-    int64_t last_ns;         /* set by the library */
+    FILE *out;           /* where to write, or NULL */
+    int64_t interval_ns; /* at most one line per interval (default 1 s when 0) */
+    const char *what;    /* label, e.g. "verify" */
+    int64_t started_ns;  /* set by the library (monotonic) */
+    int64_t last_ns;     /* set by the library */
 } replay_progress_t;
 
 /* ---- opening ------------------------------------------------------------------------------ */
@@ -91,14 +91,14 @@ typedef enum {
 } replay_bad_t;
 
 typedef struct {
-    bool rebuild;          /* also rebuild every projection and compare (default true) */
-    bool has_anchor;       /* check anchor_seq / anchor_hash */
-    uint64_t anchor_seq;   /* an externally recorded (seq, hash) */
+    bool rebuild;        /* also rebuild every projection and compare (default true) */
+    bool has_anchor;     /* check anchor_seq / anchor_hash */
+    uint64_t anchor_seq; /* an externally recorded (seq, hash) */
     oms_hash_t anchor_hash;
     replay_progress_t *progress; /* may be NULL */
-    unsigned threads;      /* 1: all in the calling thread; 2 (default): decode + apply run in a
-                              second thread, pipelined behind the chain check, and the row
-                              comparison is split over two threads. Same results either way. */
+    unsigned threads; /* 1: all in the calling thread; 2 (default): decode + apply run in a
+                         second thread, pipelined behind the chain check, and the row
+                         comparison is split over two threads. Same results either way. */
     /* Tuning of the two-thread pipeline, for tests: 0 = the defaults. */
     uint32_t pipe_chunk_bytes; /* fill a chunk up to this many bytes (default 512 KiB) */
     int pipe_reader_decodes;   /* who decodes: 0 adaptive (the reader helps when the applier
@@ -106,19 +106,19 @@ typedef struct {
 } replay_verify_opts_t;
 
 typedef struct {
-    bool ok;                 /* every check passed */
-    replay_bad_t bad;        /* the first failure */
-    uint64_t first_bad_seq;  /* its seq: the event, the anchor, or the seq that last touched the
-                                differing row (0 when no event explains it: see reason) */
-    uint64_t events;         /* events checked (and applied, with rebuild) */
-    uint64_t rows;           /* stored projection rows compared */
-    int64_t log_ns;          /* wall time of the pass over the log (chain + rebuild) */
-    int64_t rows_ns;         /* wall time of the row comparison */
-    uint64_t head_seq;       /* the recorded head seq */
-    oms_hash_t head_hash;    /* the recorded head hash: the value to record as an anchor */
-    char row_cf[16];         /* REPLAY_BAD_PROJECTION: the column family of the row */
-    char row_key[160];       /* its key, printable (0x1f shown as '|', other bytes as \xNN) */
-    char reason[512];        /* what was wrong, for humans */
+    bool ok;                /* every check passed */
+    replay_bad_t bad;       /* the first failure */
+    uint64_t first_bad_seq; /* its seq: the event, the anchor, or the seq that last touched the
+                               differing row (0 when no event explains it: see reason) */
+    uint64_t events;        /* events checked (and applied, with rebuild) */
+    uint64_t rows;          /* stored projection rows compared */
+    int64_t log_ns;         /* wall time of the pass over the log (chain + rebuild) */
+    int64_t rows_ns;        /* wall time of the row comparison */
+    uint64_t head_seq;      /* the recorded head seq */
+    oms_hash_t head_hash;   /* the recorded head hash: the value to record as an anchor */
+    char row_cf[16];        /* REPLAY_BAD_PROJECTION: the column family of the row */
+    char row_key[160];      /* its key, printable (0x1f shown as '|', other bytes as \xNN) */
+    char reason[512];       /* what was wrong, for humans */
 } replay_verify_result_t;
 
 void replay_verify_opts_default(replay_verify_opts_t *o);
@@ -135,17 +135,17 @@ int replay_parse_anchor(const char *s, uint64_t *seq, oms_hash_t *hash);
 
 /* Which events to print. Every set filter must match (AND). Strings NULL = no filter. */
 typedef struct {
-    uint64_t from_seq;        /* first seq (0 or 1 = from the start) */
-    uint64_t to_seq;          /* last seq (0 = the head) */
-    int64_t from_ts_ns;       /* sequencer time >= this (0 = no bound) */
-    int64_t to_ts_ns;         /* sequencer time <= this (0 = no bound) */
-    const char *order_id;     /* the envelope's order id, or the body's order_id (for a
-                                 rejection: the refused command's) */
-    const char *account_id;   /* the body's account_id (for a rejection: the refused command's);
-                                 events without one never match */
-    const char *instrument_id; /* the body's instrument (the refused command's for a rejection) */
-    const char *principal;    /* the envelope's principal */
-    uint32_t n_types;         /* event types wanted (0 = all) */
+    uint64_t from_seq;          /* first seq (0 or 1 = from the start) */
+    uint64_t to_seq;            /* last seq (0 = the head) */
+    int64_t from_ts_ns;         /* sequencer time >= this (0 = no bound) */
+    int64_t to_ts_ns;           /* sequencer time <= this (0 = no bound) */
+    const char *order_id;       /* the envelope's order id, or the body's order_id (for a
+                                   rejection: the refused command's) */
+    const char *account_id;     /* the body's account_id (for a rejection: the refused command's);
+                                   events without one never match */
+    const char *instrument_id;  /* the body's instrument (the refused command's for a rejection) */
+    const char *principal;      /* the envelope's principal */
+    uint32_t n_types;           /* event types wanted (0 = all) */
     oms_event_type_t types[32]; /* by body field number (oms_event_type_name for the name) */
 } replay_filter_t;
 
@@ -187,10 +187,11 @@ int replay_order(evlog_t *log, const char *order_id, replay_fmt_t fmt, FILE *out
 
 /* Builds a fresh engine and applies every event with seq <= to_seq (0 = the head) and sequencer
  * time <= to_ts_ns (0 = no bound), in order, with oms_engine_apply_event: the daemon's own
- * projection code (decode + apply in a helper thread behind the reader beyond 1024 events). *reached = the last seq applied. On success *out owns the engine
- * (oms_engine_destroy). OMS_ERR_NOT_FOUND when to_seq is past the head; OMS_ERR_CORRUPT for an
- * event that does not parse or decode; proj_apply's errors (OMS_ERR_STATE: the log could not
- * have been produced by the handlers) with the seq in *reached + 1; OMS_ERR_IO; OMS_ERR_NOMEM. */
+ * projection code (decode + apply in a helper thread behind the reader beyond 1024 events).
+ * *reached = the last seq applied. On success *out owns the engine (oms_engine_destroy).
+ * OMS_ERR_NOT_FOUND when to_seq is past the head; OMS_ERR_CORRUPT for an event that does not parse
+ * or decode; proj_apply's errors (OMS_ERR_STATE: the log could not have been produced by the
+ * handlers) with the seq in *reached + 1; OMS_ERR_IO; OMS_ERR_NOMEM. */
 int replay_rebuild(evlog_t *log, uint64_t to_seq, int64_t to_ts_ns, replay_progress_t *progress,
                    oms_engine_t **out, uint64_t *reached);
 

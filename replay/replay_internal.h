@@ -25,8 +25,8 @@ void replay__progress_tick(replay_progress_t *p, uint64_t done, uint64_t total);
 void replay__progress_end(replay_progress_t *p, uint64_t done);
 
 /* Reads the recorded head from the meta family ("evlog.head": 8-byte seq + 32-byte hash).
- * 0 with *seq and *hash; OMS_ERR_NOT_FOUND when absent (an empty store has it); OMS_ERR_CORRUPT for a
- * value of the wrong size; OMS_ERR_IO. */
+ * 0 with *seq and *hash; OMS_ERR_NOT_FOUND when absent (an empty store has it); OMS_ERR_CORRUPT for
+ * a value of the wrong size; OMS_ERR_IO. */
 int replay__read_head(evlog_t *log, uint64_t *seq, oms_hash_t *hash);
 
 /* The account and instrument an event is about ("" when none), for filters and CSV. For a

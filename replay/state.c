@@ -61,8 +61,9 @@ static int s_orders(sw_t *w, uint64_t as_of)
                 as_of, n, "order_id", "account", "instrument", "side", "status", "qty", "price",
                 "cum", "leaves", "avg_px", "last_seq");
     else if (w->fmt == REPLAY_FMT_CSV)
-        fprintf(w->out, "# orders as of seq %" PRIu64 "\norder_id,account_id,instrument_id,side,"
-                        "status,qty,price,cum,leaves,avg_px,created_seq,last_seq\n",
+        fprintf(w->out,
+                "# orders as of seq %" PRIu64 "\norder_id,account_id,instrument_id,side,"
+                "status,qty,price,cum,leaves,avg_px,created_seq,last_seq\n",
                 as_of);
     for (uint32_t i = 0; i < n; i++) {
         const proj_order_t *o = proj_at(w->st, PROJ_T_ORDER, i);
@@ -91,8 +92,8 @@ static int s_orders(sw_t *w, uint64_t as_of)
             putc(',', w->out);
             s_csv_id(w->out, o->instrument_id);
             fprintf(w->out, ",%s,%s,%s,%s,%s,%s,%s,%" PRIu64 ",%" PRIu64 "\n",
-                    oms_side_name(o->side), oms_status_name(o->status), replay__dec(o->qty, q),
-                    px, replay__dec(o->cum, c), replay__dec(o->leaves, l), ap, o->created_seq,
+                    oms_side_name(o->side), oms_status_name(o->status), replay__dec(o->qty, q), px,
+                    replay__dec(o->cum, c), replay__dec(o->leaves, l), ap, o->created_seq,
                     o->last_seq);
         }
     }
@@ -106,11 +107,12 @@ static int s_positions(sw_t *w, uint64_t as_of)
         fprintf(w->out,
                 "positions as of seq %" PRIu64 " (%u)\n%-10s %-10s %14s %16s %16s %14s %14s "
                 "%10s\n",
-                as_of, n, "account", "instrument", "qty", "avg_cost", "realized_pnl",
-                "open_buy", "open_sell", "last_seq");
+                as_of, n, "account", "instrument", "qty", "avg_cost", "realized_pnl", "open_buy",
+                "open_sell", "last_seq");
     else if (w->fmt == REPLAY_FMT_CSV)
-        fprintf(w->out, "# positions as of seq %" PRIu64 "\naccount_id,instrument_id,qty,"
-                        "avg_cost,realized_pnl,open_buy_leaves,open_sell_leaves,last_seq\n",
+        fprintf(w->out,
+                "# positions as of seq %" PRIu64 "\naccount_id,instrument_id,qty,"
+                "avg_cost,realized_pnl,open_buy_leaves,open_sell_leaves,last_seq\n",
                 as_of);
     for (uint32_t i = 0; i < n; i++) {
         const proj_position_t *p = proj_at(w->st, PROJ_T_POSITION, i);
@@ -162,8 +164,7 @@ static int s_allocations(sw_t *w, uint64_t as_of)
 {
     uint32_t n = proj_count(w->st, PROJ_T_ALLOC);
     if (w->fmt == REPLAY_FMT_TEXT)
-        fprintf(w->out,
-                "allocations as of seq %" PRIu64 " (%u)\n%-16s %-12s %-10s %14s %16s  %s\n",
+        fprintf(w->out, "allocations as of seq %" PRIu64 " (%u)\n%-16s %-12s %-10s %14s %16s  %s\n",
                 as_of, n, "order_id", "alloc_id", "status", "qty", "avg_px", "parts");
     else if (w->fmt == REPLAY_FMT_CSV)
         fprintf(w->out,

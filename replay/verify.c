@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- applying one stored event ---------------------------------------------------------------- */
+/* ---- applying one stored event ----------------------------------------------------------------
+ */
 
 /* Decodes the parsed envelope rec's event into *ev (lists into arena). 0, or OMS_ERR_CORRUPT with
  * the reason in why; OMS_ERR_LIMIT when the arena is full. */
@@ -196,11 +197,11 @@ static uint64_t s_last_seq(const proj_state_t *st, proj_table_t t, uint32_t idx)
 
 typedef struct {
     const proj_state_t *st;
-    uint8_t *buf;              /* REPLAY_ROW_BUF_BYTES of row scratch */
-    evlog_cf_t cf;             /* the family being scanned */
+    uint8_t *buf;                /* REPLAY_ROW_BUF_BYTES of row scratch */
+    evlog_cf_t cf;               /* the family being scanned */
     uint64_t n[EVLOG_CF_COUNT_]; /* stored rows compared, per family */
     replay_verify_result_t *res;
-    int err;                   /* an encode error (a bug) */
+    int err; /* an encode error (a bug) */
 } cmp_t;
 
 static const char k_trade_date_key[] = "proj.trade_date";
@@ -218,12 +219,13 @@ static void s_row_bad(cmp_t *c, const uint8_t *key, size_t klen, uint64_t seq, c
     char what[200];
     int w = snprintf(what, sizeof what, fmt, detail);
     if (seq)
-        w = snprintf(r->reason, sizeof r->reason,
-                     "projection row %s/%s: %s; the rebuilt record was last changed by seq %" PRIu64,
-                     r->row_cf, r->row_key, what, seq);
+        w = snprintf(
+            r->reason, sizeof r->reason,
+            "projection row %s/%s: %s; the rebuilt record was last changed by seq %" PRIu64,
+            r->row_cf, r->row_key, what, seq);
     else
-        w = snprintf(r->reason, sizeof r->reason, "projection row %s/%s: %s", r->row_cf,
-                     r->row_key, what);
+        w = snprintf(r->reason, sizeof r->reason, "projection row %s/%s: %s", r->row_cf, r->row_key,
+                     what);
     (void)w; /* a long key is cut: the reason is for humans */
 }
 
@@ -270,8 +272,9 @@ static int s_cmp_row(void *ctx, const uint8_t *key, size_t klen, const uint8_t *
     proj_table_t t;
     uint32_t idx;
     if (!s_locate(c->st, c->cf, key, klen, &t, &idx)) {
-        s_row_bad(c, key, klen, 0, "%s", "no event produced this row (it is not in the rebuilt "
-                                         "state)");
+        s_row_bad(c, key, klen, 0, "%s",
+                  "no event produced this row (it is not in the rebuilt "
+                  "state)");
         return 1;
     }
     int rc = codec_row_encode(c->st, t, idx, &row, c->buf, REPLAY_ROW_BUF_BYTES);
@@ -352,10 +355,10 @@ static const job_t k_jobs[] = {
 typedef struct {
     evlog_t *log;
     const proj_state_t *st;
-    unsigned mask;                       /* jobs to run */
-    replay_verify_result_t res[N_JOBS];  /* per job (ok = true when it passed) */
-    uint64_t n[N_JOBS];                  /* stored rows compared per job */
-    int rc;                              /* an I/O or encode error */
+    unsigned mask;                      /* jobs to run */
+    replay_verify_result_t res[N_JOBS]; /* per job (ok = true when it passed) */
+    uint64_t n[N_JOBS];                 /* stored rows compared per job */
+    int rc;                             /* an I/O or encode error */
 } cmp_worker_t;
 
 /* Runs a worker's jobs; its own row buffer, freed before it returns. Errors in w->rc. */
@@ -373,13 +376,13 @@ static void *s_cmp_worker(void *arg)
         w->res[j].ok = true;
         cmp_t c = {.st = w->st, .buf = buf, .cf = k_jobs[j].cf, .res = &w->res[j]};
         const job_t *jb = &k_jobs[j];
-        int rc = evlog_scan_range(w->log, jb->cf, (const uint8_t *)jb->lo,
-                                  jb->lo ? strlen(jb->lo) : 0, (const uint8_t *)jb->hi,
-                                  jb->hi ? strlen(jb->hi) : 0, s_cmp_row, &c);
+        int rc =
+            evlog_scan_range(w->log, jb->cf, (const uint8_t *)jb->lo, jb->lo ? strlen(jb->lo) : 0,
+                             (const uint8_t *)jb->hi, jb->hi ? strlen(jb->hi) : 0, s_cmp_row, &c);
         w->n[j] = c.n[jb->cf];
         if (c.err) {
-            snprintf(w->res[j].reason, sizeof w->res[j].reason,
-                     "cannot encode a rebuilt row: %s", oms_strerror(c.err));
+            snprintf(w->res[j].reason, sizeof w->res[j].reason, "cannot encode a rebuilt row: %s",
+                     oms_strerror(c.err));
             w->rc = c.err;
         } else if (rc < 0) {
             w->rc = rc;
@@ -654,8 +657,8 @@ static int s_enqueue(pipe_t *p, const evlog_record_t *rec, char *why, size_t cap
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         chunk_t *c = &p->chunk[p->tail % PIPE_DEPTH];
-        size_t need = sizeof(entry_t) + PAD16(rec->body_len) +
-                      (c->decoding ? PAD16(sizeof(oms_event_t)) : 0);
+        size_t need =
+            sizeof(entry_t) + PAD16(rec->body_len) + (c->decoding ? PAD16(sizeof(oms_event_t)) : 0);
         bool fits = c->used + need <= p->fill || (c->used == 0 && need <= PIPE_CHUNK_BYTES);
         if (!fits || (attempt > 0 && c->used > 0)) {
             if (c->used == 0)
@@ -743,7 +746,8 @@ static bool s_pipe_finish(pipe_t *p, bool failed_already)
     return p->failed;
 }
 
-/* ---- verify ------------------------------------------------------------------------------------ */
+/* ---- verify ------------------------------------------------------------------------------------
+ */
 
 int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_result_t *res)
 {
@@ -913,8 +917,7 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
     if (rc == 0 && res->ok && o->has_anchor && !anchor_seen) {
         s_fail(res, REPLAY_BAD_ANCHOR, o->anchor_seq);
         snprintf(res->reason, sizeof res->reason,
-                 "anchor: the log no longer contains seq %" PRIu64 " (it ends at seq %" PRIu64
-                 ")",
+                 "anchor: the log no longer contains seq %" PRIu64 " (it ends at seq %" PRIu64 ")",
                  o->anchor_seq, last);
     }
     if (rc == 0 && res->ok && eng) {

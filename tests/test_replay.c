@@ -40,7 +40,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* ---- a seeded, realistic command generator ---------------------------------------------------- */
+/* ---- a seeded, realistic command generator ----------------------------------------------------
+ */
 
 #define GEN_MAX_ORDERS 4096
 
@@ -475,7 +476,11 @@ static void test_replay_verify_catches_changed_projection_row(void **state)
 
     /* A row no event produced. */
     assert_int_equal(tu_raw_put(dir, "orders", key, 3, v, len), 0);
-    assert_int_equal(tu_raw_put(dir, "positions", "ACC9\x1f" "AAPL", 9, v, len), 0);
+    assert_int_equal(tu_raw_put(dir, "positions",
+                                "ACC9\x1f"
+                                "AAPL",
+                                9, v, len),
+                     0);
     r = s_verify(dir, NULL);
     assert_false(r.ok);
     assert_int_equal(r.bad, REPLAY_BAD_PROJECTION);
@@ -794,7 +799,8 @@ static void test_replay_state_matches_live_state_at_every_seq(void **state)
     tu_rmrf(dir);
 }
 
-/* ---- a writer appending while the replay reads ------------------------------------------------ */
+/* ---- a writer appending while the replay reads ------------------------------------------------
+ */
 
 typedef struct {
     fx_t *f;
@@ -1085,7 +1091,8 @@ static bool p_filled(const evlog_record_t *rec, const oms_event_t *ev, const voi
 static bool p_principal(const evlog_record_t *rec, const oms_event_t *ev, const void *arg)
 {
     (void)ev;
-    return rec->principal_len == strlen(arg) && memcmp(rec->principal, arg, rec->principal_len) == 0;
+    return rec->principal_len == strlen(arg) &&
+           memcmp(rec->principal, arg, rec->principal_len) == 0;
 }
 
 static bool p_ts(const evlog_record_t *rec, const oms_event_t *ev, const void *arg)
@@ -1358,10 +1365,19 @@ static void test_replay_order_tells_the_whole_story(void **state)
     FILE *m = open_memstream(&buf, &len);
     assert_int_equal(replay_order(log, "ORD-1", REPLAY_FMT_TEXT, m, NULL), 0);
     fclose(m);
-    static const char *const want[] = {
-        "order_accepted", "order_acknowledged", "EX-1", "replace_requested", "order_replaced",
-        "EX-2",           "command_rejected",   "cancel_order refused", "trader",
-        "ClOrdID chain: ORD-1 -> ORD-1-R1", "FILLED", "avg_px=101.21333333", "execution"};
+    static const char *const want[] = {"order_accepted",
+                                       "order_acknowledged",
+                                       "EX-1",
+                                       "replace_requested",
+                                       "order_replaced",
+                                       "EX-2",
+                                       "command_rejected",
+                                       "cancel_order refused",
+                                       "trader",
+                                       "ClOrdID chain: ORD-1 -> ORD-1-R1",
+                                       "FILLED",
+                                       "avg_px=101.21333333",
+                                       "execution"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (!strstr(buf, want[i]))
             fail_msg("order story lacks '%s':\n%s", want[i], buf);
@@ -1479,8 +1495,8 @@ static void test_replay_tool_exit_codes(void **state)
     assert_int_equal(s_run_tool(no_order, NULL), 1);
     const char *st[] = {"--store", s_store, "state", "--seq", "50", "--format", "csv", NULL};
     assert_int_equal(s_run_tool(st, NULL), 0);
-    const char *dump[] = {"--store", s_store, "dump", "--type", "order_filled", "--format",
-                          "text", NULL};
+    const char *dump[] = {"--store",      s_store,    "dump", "--type",
+                          "order_filled", "--format", "text", NULL};
     assert_int_equal(s_run_tool(dump, NULL), 0);
     /* state as of a time before the first event: nothing yet. */
     const char *early[] = {"--store", s_store, "state", "--time", "2020-01-01", NULL};
@@ -1492,8 +1508,8 @@ static void test_replay_tool_exit_codes(void **state)
     fclose(fp);
     assert_non_null(strstr(text, "orders as of seq 0 (0)"));
     /* state as of a seq, as JSON: the rows as of then. */
-    const char *at50[] = {"--store", s_store, "state", "--seq", "50", "--what", "orders",
-                          "--format", "json", NULL};
+    const char *at50[] = {"--store", s_store,  "state",    "--seq", "50",
+                          "--what",  "orders", "--format", "json",  NULL};
     assert_int_equal(s_run_tool(at50, path), 0);
 
     const char *dir = s_copy();
