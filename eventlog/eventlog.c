@@ -1017,8 +1017,8 @@ int evlog_scan(evlog_t *self, evlog_cf_t cf, const uint8_t *prefix, size_t prefi
 
 int evlog_scan_range(evlog_t *self, evlog_cf_t cf, const uint8_t *lo, size_t lo_len,
                      const uint8_t *hi, size_t hi_len,
-                     int (*fn)(void *ctx, const uint8_t *key, size_t key_len,
-                               const uint8_t *value, size_t value_len),
+                     int (*fn)(void *ctx, const uint8_t *key, size_t key_len, const uint8_t *value,
+                               size_t value_len),
                      void *ctx)
 {
     return s_scan(self, cf, lo, lo ? lo_len : 0, NULL, 0, hi, hi_len, fn, ctx);

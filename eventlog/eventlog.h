@@ -231,8 +231,8 @@ int evlog_scan(evlog_t *self, evlog_cf_t cf, const uint8_t *prefix, size_t prefi
  * own snapshot; evlog_errmsg then tells one of the failures). */
 int evlog_scan_range(evlog_t *self, evlog_cf_t cf, const uint8_t *lo, size_t lo_len,
                      const uint8_t *hi, size_t hi_len,
-                     int (*fn)(void *ctx, const uint8_t *key, size_t key_len,
-                               const uint8_t *value, size_t value_len),
+                     int (*fn)(void *ctx, const uint8_t *key, size_t key_len, const uint8_t *value,
+                               size_t value_len),
                      void *ctx);
 
 /* An iterator over events from from_seq upward, over one consistent snapshot taken now (later

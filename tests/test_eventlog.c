@@ -412,9 +412,10 @@ static void test_eventlog_batch_with_rows_is_atomic(void **state)
         evlog_scan(log, EVLOG_CF_IDEMPOTENCY, (const uint8_t *)"pm-2/", 5, s_count_rows, &n), 0);
     assert_int_equal(n, 0);
     /* Ranges [lo, hi): the halves of a family add up to the whole, hi excluded. */
-    evlog_row_t more[3] = {{EVLOG_CF_POSITIONS, (const uint8_t *)"a", 1, (const uint8_t *)"p", 1},
-                           {EVLOG_CF_POSITIONS, (const uint8_t *)"b", 1, (const uint8_t *)"p", 1},
-                           {EVLOG_CF_POSITIONS, (const uint8_t *)"c/d", 3, (const uint8_t *)"p", 1}};
+    evlog_row_t more[3] = {
+        {EVLOG_CF_POSITIONS, (const uint8_t *)"a", 1, (const uint8_t *)"p", 1},
+        {EVLOG_CF_POSITIONS, (const uint8_t *)"b", 1, (const uint8_t *)"p", 1},
+        {EVLOG_CF_POSITIONS, (const uint8_t *)"c/d", 3, (const uint8_t *)"p", 1}};
     assert_int_equal(evlog_append(log, NULL, 0, more, 3, NULL), 0);
     int lo_n = 0, hi_n = 0, all_n = 0;
     assert_int_equal(evlog_scan_range(log, EVLOG_CF_POSITIONS, NULL, 0, (const uint8_t *)"b", 1,
