@@ -9,8 +9,9 @@
  *    altered or vanished anchor) verify fails with the right kind and first bad seq, in one
  *    thread and in two with the same result; a forged copy whose chain was recomputed is still
  *    caught by the rebuild;
- *  - state as of seq N (and as of a time) is byte for byte the live engine's rows at N, for many
- *    N across a seeded run, and state_write prints the same text for both;
+ *  - state as of seq N (and as of a time) is byte for byte the live engine's rows at N, for 40
+ *    N across a seeded run (OMS_REPLAY_STATE_BATCHES=<n> makes the run longer), and
+ *    state_write prints the same text for both;
  *  - dump and verify on a secondary / read-only handle while a writer thread appends give
  *    output consistent with the head they started at;
  *  - dump's filters each select exactly the expected events; JSON lines parse as JSON and
@@ -734,9 +735,13 @@ static void test_replay_state_matches_live_state_at_every_seq(void **state)
     sample_t smp[N_SAMPLES];
     memset(smp, 0, sizeof smp);
     uint32_t n = 0;
-    for (uint32_t b = 0; b < 400; b++) {
+    /* OMS_REPLAY_STATE_BATCHES=<n> runs longer (the samples spread over the run). */
+    const char *env = getenv("OMS_REPLAY_STATE_BATCHES");
+    uint32_t batches = env && atoi(env) >= 40 && atoi(env) <= 1000000 ? (uint32_t)atoi(env) : 400;
+    uint32_t every = batches / N_SAMPLES;
+    for (uint32_t b = 0; b < batches; b++) {
         s_gen_batch(g, &f);
-        if (b % 10 == 3 && n < N_SAMPLES) {
+        if (b % every == 3 % every && n < N_SAMPLES) {
             smp[n].seq = oms_engine_head(f.eng);
             smp[n].ts = f.ts;
             smp[n].rows = fx_rows(f.eng, &smp[n].len);
