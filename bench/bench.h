@@ -144,5 +144,6 @@ int bench_e2e_main(int argc, char **argv);
 int bench_restart_main(int argc, char **argv);
 int bench_soak_main(int argc, char **argv);
 int bench_engine_main(int argc, char **argv);
+int bench_replay_main(int argc, char **argv);
 
 #endif

@@ -80,6 +80,9 @@ static void s_usage(void)
                     "and history\n"
                     "  soak   crash soak: SIGKILL the daemon under retrying load, then check the "
                     "log\n"
+                    "  replay oms-replay verify (with rebuild) and dump events/s vs raw RocksDB "
+                    "iteration\n"
+                    "         (extra flags: --events N, default 1000000; --keep)\n"
                     "run `oms-bench <benchmark> --help` for a benchmark's own flags\n");
 }
 
@@ -99,6 +102,8 @@ int main(int argc, char **argv)
         return bench_restart_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "soak") == 0)
         return bench_soak_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "replay") == 0)
+        return bench_replay_main(argc - 2, argv + 2);
     s_usage();
     return 2;
 }

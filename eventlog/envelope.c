@@ -192,6 +192,14 @@ int evlog_record_check(const uint8_t *value, size_t len, uint64_t expect_seq,
                        const oms_hash_t *prev, oms_hash_t *hash_out, char *why, size_t cap)
 {
     evlog_record_t rec;
+    return evlog_record_check_parse(value, len, expect_seq, prev, hash_out, &rec, why, cap);
+}
+
+int evlog_record_check_parse(const uint8_t *value, size_t len, uint64_t expect_seq,
+                             const oms_hash_t *prev, oms_hash_t *hash_out, evlog_record_t *out,
+                             char *why, size_t cap)
+{
+    evlog_record_t rec;
     static const oms_hash_t zero;
     if (prev == NULL)
         prev = &zero;
@@ -223,5 +231,7 @@ int evlog_record_check(const uint8_t *value, size_t len, uint64_t expect_seq,
     }
     if (hash_out)
         *hash_out = h;
+    if (out)
+        *out = rec;
     return 0;
 }

@@ -959,18 +959,21 @@ static rocksdb_readoptions_t *s_scan_ropts(void)
     return r;
 }
 
-int evlog_scan(evlog_t *self, evlog_cf_t cf, const uint8_t *prefix, size_t prefix_len,
-               int (*fn)(void *ctx, const uint8_t *key, size_t key_len, const uint8_t *value,
-                         size_t value_len),
-               void *ctx)
+/* The scans' one loop: from seek (or the first key), while the key has the prefix (if any) and
+ * is below hi (if any). */
+static int s_scan(evlog_t *self, evlog_cf_t cf, const uint8_t *seek, size_t seek_len,
+                  const uint8_t *prefix, size_t prefix_len, const uint8_t *hi, size_t hi_len,
+                  int (*fn)(void *ctx, const uint8_t *key, size_t key_len, const uint8_t *value,
+                            size_t value_len),
+                  void *ctx)
 {
     assert(self != NULL && fn != NULL);
     if (cf < 0 || cf >= EVLOG_CF_COUNT_)
         return OMS_ERR_INVALID;
     rocksdb_readoptions_t *r = s_scan_ropts();
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(self->db, r, self->cf[cf]);
-    if (prefix_len)
-        rocksdb_iter_seek(it, (const char *)prefix, prefix_len);
+    if (seek_len)
+        rocksdb_iter_seek(it, (const char *)seek, seek_len);
     else
         rocksdb_iter_seek_to_first(it);
     int rc = 0;
@@ -979,6 +982,12 @@ int evlog_scan(evlog_t *self, evlog_cf_t cf, const uint8_t *prefix, size_t prefi
         const char *k = rocksdb_iter_key(it, &kl);
         if (prefix_len && (kl < prefix_len || memcmp(k, prefix, prefix_len) != 0))
             break;
+        if (hi) {
+            size_t n = kl < hi_len ? kl : hi_len;
+            int c = memcmp(k, hi, n);
+            if (c > 0 || (c == 0 && kl >= hi_len))
+                break;
+        }
         const char *v = rocksdb_iter_value(it, &vl);
         rc = fn(ctx, (const uint8_t *)k, kl, (const uint8_t *)v, vl);
         if (rc)
@@ -996,6 +1005,23 @@ int evlog_scan(evlog_t *self, evlog_cf_t cf, const uint8_t *prefix, size_t prefi
     rocksdb_iter_destroy(it);
     rocksdb_readoptions_destroy(r);
     return rc;
+}
+
+int evlog_scan(evlog_t *self, evlog_cf_t cf, const uint8_t *prefix, size_t prefix_len,
+               int (*fn)(void *ctx, const uint8_t *key, size_t key_len, const uint8_t *value,
+                         size_t value_len),
+               void *ctx)
+{
+    return s_scan(self, cf, prefix, prefix_len, prefix, prefix_len, NULL, 0, fn, ctx);
+}
+
+int evlog_scan_range(evlog_t *self, evlog_cf_t cf, const uint8_t *lo, size_t lo_len,
+                     const uint8_t *hi, size_t hi_len,
+                     int (*fn)(void *ctx, const uint8_t *key, size_t key_len, const uint8_t *value,
+                               size_t value_len),
+                     void *ctx)
+{
+    return s_scan(self, cf, lo, lo ? lo_len : 0, NULL, 0, hi, hi_len, fn, ctx);
 }
 
 int evlog_iter_new(evlog_t *self, uint64_t from_seq, evlog_iter_t **out)

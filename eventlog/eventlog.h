@@ -225,6 +225,16 @@ int evlog_scan(evlog_t *self, evlog_cf_t cf, const uint8_t *prefix, size_t prefi
                          size_t value_len),
                void *ctx);
 
+/* Like evlog_scan, over the keys k with lo <= k < hi in byte order (lo NULL: from the first key;
+ * hi NULL: to the last), so that readers can split a family into ranges scanned in parallel.
+ * Safe to call from several threads on one read-only or secondary handle (each call reads its
+ * own snapshot; evlog_errmsg then tells one of the failures). */
+int evlog_scan_range(evlog_t *self, evlog_cf_t cf, const uint8_t *lo, size_t lo_len,
+                     const uint8_t *hi, size_t hi_len,
+                     int (*fn)(void *ctx, const uint8_t *key, size_t key_len, const uint8_t *value,
+                               size_t value_len),
+                     void *ctx);
+
 /* An iterator over events from from_seq upward, over one consistent snapshot taken now (later
  * appends are not seen). Memory is bounded whatever the log's length. 0 or OMS_ERR_IO/NOMEM. */
 int evlog_iter_new(evlog_t *self, uint64_t from_seq, evlog_iter_t **out);
@@ -248,6 +258,13 @@ int evlog_record_parse(const uint8_t *value, size_t len, evlog_record_t *rec);
  * why is not NULL. */
 int evlog_record_check(const uint8_t *value, size_t len, uint64_t expect_seq,
                        const oms_hash_t *prev, oms_hash_t *hash_out, char *why, size_t cap);
+
+/* evlog_record_check that also stores the parsed envelope in *rec on success (if not NULL), so a
+ * reader that checks an envelope and then uses it (the replay tool) parses it once. Same
+ * failures; *rec is unspecified on failure. */
+int evlog_record_check_parse(const uint8_t *value, size_t len, uint64_t expect_seq,
+                             const oms_hash_t *prev, oms_hash_t *hash_out, evlog_record_t *rec,
+                             char *why, size_t cap);
 
 /* Result of evlog_verify. */
 typedef struct {

@@ -162,8 +162,15 @@ static void test_eventlog_append_read_reopen(void **state)
         assert_int_equal(rec.body_len, 40);
         assert_memory_equal(rec.body, src->body, 40);
         assert_memory_equal(rec.prev_hash, prev.bytes, OMS_HASH_LEN);
-        oms_hash_t got;
+        oms_hash_t got, got2;
         assert_int_equal(evlog_record_check(v, len, s, &prev, &got, NULL, 0), 0);
+        /* The parsing form checks the same and hands back the same record. */
+        evlog_record_t rec2;
+        assert_int_equal(evlog_record_check_parse(v, len, s, &prev, &got2, &rec2, NULL, 0), 0);
+        assert_true(oms_hash_equal(&got, &got2));
+        assert_memory_equal(&rec2, &rec, sizeof rec);
+        assert_int_equal(evlog_record_check_parse(v, len, s + 1, &prev, NULL, &rec2, NULL, 0),
+                         OMS_ERR_CORRUPT);
         prev = got;
         evlog_free(v);
     }
@@ -404,6 +411,30 @@ static void test_eventlog_batch_with_rows_is_atomic(void **state)
     assert_int_equal(
         evlog_scan(log, EVLOG_CF_IDEMPOTENCY, (const uint8_t *)"pm-2/", 5, s_count_rows, &n), 0);
     assert_int_equal(n, 0);
+    /* Ranges [lo, hi): the halves of a family add up to the whole, hi excluded. */
+    evlog_row_t more[3] = {
+        {EVLOG_CF_POSITIONS, (const uint8_t *)"a", 1, (const uint8_t *)"p", 1},
+        {EVLOG_CF_POSITIONS, (const uint8_t *)"b", 1, (const uint8_t *)"p", 1},
+        {EVLOG_CF_POSITIONS, (const uint8_t *)"c/d", 3, (const uint8_t *)"p", 1}};
+    assert_int_equal(evlog_append(log, NULL, 0, more, 3, NULL), 0);
+    int lo_n = 0, hi_n = 0, all_n = 0;
+    assert_int_equal(evlog_scan_range(log, EVLOG_CF_POSITIONS, NULL, 0, (const uint8_t *)"b", 1,
+                                      s_count_rows, &lo_n),
+                     0);
+    assert_int_equal(evlog_scan_range(log, EVLOG_CF_POSITIONS, (const uint8_t *)"b", 1, NULL, 0,
+                                      s_count_rows, &hi_n),
+                     0);
+    assert_int_equal(
+        evlog_scan_range(log, EVLOG_CF_POSITIONS, NULL, 0, NULL, 0, s_count_rows, &all_n), 0);
+    assert_int_equal(lo_n, 2); /* "a", "a/b" */
+    assert_int_equal(hi_n, 2); /* "b", "c/d" */
+    assert_int_equal(all_n, 4);
+    del = (evlog_row_t){EVLOG_CF_POSITIONS, (const uint8_t *)"a", 1, NULL, 0};
+    evlog_row_t dels[3] = {del, del, del};
+    dels[1].key = (const uint8_t *)"b";
+    dels[2].key = (const uint8_t *)"c/d";
+    dels[2].key_len = 3;
+    assert_int_equal(evlog_append(log, NULL, 0, dels, 3, NULL), 0);
     evlog_destroy(&log);
 
     /* After reopen: the same. */
