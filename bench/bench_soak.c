@@ -268,7 +268,9 @@ static int s_check_log(const char *store, const char *run, client_t *cl, int n, 
     return 0;
 }
 
-/* Runs oms-replay verify on the store when the tool is there: 1 passed, 0 failed, -1 absent. */
+/* Runs oms-replay verify on the store when the tool is there: 1 passed (exit 0), 0 the store
+ * failed verification (exit 1), -1 the tool is absent, -2 the tool could not run (exit 2 usage,
+ * 3 I/O, or it died). Its output goes to logdir/replay-verify.txt. */
 static int s_replay_verify(const char *store, const char *logdir)
 {
     char tool[1024];
@@ -278,21 +280,20 @@ static int s_replay_verify(const char *store, const char *logdir)
     snprintf(out, sizeof out, "%s/replay-verify.txt", logdir);
     pid_t pid = fork();
     if (pid == 0) {
-        FILE *f = freopen(out, "w", stdout);
-        (void)f;
-        if (!freopen(out, "a", stderr))
+        if (!freopen(out, "w", stdout) || !freopen(out, "a", stderr))
             _exit(127);
         execl(tool, tool, "verify", store, (char *)NULL);
         _exit(127);
     }
     int st = 0;
     if (pid < 0 || waitpid(pid, &st, 0) != pid)
-        return 0;
-    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-        fprintf(stderr, "oms-bench soak: oms-replay verify failed (see %s)\n", out);
-        return 0;
-    }
-    return 1;
+        return -2;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return 1;
+    fprintf(stderr, "oms-bench soak: oms-replay verify %s (see %s)\n",
+            WIFEXITED(st) && WEXITSTATUS(st) == 1 ? "found the store damaged" : "could not run",
+            out);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 1 ? 0 : -2;
 }
 
 int bench_soak_main(int argc, char **argv)
@@ -397,7 +398,7 @@ int bench_soak_main(int argc, char **argv)
     }
     bool pass = crc == 0 && vr.ok && clean && started == clients && ck.twice == 0 &&
                 ck.missing == 0 && ck.mismatched == 0 && ck.errors == 0 && rejected == 0 &&
-                replay != 0;
+                replay != 0 && replay != -2;
     printf("soak: %s cycles=%d kills=%d replies=%llu resends=%llu in_log=%llu "
            "replied_in_log_at_their_seqs=%llu/%llu twice=%llu missing=%llu mismatched=%llu "
            "rejected=%llu chain=%s rebuild=%s clean_stop=%s head=%llu seed=%llu%s%s\n",
