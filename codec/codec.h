@@ -20,8 +20,14 @@
  *    ascending number, proto3 defaults omitted, required decimals always present, roles in
  *    ascending order, a rejected command's received bytes embedded verbatim). decode(encode(x))
  *    equals x field by field, and encode(decode(b)) == b for every b this codec produced.
- *  - Encoders build protobuf-c structs on the stack and pack straight into the caller's buffer:
- *    no heap allocation. Decoders use protobuf-c's default allocator and free what it allocated
+ *  - Hot paths are hand-written (codec/pbw.h): the order-flow events, the command reply and
+ *    the order, execution and position rows are encoded field by field straight into the
+ *    caller's buffer, and the order-flow events are decoded by a table-driven reader that
+ *    accepts only the exact form this codec writes. Everything else, and anything the fast
+ *    paths do not accept (an unknown or repeated field, a NUL byte, a buffer too small), takes
+ *    the protobuf-c path, which also decides every error. tests/test_codec_fast.c proves both
+ *    paths give identical bytes and identical decoded values on random inputs. Encoders never
+ *    allocate; protobuf-c decoding uses its default allocator and frees what it allocated
  *    before returning.
  *  - Model strings handed to an encoder must be NUL-terminated within their arrays (the model's
  *    own invariant); whatever follows the NUL is ignored.
