@@ -31,7 +31,7 @@ test-asan: deps
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: build
-	@$(BUILD)/bin/oms-bench log
+	@bash scripts/bench-all.sh
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

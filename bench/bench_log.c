@@ -180,6 +180,19 @@ static size_t s_envelope_len(const char *base)
     return len;
 }
 
+static int s_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The median of v[0..n) (sorts v). */
+static double s_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, s_cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 int bench_log_main(int argc, char **argv)
 {
     bench_args_t a;
@@ -197,6 +210,11 @@ int bench_log_main(int argc, char **argv)
     static const size_t batches[] = {1, 64, 512};
     static const bool syncs[] = {true, false};
     result_t raw[2][3] = {{{0}}}, log[2][3] = {{{0}}}, pipe[2][3] = {{{0}}};
+    /* Each round runs raw, append and pipelined back to back, so a round's ratio compares
+     * runs that saw the same machine; the median of those paired ratios is the figure the
+     * target is judged by (the best rounds of each side can come from different moments of a
+     * noisy shared machine). */
+    static double ratio_pipe[2][3][100];
     int run = 0;
     for (int d = 0; d < 2; d++) {
         for (int b = 0; b < 3; b++) {
@@ -207,6 +225,7 @@ int bench_log_main(int argc, char **argv)
                 s_fresh_dir(dir, sizeof dir, base, "raw", run);
                 s = s_run_raw(dir, syncs[d], batches[b], env_len, a.seconds, &n);
                 bench_rmrf(dir);
+                double raw_round = n / s;
                 if (n / s > raw[d][b].events_per_s)
                     raw[d][b] = (result_t){n / s, n / s / batches[b]};
                 s_fresh_dir(dir, sizeof dir, base, "log", run++);
@@ -219,10 +238,15 @@ int bench_log_main(int argc, char **argv)
                 bench_rmrf(dir);
                 if (n / s > pipe[d][b].events_per_s)
                     pipe[d][b] = (result_t){n / s, n / s / batches[b]};
+                ratio_pipe[d][b][r] = (n / s) / raw_round;
             }
         }
     }
     bench_rmrf(base);
+    double med[2][3];
+    for (int d = 0; d < 2; d++)
+        for (int b = 0; b < 3; b++)
+            med[d][b] = s_median(ratio_pipe[d][b], a.rounds);
 
     if (a.json) {
         printf("{\"bench\":\"log\",\"event_body_bytes\":%d,\"envelope_bytes\":%zu,"
@@ -233,12 +257,13 @@ int bench_log_main(int argc, char **argv)
                 printf("%s{\"durability\":\"%s\",\"batch\":%zu,"
                        "\"raw_events_per_s\":%.0f,\"log_append_events_per_s\":%.0f,"
                        "\"log_pipelined_events_per_s\":%.0f,\"append_ratio\":%.3f,"
-                       "\"pipelined_ratio\":%.3f}",
+                       "\"pipelined_ratio\":%.3f,\"pipelined_ratio_median_paired\":%.3f}",
                        d + b ? "," : "", syncs[d] ? "sync" : "async", batches[b],
                        raw[d][b].events_per_s, log[d][b].events_per_s, pipe[d][b].events_per_s,
                        log[d][b].events_per_s / raw[d][b].events_per_s,
-                       pipe[d][b].events_per_s / raw[d][b].events_per_s);
-        printf("],\"target\":{\"batch\":512,\"min_ratio\":0.85}}\n");
+                       pipe[d][b].events_per_s / raw[d][b].events_per_s, med[d][b]);
+        printf("],\"target\":{\"batch\":512,\"min_ratio\":0.85,"
+               "\"judged_by\":\"pipelined_ratio_median_paired\"}}\n");
         return 0;
     }
     printf("oms-bench log: event log append vs raw RocksDB WriteBatch, same run, same bytes\n");
@@ -246,24 +271,26 @@ int bench_log_main(int argc, char **argv)
            env_len, a.rounds, a.seconds);
     printf("append = evlog_append (waits for each write); pipelined = evlog_submit (encodes and\n"
            "hashes the next batch while the previous one is written: how omsd drives the log)\n\n");
-    printf("%-6s %6s %14s %14s %14s %8s %8s\n", "dur", "batch", "raw ev/s", "append ev/s",
-           "pipelined ev/s", "append", "pipelnd");
+    printf("best round of each side, and the median of the rounds' paired ratios (pipelined /\n"
+           "raw measured back to back), which the target is judged by\n\n");
+    printf("%-6s %6s %14s %14s %14s %8s %8s %8s\n", "dur", "batch", "raw ev/s", "append ev/s",
+           "pipelined ev/s", "append", "pipelnd", "median");
     for (int d = 0; d < 2; d++)
         for (int b = 0; b < 3; b++) {
             double ra = log[d][b].events_per_s / raw[d][b].events_per_s;
             double rp = pipe[d][b].events_per_s / raw[d][b].events_per_s;
-            printf("%-6s %6zu %14.0f %14.0f %14.0f %7.1f%% %7.1f%%%s\n",
+            printf("%-6s %6zu %14.0f %14.0f %14.0f %7.1f%% %7.1f%% %7.1f%%%s\n",
                    syncs[d] ? "sync" : "async", batches[b], raw[d][b].events_per_s,
                    log[d][b].events_per_s, pipe[d][b].events_per_s, 100 * ra, 100 * rp,
+                   100 * med[d][b],
                    batches[b] == 512
-                       ? (rp >= 0.85 ? "  target >=85%: met" : "  target >=85%: MISSED")
+                       ? (med[d][b] >= 0.85 ? "  target >=85%: met" : "  target >=85%: MISSED")
                        : "");
         }
     return 0;
 }
 
-double bench_raw_append_rate(const char *dir, bool sync, size_t batch, size_t env_len,
-                             double secs)
+double bench_raw_append_rate(const char *dir, bool sync, size_t batch, size_t env_len, double secs)
 {
     uint64_t n = 0;
     bench_rmrf(dir);
