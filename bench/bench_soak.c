@@ -66,6 +66,7 @@ typedef struct {
     uint32_t orders;           /* orders started */
     uint64_t answered, resent; /* replies; sends after a give-up */
     uint64_t rejected;         /* replies REJECTED (should be 0) */
+    uint64_t duplicates;       /* replies DUPLICATE: a retry whose first copy was processed */
     atomic_int *stop;          /* set by the main thread */
 } client_t;
 
@@ -133,6 +134,8 @@ static void *s_client(void *arg)
             t->first_seq = r.first_seq;
             t->last_seq = r.last_seq;
             c->answered++;
+            if (r.status == OMS_REPLY_DUPLICATE)
+                c->duplicates++;
             if (r.status == OMS_REPLY_REJECTED ||
                 (r.status == OMS_REPLY_DUPLICATE && r.original_status == OMS_REPLY_REJECTED))
                 c->rejected++;
@@ -390,29 +393,31 @@ int bench_soak_main(int argc, char **argv)
     evlog_verify_t vr;
     int crc = fails ? -1 : s_check_log(d.data, run, cl, started, &ck, &vr);
     int replay = crc == 0 ? s_replay_verify(d.data, base) : 0;
-    uint64_t answered = 0, resent = 0, rejected = 0;
+    uint64_t answered = 0, resent = 0, rejected = 0, duplicates = 0;
     for (int k = 0; k < started; k++) {
         answered += cl[k].answered;
         resent += cl[k].resent;
         rejected += cl[k].rejected;
+        duplicates += cl[k].duplicates;
     }
     bool pass = crc == 0 && vr.ok && clean && started == clients && ck.twice == 0 &&
                 ck.missing == 0 && ck.mismatched == 0 && ck.errors == 0 && rejected == 0 &&
                 replay != 0 && replay != -2;
-    printf("soak: %s cycles=%d kills=%d replies=%llu resends=%llu in_log=%llu "
-           "replied_in_log_at_their_seqs=%llu/%llu twice=%llu missing=%llu mismatched=%llu "
-           "rejected=%llu chain=%s rebuild=%s clean_stop=%s head=%llu seed=%llu%s%s\n",
-           pass ? "PASS" : "FAIL", cycles, kills, (unsigned long long)answered,
-           (unsigned long long)resent, (unsigned long long)ck.commands_in_log,
-           (unsigned long long)ck.replied_ok, (unsigned long long)ck.replied,
-           (unsigned long long)ck.twice, (unsigned long long)ck.missing,
-           (unsigned long long)ck.mismatched, (unsigned long long)rejected,
-           crc == 0 && vr.ok ? "ok" : "BAD",
-           replay == 1   ? "equal"
-           : replay == 0 ? "DIFFERENT"
-                         : "not-checked(no oms-replay)",
-           clean ? "yes" : "no", (unsigned long long)vr.head_seq, seed,
-           ck.first_bad[0] ? " first_problem=" : "", ck.first_bad);
+    printf(
+        "soak: %s cycles=%d kills=%d replies=%llu duplicate_replies=%llu resends=%llu in_log=%llu "
+        "replied_in_log_at_their_seqs=%llu/%llu twice=%llu missing=%llu mismatched=%llu "
+        "rejected=%llu chain=%s rebuild=%s clean_stop=%s head=%llu seed=%llu%s%s\n",
+        pass ? "PASS" : "FAIL", cycles, kills, (unsigned long long)answered,
+        (unsigned long long)duplicates, (unsigned long long)resent,
+        (unsigned long long)ck.commands_in_log, (unsigned long long)ck.replied_ok,
+        (unsigned long long)ck.replied, (unsigned long long)ck.twice,
+        (unsigned long long)ck.missing, (unsigned long long)ck.mismatched,
+        (unsigned long long)rejected, crc == 0 && vr.ok ? "ok" : "BAD",
+        replay == 1   ? "equal"
+        : replay == 0 ? "DIFFERENT"
+                      : "not-checked(no oms-replay)",
+        clean ? "yes" : "no", (unsigned long long)vr.head_seq, seed,
+        ck.first_bad[0] ? " first_problem=" : "", ck.first_bad);
     for (int k = 0; k < clients; k++) {
         free(cl[k].told);
         free(cl[k].seen);
