@@ -533,6 +533,20 @@ void evlog_destroy(evlog_t **self_p)
         pthread_mutex_unlock(&self->mu);
         pthread_join(self->committer, NULL);
     }
+    if (self->mode == EVLOG_MODE_WRITE && self->db && !self->commit_failed) {
+        /* A clean close leaves nothing in the WAL, so the next open (the daemon's restart,
+         * every reader's open) does not replay up to max_total_wal_size of it. Best effort: a
+         * flush that fails loses nothing, the WAL still holds every batch. */
+        rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+        rocksdb_flushoptions_set_wait(fo, 1);
+        for (int i = 0; i < EVLOG_CF_COUNT_; i++) {
+            char *ferr = NULL;
+            if (self->cf[i])
+                rocksdb_flush_cf(self->db, fo, self->cf[i], &ferr);
+            rocksdb_free(ferr);
+        }
+        rocksdb_flushoptions_destroy(fo);
+    }
     for (int i = 0; i < EVLOG_PIPELINE_DEPTH; i++)
         if (self->slots[i].wb)
             rocksdb_writebatch_destroy(self->slots[i].wb);

@@ -146,8 +146,10 @@ void evlog_options_default(evlog_options_t *o);
  * err is not NULL, a human-readable reason is written to err (cap bytes, NUL-terminated). */
 int evlog_open(const char *path, const evlog_options_t *opts, evlog_t **out, char *err, size_t cap);
 
-/* Closes the store (flushing nothing extra: every acknowledged append is already durable at its
- * durability) and sets *self_p to NULL. NULL or *self_p == NULL is a no-op. */
+/* Closes the store and sets *self_p to NULL; NULL or *self_p == NULL is a no-op. Every
+ * acknowledged append is already durable at its durability; a writer whose appends never failed
+ * also flushes its memtables first, so that the next open has no WAL to replay (a clean stop
+ * makes the next start fast). A flush that fails is ignored: the WAL still holds everything. */
 void evlog_destroy(evlog_t **self_p);
 
 /* Detail of this handle's last failure ("" if none). Valid until the next call on the handle. */
