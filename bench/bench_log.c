@@ -51,6 +51,13 @@ static rocksdb_options_t *s_raw_options(void)
     rocksdb_options_set_keep_log_file_num(o, 4);
     rocksdb_options_set_paranoid_checks(o, 1);
     rocksdb_options_set_wal_recovery_mode(o, 2);
+    rocksdb_block_based_table_options_t *bbo = rocksdb_block_based_options_create();
+    rocksdb_block_based_options_set_filter_policy(bbo, rocksdb_filterpolicy_create_bloom_full(10));
+    rocksdb_block_based_options_set_whole_key_filtering(bbo, 1);
+    rocksdb_options_set_block_based_table_factory(o, bbo);
+    rocksdb_block_based_options_destroy(bbo);
+    rocksdb_options_set_memtable_prefix_bloom_size_ratio(o, 0.02);
+    rocksdb_options_set_memtable_whole_key_filtering(o, 1);
     rocksdb_options_set_create_if_missing(o, 1);
     rocksdb_options_set_create_missing_column_families(o, 1);
     return o;
