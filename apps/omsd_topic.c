@@ -39,29 +39,6 @@ static const char *s_order_account(const proj_state_t *st, const char *order_id)
     return o ? o->account_id : "";
 }
 
-/* The order a command names, "" if none. */
-static const char *s_cmd_order_id(const oms_cmd_t *c)
-{
-    switch (c->type) {
-    case OMS_CMD_NEW_ORDER:
-        return c->u.new_order.order_id;
-    case OMS_CMD_RELEASE_ORDER:
-        return c->u.release.order_id;
-    case OMS_CMD_CANCEL_ORDER:
-        return c->u.cancel.order_id;
-    case OMS_CMD_REPLACE_ORDER:
-        return c->u.replace.order_id;
-    case OMS_CMD_ALLOCATE:
-        return c->u.allocate.order_id;
-    case OMS_CMD_REVERSE_ALLOCATION:
-        return c->u.reverse.order_id;
-    default:
-        if (c->type >= OMS_CMD_VENUE_ACK && c->type <= OMS_CMD_TRADE_CORRECT)
-            return c->u.report.h.order_id;
-        return "";
-    }
-}
-
 static const char *s_rejected_account(const proj_state_t *st, const oms_ev_rejected_t *r)
 {
     const oms_cmd_t *c = r->command;
@@ -71,7 +48,7 @@ static const char *s_rejected_account(const proj_state_t *st, const oms_ev_rejec
         return c->u.new_order.account_id; /* "" for a block */
     if (c->type == OMS_CMD_ALLOCATE || c->type == OMS_CMD_REVERSE_ALLOCATION)
         return ""; /* blocks */
-    return s_order_account(st, s_cmd_order_id(c));
+    return s_order_account(st, oms_cmd_order_id(c));
 }
 
 static const char *s_account(const proj_state_t *st, const oms_event_t *ev)

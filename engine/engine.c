@@ -431,28 +431,6 @@ static int s_projection_rows(oms_engine_t *e)
 
 /* ---- replies -------------------------------------------------------------------------------- */
 
-static const char *s_cmd_order_id(const oms_cmd_t *c)
-{
-    switch (c->type) {
-    case OMS_CMD_NEW_ORDER:
-        return c->u.new_order.order_id;
-    case OMS_CMD_RELEASE_ORDER:
-        return c->u.release.order_id;
-    case OMS_CMD_CANCEL_ORDER:
-        return c->u.cancel.order_id;
-    case OMS_CMD_REPLACE_ORDER:
-        return c->u.replace.order_id;
-    case OMS_CMD_ALLOCATE:
-        return c->u.allocate.order_id;
-    case OMS_CMD_REVERSE_ALLOCATION:
-        return c->u.reverse.order_id;
-    default:
-        if (c->type >= OMS_CMD_VENUE_ACK && c->type <= OMS_CMD_TRADE_CORRECT)
-            return c->u.report.h.order_id;
-        return "";
-    }
-}
-
 static const char *s_event_order_id(const oms_event_t *ev, const oms_cmd_t *cmd)
 {
     switch (ev->type) {
@@ -470,7 +448,7 @@ static const char *s_event_order_id(const oms_event_t *ev, const oms_cmd_t *cmd)
     case OMS_EV_EXCEPTION_RAISED:
         return ev->u.exception.order_id;
     case OMS_EV_COMMAND_REJECTED:
-        return s_cmd_order_id(cmd);
+        return oms_cmd_order_id(cmd);
     default:
         if (ev->type >= OMS_EV_ORDER_ACKNOWLEDGED && ev->type <= OMS_EV_TRADE_CORRECTED)
             return ev->u.order.h.order_id;
@@ -505,7 +483,7 @@ static void s_reply_from_events(oms_engine_t *e, const oms_cmd_t *cmd, uint32_t 
                      cmd->u.eod.trade_date);
         }
     }
-    const char *oid = s_cmd_order_id(cmd);
+    const char *oid = oms_cmd_order_id(cmd);
     oms_strlcpy(r->order_id, oid, OMS_ID_CAP);
     if (oid[0]) {
         const proj_order_t *o = proj_order(e->st, oid);
@@ -573,7 +551,7 @@ static int s_digest(oms_engine_t *e, const oms_cmd_t *cmd, oms_hash_t *d)
  * the memory store), stage 2 its order's record. */
 static void s_prefetch(const oms_engine_t *e, const oms_cmd_t *c, int stage)
 {
-    const char *oid = s_cmd_order_id(c);
+    const char *oid = oms_cmd_order_id(c);
     if (oid[0])
         proj_prefetch_order(e->st, oid, stage);
     if (stage != 1)

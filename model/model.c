@@ -318,3 +318,25 @@ void *oms_arena_alloc(oms_arena_t *a, size_t n)
     memset(a->base + start, 0, n);
     return a->base + start;
 }
+
+const char *oms_cmd_order_id(const oms_cmd_t *c)
+{
+    switch (c->type) {
+    case OMS_CMD_NEW_ORDER:
+        return c->u.new_order.order_id;
+    case OMS_CMD_RELEASE_ORDER:
+        return c->u.release.order_id;
+    case OMS_CMD_CANCEL_ORDER:
+        return c->u.cancel.order_id;
+    case OMS_CMD_REPLACE_ORDER:
+        return c->u.replace.order_id;
+    case OMS_CMD_ALLOCATE:
+        return c->u.allocate.order_id;
+    case OMS_CMD_REVERSE_ALLOCATION:
+        return c->u.reverse.order_id;
+    default:
+        if (c->type >= OMS_CMD_VENUE_ACK && c->type <= OMS_CMD_TRADE_CORRECT)
+            return c->u.report.h.order_id;
+        return "";
+    }
+}

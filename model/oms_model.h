@@ -570,6 +570,10 @@ const char *oms_side_name(oms_side_t s);
 const char *oms_role_name(oms_role_t r);
 const char *oms_reject_reason_name(oms_reject_reason_t r);
 
+/* The order a command names (new, release, cancel, replace, venue reports, allocate, reverse
+ * allocation), "" for commands that name none. Never NULL; points into c. */
+const char *oms_cmd_order_id(const oms_cmd_t *c);
+
 /* True for CANCELED, REJECTED, EXPIRED, FILLED (no further venue work expected). */
 bool oms_status_is_terminal(oms_ord_status_t s);
 

@@ -134,28 +134,6 @@ static const char *s_cmd_instrument(const oms_cmd_t *c)
     }
 }
 
-static const char *s_cmd_order(const oms_cmd_t *c)
-{
-    switch (c->type) {
-    case OMS_CMD_NEW_ORDER:
-        return c->u.new_order.order_id;
-    case OMS_CMD_RELEASE_ORDER:
-        return c->u.release.order_id;
-    case OMS_CMD_CANCEL_ORDER:
-        return c->u.cancel.order_id;
-    case OMS_CMD_REPLACE_ORDER:
-        return c->u.replace.order_id;
-    case OMS_CMD_ALLOCATE:
-        return c->u.allocate.order_id;
-    case OMS_CMD_REVERSE_ALLOCATION:
-        return c->u.reverse.order_id;
-    default:
-        if (c->type >= OMS_CMD_VENUE_ACK && c->type <= OMS_CMD_TRADE_CORRECT)
-            return c->u.report.h.order_id;
-        return "";
-    }
-}
-
 const char *replay__event_account(const oms_event_t *ev)
 {
     switch (ev->type) {
@@ -217,7 +195,7 @@ const char *replay__event_order(const oms_event_t *ev)
     case OMS_EV_ALLOCATION_REVERSED:
         return ev->u.alloc.order_id;
     case OMS_EV_COMMAND_REJECTED:
-        return s_rejected_cmd(ev) ? s_cmd_order(s_rejected_cmd(ev)) : "";
+        return s_rejected_cmd(ev) ? oms_cmd_order_id(s_rejected_cmd(ev)) : "";
     case OMS_EV_EXCEPTION_RAISED:
         return ev->u.exception.order_id;
     default:

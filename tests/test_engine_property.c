@@ -1173,35 +1173,12 @@ static void s_check_full(prop_t *p)
     p->full_checks++;
 }
 
-/* The order a command names, or NULL. */
-static const char *s_cmd_order_id(const oms_cmd_t *c)
-{
-    switch (c->type) {
-    case OMS_CMD_NEW_ORDER:
-        return c->u.new_order.order_id;
-    case OMS_CMD_RELEASE_ORDER:
-        return c->u.release.order_id;
-    case OMS_CMD_CANCEL_ORDER:
-        return c->u.cancel.order_id;
-    case OMS_CMD_REPLACE_ORDER:
-        return c->u.replace.order_id;
-    case OMS_CMD_ALLOCATE:
-        return c->u.allocate.order_id;
-    case OMS_CMD_REVERSE_ALLOCATION:
-        return c->u.reverse.order_id;
-    default:
-        if (c->type >= OMS_CMD_VENUE_ACK && c->type <= OMS_CMD_TRADE_CORRECT)
-            return c->u.report.h.order_id;
-        return NULL;
-    }
-}
-
 /* The orders this batch's commands named. */
 static void s_check_touched(prop_t *p, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
-        const char *id = s_cmd_order_id(&p->cmds[i]);
-        const proj_order_t *o = id ? proj_order(S(p), id) : NULL;
+        const char *id = oms_cmd_order_id(&p->cmds[i]);
+        const proj_order_t *o = id[0] ? proj_order(S(p), id) : NULL;
         if (o)
             s_check_order(p, o, NULL);
     }
@@ -1216,8 +1193,8 @@ static void s_trace(prop_t *p, uint32_t n)
         return;
     for (uint32_t i = 0; i < n; i++) {
         const oms_cmd_t *c = &p->cmds[i];
-        const char *id = s_cmd_order_id(c);
-        if (!id || strcmp(id, want) != 0)
+        const char *id = oms_cmd_order_id(c);
+        if (strcmp(id, want) != 0)
             continue;
         const oms_reply_t *r = &p->replies[i];
         char q[OMS_DEC_STR_MAX], x[OMS_DEC_STR_MAX], y[OMS_DEC_STR_MAX];
