@@ -6,6 +6,7 @@
 #define OMS_BENCH_H
 
 #include "oms_core.h"
+#include "oms_model.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -138,6 +139,16 @@ int drv_paced(drv_t *d, double rate, double warm_s, double secs, drv_result_t *r
 int drv_orders(drv_t *d, uint64_t n_orders, drv_result_t *res);
 /* Waits up to timeout_ms for every command in flight to be answered. 0 or -1. */
 int drv_drain(drv_t *d, int timeout_ms);
+
+/* ---- reference data of the engine and replay benchmarks (refdata.c) ----------------------- */
+
+/* Commands bench_refdata_cmds writes for a accounts and i instruments. */
+#define BENCH_REFDATA_CMDS(a, i) (5u + (a) + 2u * (i) + 1u)
+/* Writes the benchmarks' reference data commands into cmds (zeroed, at least
+ * BENCH_REFDATA_CMDS entries): principals admin/comp/pm/trader/venue, accounts ACC00.. (auto
+ * release, short allowed), equities SYM000.. with a reference price of 100, wide firm limits.
+ * Returns how many. */
+uint32_t bench_refdata_cmds(oms_cmd_t *cmds, uint32_t n_accounts, uint32_t n_instruments);
 
 int bench_log_main(int argc, char **argv);
 int bench_e2e_main(int argc, char **argv);
