@@ -926,6 +926,27 @@ static void test_e2e_omsctl_every_command(void **state)
     CTL(f, 0, "\"commands_total\"", "--json", "stats");
 }
 
+/* Takes one event from sub: asserts it is the seq after *prev and keeps a copy of its bytes
+ * in copies[seq] / lens[seq] (cap entries). 1, or 0 when none came within timeout_ms. */
+static int s_take(bus_sub_t *sub, int timeout_ms, uint8_t (*copies)[1024], size_t *lens, size_t cap,
+                  uint64_t *prev, uint64_t *n)
+{
+    const uint8_t *env = NULL;
+    size_t len = 0;
+    uint64_t seq = 0;
+    int rc = bus_sub_next(sub, &env, &len, &seq, timeout_ms);
+    assert_true(rc >= 0);
+    if (rc == 1) {
+        assert_int_equal(seq, *prev + 1); /* every seq, once, in order */
+        *prev = seq;
+        assert_true(seq < cap && len <= sizeof copies[0]);
+        memcpy(copies[seq], env, len);
+        lens[seq] = len;
+        (*n)++;
+    }
+    return rc;
+}
+
 /* A subscriber with a receive high-water mark of 1 that consumes slowly while the daemon and
  * the venue produce hundreds of events: the PUB drops most live events for it, and still the
  * application sees every event of the log exactly once, in seq order, byte for byte as
@@ -936,50 +957,45 @@ static void test_e2e_slow_subscriber_gets_every_event_once(void **state)
     const char *const sim[] = {"--slices", "4", NULL};
     s_start_omsd_with(f, "4"); /* the PUB keeps 4 events per subscriber, then drops */
     s_start_sim(f, sim);
+    uint64_t head0 = s_head(f);
     bus_sub_t *sub = NULL;
     assert_int_equal(bus_sub_new(NULL, f->pub_ep, f->query_ep, NULL, 0, 0, 1, &sub), 0);
-    enum { ORDERS = 60 };
+    enum { ORDERS = 250, CAP = 4096 };
+    static uint8_t(*copies)[1024];
+    static size_t lens[CAP];
+    copies = calloc(CAP, sizeof *copies);
+    assert_non_null(copies);
+    uint64_t prev = 0, n = 0;
+    int64_t end = s_ms() + 6 * WAIT_MS;
+    /* The demo data first, so that the subscription is live before the orders come. */
+    while (prev < head0) {
+        s_take(sub, 200, copies, lens, CAP, &prev, &n);
+        assert_true(s_ms() < end);
+    }
+    s_sleep_ms(100);
+    /* Then about 1,500 events (each order: accepted, acked, 4 fills) while the application
+     * reads nothing: far more than the PUB queue (4), the SUB queue (1) and the socket
+     * buffers hold, so most live events are dropped on the way. */
     for (int i = 0; i < ORDERS; i++) {
         char id[32];
         snprintf(id, sizeof id, "SLOW%d", i);
         oms_cmd_t c = s_new(id, i % 2 ? "ACC1" : "ACC2", "AAPL", "40", "190");
         assert_int_equal(s_submit(f, &c).status, OMS_REPLY_ACCEPTED);
     }
-    /* Every order: accepted, acked, 4 fills. Consume slowly while the venue works. */
-    uint64_t want = 0, prev = 0, n = 0;
-    int64_t end = s_ms() + 4 * WAIT_MS;
-    static uint8_t(*copies)[1024];
-    static size_t lens[4096];
-    copies = calloc(4096, sizeof *copies);
-    assert_non_null(copies);
-    for (;;) {
-        const uint8_t *env = NULL;
-        size_t len = 0;
-        uint64_t seq = 0;
-        int rc = bus_sub_next(sub, &env, &len, &seq, 200);
-        assert_true(rc >= 0);
-        if (rc == 1) {
-            assert_int_equal(seq, prev + 1); /* every seq, once, in order */
-            prev = seq;
-            assert_true(seq < 4096 && len <= sizeof copies[0]);
-            memcpy(copies[seq], env, len);
-            lens[seq] = len;
-            n++;
-            s_sleep_ms(2);
-            continue;
+    for (int i = 0; i < ORDERS; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "SLOW%d", i);
+        while (s_order(f, id).status != OMS_ST_FILLED) {
+            assert_true(s_ms() < end);
+            s_sleep_ms(20);
         }
-        if (want == 0) {
-            bool all_filled = true;
-            for (int i = 0; i < ORDERS && all_filled; i++) {
-                char id[32];
-                snprintf(id, sizeof id, "SLOW%d", i);
-                all_filled = s_order(f, id).status == OMS_ST_FILLED;
-            }
-            if (all_filled)
-                want = s_head(f);
-        }
-        if (want && prev >= want)
-            break;
+    }
+    uint64_t want = s_head(f);
+    assert_true(want >= head0 + 6 * ORDERS);
+    /* Now read it all, slowly at first. */
+    while (prev < want) {
+        if (s_take(sub, 200, copies, lens, CAP, &prev, &n) == 1 && n % 100 == 0)
+            s_sleep_ms(5);
         assert_true(s_ms() < end);
     }
     assert_int_equal(n, want);
