@@ -56,8 +56,6 @@ static rocksdb_options_t *s_raw_options(void)
     rocksdb_block_based_options_set_whole_key_filtering(bbo, 1);
     rocksdb_options_set_block_based_table_factory(o, bbo);
     rocksdb_block_based_options_destroy(bbo);
-    rocksdb_options_set_memtable_prefix_bloom_size_ratio(o, 0.02);
-    rocksdb_options_set_memtable_whole_key_filtering(o, 1);
     rocksdb_options_set_create_if_missing(o, 1);
     rocksdb_options_set_create_missing_column_families(o, 1);
     return o;
