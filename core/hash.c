@@ -1,5 +1,6 @@
 /*
- * hash.c - BLAKE2b-256 over libsodium's crypto_generichash, for the event log's hash chain.
+ * hash.c - BLAKE2b-256 over libsodium's crypto_generichash, for the event log's hash chain,
+ * and the SipHash-128 content digest of idempotency rows.
  *
  * Load: called once per appended and per verified event, so it is on the hot path; it never
  * allocates. The streaming state lives in caller memory (oms_hash_state_t).
@@ -58,6 +59,17 @@ int oms_hash_hex(const oms_hash_t *h, char *buf, size_t cap)
     assert(h != NULL && buf != NULL && cap >= 2 * OMS_HASH_LEN + 1);
     sodium_bin2hex(buf, cap, h->bytes, OMS_HASH_LEN);
     return 2 * OMS_HASH_LEN;
+}
+
+_Static_assert(OMS_DIGEST128_LEN == crypto_shorthash_siphashx24_BYTES, "SipHash-128 output");
+
+/* The key is part of the stored format (schema version 2): never change it. */
+static const uint8_t k_digest_key[crypto_shorthash_siphashx24_KEYBYTES] = "oms.v1 idem key";
+
+void oms_digest128(const void *data, size_t len, uint8_t out[OMS_DIGEST128_LEN])
+{
+    assert(out != NULL && (data != NULL || len == 0));
+    crypto_shorthash_siphashx24(out, data, len, k_digest_key);
 }
 
 bool oms_hash_equal(const oms_hash_t *a, const oms_hash_t *b)

@@ -18,6 +18,9 @@
 #include <string.h>
 
 #define IDEM_KEY_CAP  (2 * OMS_ID_CAP + 2)
+/* An idempotency row's value: the command's content digest (oms_digest128 of its wire bytes),
+ * then the encoded reply. */
+#define IDEM_DIGEST_LEN OMS_DIGEST128_LEN
 #define REPLY_MAX     2048 /* an encoded CommandReply is far below this */
 #define ROW_VALUE_MAX (256 * 1024)
 
@@ -506,16 +509,16 @@ static void s_batch_reset(oms_engine_t *e)
 }
 
 static int s_stage_idem(oms_engine_t *e, const char *key, size_t kl, uint64_t h,
-                        const oms_hash_t *digest, const oms_reply_t *r)
+                        const uint8_t *digest, const oms_reply_t *r)
 {
-    uint8_t val[OMS_HASH_LEN + REPLY_MAX];
-    memcpy(val, digest->bytes, OMS_HASH_LEN);
+    uint8_t val[IDEM_DIGEST_LEN + REPLY_MAX];
+    memcpy(val, digest, IDEM_DIGEST_LEN);
     size_t rl = 0;
-    int rc = codec_encode_reply(r, val + OMS_HASH_LEN, REPLY_MAX, &rl);
+    int rc = codec_encode_reply(r, val + IDEM_DIGEST_LEN, REPLY_MAX, &rl);
     if (rc)
         return rc;
     size_t off;
-    if ((rc = s_add_row(e, EVLOG_CF_IDEMPOTENCY, (const uint8_t *)key, kl, val, OMS_HASH_LEN + rl,
+    if ((rc = s_add_row(e, EVLOG_CF_IDEMPOTENCY, (const uint8_t *)key, kl, val, IDEM_DIGEST_LEN + rl,
                         &off)) != 0)
         return rc;
     staged_idem_t *s = &e->staged[e->n_staged];
@@ -523,7 +526,7 @@ static int s_stage_idem(oms_engine_t *e, const char *key, size_t kl, uint64_t h,
     s->klen = kl;
     s->hash = h;
     s->val_off = off;
-    s->vlen = OMS_HASH_LEN + rl;
+    s->vlen = IDEM_DIGEST_LEN + rl;
     uint32_t i = (uint32_t)(h & (STAGED_SLOTS - 1));
     while (e->staged_slots[i])
         i = (i + 1) & (STAGED_SLOTS - 1);
@@ -532,17 +535,17 @@ static int s_stage_idem(oms_engine_t *e, const char *key, size_t kl, uint64_t h,
     return 0;
 }
 
-static int s_digest(oms_engine_t *e, const oms_cmd_t *cmd, oms_hash_t *d)
+static int s_digest(oms_engine_t *e, const oms_cmd_t *cmd, uint8_t *d)
 {
     if (cmd->raw && cmd->raw_len) {
-        oms_hash(cmd->raw, cmd->raw_len, d);
+        oms_digest128(cmd->raw, cmd->raw_len, d);
         return 0;
     }
     size_t len = 0;
     int rc = codec_encode_command(cmd, e->scratch, e->scratch_cap, &len);
     if (rc)
         return rc;
-    oms_hash(e->scratch, len, d);
+    oms_digest128(e->scratch, len, d);
     return 0;
 }
 
@@ -600,8 +603,8 @@ int oms_engine_process(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n, int64
         oms_reply_t *reply = &e->replies[i];
         char key[IDEM_KEY_CAP];
         size_t kl = s_idem_key(key, cmd);
-        oms_hash_t digest;
-        if ((rc = s_digest(e, cmd, &digest)) != 0)
+        uint8_t digest[IDEM_DIGEST_LEN];
+        if ((rc = s_digest(e, cmd, digest)) != 0)
             break;
         size_t vlen = 0;
         uint64_t kh = oms_hash64(key, kl);
@@ -610,9 +613,10 @@ int oms_engine_process(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n, int64
             rc = found;
             break;
         }
-        if (found && vlen >= OMS_HASH_LEN && memcmp(e->scratch, digest.bytes, OMS_HASH_LEN) == 0) {
+        if (found && vlen >= IDEM_DIGEST_LEN && memcmp(e->scratch, digest, IDEM_DIGEST_LEN) == 0) {
             /* A retry: the original outcome again, nothing appended. */
-            if (codec_decode_reply(e->scratch + OMS_HASH_LEN, vlen - OMS_HASH_LEN, reply) != 0) {
+            if (codec_decode_reply(e->scratch + IDEM_DIGEST_LEN, vlen - IDEM_DIGEST_LEN, reply) !=
+                0) {
                 rc = OMS_ERR_CORRUPT;
                 break;
             }
@@ -675,7 +679,7 @@ int oms_engine_process(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n, int64
         }
         n_ev += cnt;
         e->next_seq += cnt;
-        if (!found && (rc = s_stage_idem(e, key, kl, kh, &digest, reply)) != 0)
+        if (!found && (rc = s_stage_idem(e, key, kl, kh, digest, reply)) != 0)
             break;
     }
     if (rc == 0 && e->opts.encode_rows)

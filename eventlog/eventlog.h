@@ -42,8 +42,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Version of the on-disk layout above. A store with another version is refused. */
-#define EVLOG_SCHEMA_VERSION 1u
+/* Version of the on-disk layout above and of the rows the engine writes with it. A store with
+ * another version is refused. 2: idempotency rows hold a 16-byte SipHash digest of the command
+ * (oms_digest128) instead of a 32-byte BLAKE2b. */
+#define EVLOG_SCHEMA_VERSION 2u
 
 /* Length of a serialized envelope's trailing hash field: tag, length byte, digest. */
 #define EVLOG_HASH_FIELD_LEN (2 + OMS_HASH_LEN)
