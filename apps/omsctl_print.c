@@ -426,8 +426,8 @@ int ctl_print_order(const ctl_t *c, const codec_slice_t *row)
         printf("released by    %s\n", o.released_by);
     if (o.status == OMS_ST_REJECTED)
         printf("rejected       %s %s: %s\n", o.reject_rule_id,
-               oms_reject_reason_name(o.reject_reason), o.reject_text);
-    if (o.text[0])
+               oms_reject_reason_name(o.reject_reason), proj_str(o.reject_text));
+    if (proj_str(o.text)[0])
         printf("text           %s\n", o.text);
     oms_clock_format_iso(o.created_ts_ns, t1, sizeof t1);
     oms_clock_format_iso(o.updated_ts_ns, t2, sizeof t2);

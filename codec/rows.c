@@ -270,7 +270,7 @@ static int s_enc_order(const proj_state_t *st, const proj_order_t *r, s_out_t *o
     m.quantity = cdc_pb_dec(&dec[1], r->qty);
     m.time_in_force = (Oms__V1__TimeInForce)r->tif;
     m.expire_ts_ns = r->expire_ts_ns;
-    m.text = CDC_S(r->text);
+    m.text = CDC_S(proj_str(r->text));
     m.status = (Oms__V1__OrdStatus)r->status;
     m.cum_qty = cdc_pb_dec(&dec[2], r->cum);
     m.leaves_qty = cdc_pb_dec(&dec[3], r->leaves);
@@ -292,7 +292,7 @@ static int s_enc_order(const proj_state_t *st, const proj_order_t *r, s_out_t *o
     m.release_policy = (Oms__V1__ReleasePolicy)r->release_policy;
     m.reject_reason = (Oms__V1__RejectReason)r->reject_reason;
     m.reject_rule_id = CDC_S(r->reject_rule_id);
-    m.reject_text = CDC_S(r->reject_text);
+    m.reject_text = CDC_S(proj_str(r->reject_text));
     m.allocated_qty = cdc_pb_dec(&dec[7], r->allocated_qty);
     m.created_seq = r->created_seq;
     m.last_seq = r->last_seq;
@@ -482,7 +482,7 @@ static bool s_fast_order(const proj_state_t *st, const proj_order_t *r, uint8_t 
     pbw_dec(&w, 8, r->qty);
     pbw_i32(&w, 9, (int32_t)r->tif);
     pbw_i64(&w, 10, r->expire_ts_ns);
-    pbw_str(&w, 11, r->text);
+    pbw_str(&w, 11, proj_str(r->text));
     pbw_i32(&w, 20, (int32_t)r->status);
     pbw_dec(&w, 21, r->cum);
     pbw_dec(&w, 22, r->leaves);
@@ -512,7 +512,7 @@ static bool s_fast_order(const proj_state_t *st, const proj_order_t *r, uint8_t 
     pbw_i32(&w, 62, (int32_t)r->release_policy);
     pbw_i32(&w, 63, (int32_t)r->reject_reason);
     pbw_str(&w, 64, r->reject_rule_id);
-    pbw_str(&w, 65, r->reject_text);
+    pbw_str(&w, 65, proj_str(r->reject_text));
     pbw_dec(&w, 66, r->allocated_qty);
     pbw_u64(&w, 80, r->created_seq);
     pbw_u64(&w, 81, r->last_seq);
@@ -760,6 +760,31 @@ static int s_load_restriction(proj_state_t *st, const uint8_t *key, size_t klen,
     return rc ? rc : proj_load_restriction(st, &r);
 }
 
+/* An order's free text into arena memory: *dst NULL for "" (see projections.h), else a copy
+ * cut to OMS_LIMIT_TEXT_LEN bytes (a longer one is an INPUT_LIMIT problem, as cdc_str). 0,
+ * OMS_ERR_INVALID (a text and no arena) or OMS_ERR_LIMIT (the arena is full). */
+static int s_text_from_pb(cdc_chk_t *c, const char *src, oms_arena_t *arena, const char **dst,
+                          const char *fld)
+{
+    *dst = NULL;
+    size_t n = src ? strnlen(src, OMS_TEXT_CAP) : 0;
+    if (n == 0)
+        return 0;
+    if (n >= OMS_TEXT_CAP) {
+        cdc_fail(c, OMS_RR_INPUT_LIMIT, "Order.%s: longer than %d bytes", fld, OMS_LIMIT_TEXT_LEN);
+        n = OMS_LIMIT_TEXT_LEN;
+    }
+    if (!arena)
+        return OMS_ERR_INVALID;
+    char *p = oms_arena_alloc(arena, n + 1);
+    if (!p)
+        return OMS_ERR_LIMIT;
+    memcpy(p, src, n);
+    p[n] = '\0';
+    *dst = p;
+    return 0;
+}
+
 /* The order's ClOrdID chain into arena memory. */
 static int s_clordids_from_pb(cdc_chk_t *c, char *const *src, size_t n, oms_arena_t *arena,
                               char (**out)[OMS_ID_CAP])
@@ -797,7 +822,7 @@ static int s_order_from_pb(cdc_chk_t *c, const Oms__V1__Order *m, oms_arena_t *a
     r->qty = cdc_dec(c, m->quantity, pfx, "quantity");
     r->tif = (oms_tif_t)m->time_in_force;
     r->expire_ts_ns = m->expire_ts_ns;
-    cdc_str(c, r->text, OMS_TEXT_CAP, m->text, pfx, "text");
+    int trc = s_text_from_pb(c, m->text, arena, &r->text, "text");
     r->status = (oms_ord_status_t)m->status;
     r->cum = cdc_dec(c, m->cum_qty, pfx, "cum_qty");
     r->leaves = cdc_dec(c, m->leaves_qty, pfx, "leaves_qty");
@@ -817,13 +842,14 @@ static int s_order_from_pb(cdc_chk_t *c, const Oms__V1__Order *m, oms_arena_t *a
     r->release_policy = (oms_release_policy_t)m->release_policy;
     r->reject_reason = (oms_reject_reason_t)m->reject_reason;
     cdc_str(c, r->reject_rule_id, OMS_RULE_CAP, m->reject_rule_id, pfx, "reject_rule_id");
-    cdc_str(c, r->reject_text, OMS_TEXT_CAP, m->reject_text, pfx, "reject_text");
+    if (trc == 0)
+        trc = s_text_from_pb(c, m->reject_text, arena, &r->reject_text, "reject_text");
     r->allocated_qty = cdc_dec(c, m->allocated_qty, pfx, "allocated_qty");
     r->created_seq = m->created_seq;
     r->last_seq = m->last_seq;
     r->created_ts_ns = m->created_ts_ns;
     r->updated_ts_ns = m->updated_ts_ns;
-    int rc = s_clordids_from_pb(c, m->cl_ord_ids, m->n_cl_ord_ids, arena, cl);
+    int rc = trc ? trc : s_clordids_from_pb(c, m->cl_ord_ids, m->n_cl_ord_ids, arena, cl);
     if (rc == 0)
         rc = cdc_instrs_from_pb(c, m->allocations, m->n_allocations, arena, instrs, n_instrs, pfx,
                                 "allocations");

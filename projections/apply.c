@@ -154,7 +154,10 @@ static int s_order_create(proj_state_t *st, uint64_t seq, int64_t ts, const oms_
     o->qty = no->qty;
     o->tif = no->tif;
     o->expire_ts_ns = no->expire_ts_ns;
-    oms_strlcpy(o->text, no->text, OMS_TEXT_CAP);
+    int trc = 0;
+    o->text = proj_text_dup(st, no->text, &trc);
+    if (trc)
+        return trc;
     oms_strlcpy(o->cl_ord_id, no->order_id, OMS_ID_CAP);
     o->is_block = no->n_allocs > 0;
     o->created_seq = o->last_seq = seq;
@@ -710,10 +713,14 @@ int proj_apply(proj_state_t *st, uint64_t seq, int64_t ts, const oms_event_t *ev
                 (o->status == OMS_ST_PENDING_CANCEL || o->status == OMS_ST_PENDING_REPLACE))
                 o->prior_status = OMS_ST_NEW;
             break;
-        case OMS_EV_ORDER_REJECTED_BY_VENUE:
+        case OMS_EV_ORDER_REJECTED_BY_VENUE: {
             o->leaves = 0;
-            oms_strlcpy(o->reject_text, e->text, OMS_TEXT_CAP);
+            int trc = 0;
+            o->reject_text = proj_text_dup(st, e->text, &trc);
+            if (trc)
+                return trc;
             break;
+        }
         case OMS_EV_ORDER_CANCELED:
         case OMS_EV_ORDER_EXPIRED:
             o->leaves = 0;
@@ -763,8 +770,9 @@ int proj_apply(proj_state_t *st, uint64_t seq, int64_t ts, const oms_event_t *ev
         oms_strlcpy(o->entered_by, r->command->principal, OMS_ID_CAP);
         o->reject_reason = r->reason;
         oms_strlcpy(o->reject_rule_id, r->rule_id, OMS_RULE_CAP);
-        oms_strlcpy(o->reject_text, r->text, OMS_TEXT_CAP);
-        return 0;
+        rc = 0;
+        o->reject_text = proj_text_dup(st, r->text, &rc);
+        return rc;
     }
     case OMS_EV_EXCEPTION_RAISED:
         return 0;

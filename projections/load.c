@@ -63,11 +63,16 @@ int proj_load_order(proj_state_t *st, const proj_order_t *r, const char (*clordi
                     uint32_t n_clordids, const oms_alloc_instr_t *instrs, uint32_t n_instrs)
 {
     proj_order_t o = *r;
+    int rc = 0;
+    o.text = proj_text_dup(st, r->text, &rc); /* r's texts belong to the caller */
+    o.reject_text = proj_text_dup(st, r->reject_text, &rc);
+    if (rc)
+        return rc;
     o.first_clordid = o.last_clordid = o.first_instr = o.last_instr = PROJ_NIL;
     o.first_exec = o.last_exec = o.first_alloc = o.last_alloc = PROJ_NIL;
     o.n_clordids = o.n_instrs = o.n_execs = o.n_allocs = 0;
     uint32_t oi;
-    int rc = s_put(st, PROJ_T_ORDER, r->order_id, strlen(r->order_id), &o, &oi);
+    rc = s_put(st, PROJ_T_ORDER, r->order_id, strlen(r->order_id), &o, &oi);
     if (rc)
         return rc;
     proj_order_t *po = tbl_rec(&st->t[PROJ_T_ORDER], oi);

@@ -51,7 +51,19 @@ typedef struct {
     size_t off;    /* offset of the saved bytes in the journal buffer; SIZE_MAX if created */
 } jrnl_entry_t;
 
+/* The text store: NUL-terminated strings appended in blocks that never move. `used` is
+ * block * TEXT_BLOCK + offset; a rollback sets it back (the blocks are kept for reuse). */
+#define TEXT_BLOCK (256u * 1024u)
+typedef struct {
+    char **blocks;     /* TEXT_BLOCK bytes each */
+    uint32_t n_blocks; /* allocated */
+    uint32_t cap;      /* capacity of blocks */
+    uint64_t used;     /* position of the next string */
+} text_store_t;
+
 struct proj_state {
+    text_store_t text;                      /* order texts (see projections.h) */
+    uint64_t text_at_begin;                 /* text.used at proj_begin */
     tbl_t t[PROJ_T_COUNT_];                 /* the tables */
     bool in_batch;                          /* between begin and commit/rollback */
     uint32_t epoch;                         /* current batch number (starts at 1) */
@@ -69,6 +81,11 @@ struct proj_state {
 /* Marks a record as changed in this batch: journals its old bytes on first touch. Returns the
  * record for writing, or NULL when the journal cannot grow (OMS_ERR_NOMEM). */
 void *proj_touch(proj_state_t *st, proj_table_t t, uint32_t idx);
+/* A copy of s (at most OMS_LIMIT_TEXT_LEN bytes kept) in the state's text store, or NULL for
+ * "" (nothing stored). Sets *rc to OMS_ERR_NOMEM (and returns NULL) when the store cannot grow;
+ * *rc is left alone otherwise. The copy lives until a rollback past this point or the state's
+ * end. */
+const char *proj_text_dup(proj_state_t *st, const char *s, int *rc);
 /* Creates a record (journaled as created). PROJ_NIL when the table is full. */
 uint32_t proj_create(proj_state_t *st, proj_table_t t, const char *key, size_t klen);
 

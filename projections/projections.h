@@ -17,6 +17,12 @@
  * also the batch's dirty set: proj_dirty_* lists what the batch touched, for the rows the
  * engine writes with the events.
  *
+ * Free text: an order's text and reject_text are pointers, not 513-byte arrays (they were more
+ * than half of every order record, copied on every journaled touch). In the state they point
+ * into the state's text store (append-only, never moved, cut back on rollback); in a row decoded
+ * by the codec they point into the decoder's arena; NULL means "" everywhere. proj_str() reads
+ * them.
+ *
  * Memory is bounded by the per-table limits below: an insert into a full table fails with
  * OMS_ERR_LIMIT and the handlers reject the command that needed it.
  */
@@ -91,7 +97,7 @@ typedef struct {
     oms_dec_t qty;                        /* quantity in force */
     oms_tif_t tif;                        /* time in force */
     int64_t expire_ts_ns;                 /* GTD expiry */
-    char text[OMS_TEXT_CAP];              /* client's text at entry */
+    const char *text;                     /* client's text at entry; NULL = "" (see below) */
     oms_ord_status_t status;              /* current status */
     oms_dec_t cum;                        /* filled (live fills) */
     oms_dec_t leaves;                     /* qty - cum floored at 0; 0 when terminal */
@@ -111,7 +117,7 @@ typedef struct {
     oms_release_policy_t release_policy;  /* policy at entry */
     oms_reject_reason_t reject_reason;    /* why REJECTED */
     char reject_rule_id[OMS_RULE_CAP];    /* rule that rejected it */
-    char reject_text[OMS_TEXT_CAP];       /* rejection text */
+    const char *reject_text;              /* rejection text; NULL = "" */
     oms_dec_t allocated_qty;              /* block: in BOOKED allocations */
     uint64_t created_seq;                 /* creating event */
     uint64_t last_seq;                    /* last change */
@@ -208,6 +214,12 @@ typedef enum {
 
 typedef struct proj_state proj_state_t;
 
+/* A text field of a record: "" for NULL. */
+static inline const char *proj_str(const char *s)
+{
+    return s ? s : "";
+}
+
 /* Creates an empty state. NULL on out of memory. Free with proj_destroy. */
 proj_state_t *proj_new(void);
 void proj_destroy(proj_state_t **self_p);
@@ -297,6 +309,7 @@ typedef struct {
     char trade_date[OMS_DATE_CAP]; /* trade date at the mark */
     uint64_t trade_date_seq;       /* and its seq */
     bool trade_date_dirty;         /* and its dirty flag */
+    uint64_t text_used;            /* text store length at the mark */
 } proj_mark_t;
 void proj_mark(proj_state_t *st, proj_mark_t *m);
 void proj_rollback_to(proj_state_t *st, const proj_mark_t *m);

@@ -303,10 +303,51 @@ void proj_destroy(proj_state_t **self_p)
     proj_state_t *st = *self_p;
     for (int i = 0; i < PROJ_T_COUNT_; i++)
         tbl_free(&st->t[i]);
+    for (uint32_t b = 0; b < st->text.n_blocks; b++)
+        free(st->text.blocks[b]);
+    free(st->text.blocks);
     free(st->jrnl);
     free(st->jbuf);
     free(st);
     *self_p = NULL;
+}
+
+const char *proj_text_dup(proj_state_t *st, const char *s, int *rc)
+{
+    size_t n = s ? strnlen(s, OMS_LIMIT_TEXT_LEN) : 0;
+    if (n == 0)
+        return NULL;
+    text_store_t *ts = &st->text;
+    uint64_t b = ts->used / TEXT_BLOCK, off = ts->used % TEXT_BLOCK;
+    if (b < ts->n_blocks && off + n + 1 > TEXT_BLOCK) { /* does not fit: the next block */
+        b++;
+        off = 0;
+    }
+    if (b >= ts->n_blocks) {
+        if (ts->n_blocks == ts->cap) {
+            uint32_t cap = ts->cap ? ts->cap * 2 : 16;
+            char **bl = realloc(ts->blocks, cap * sizeof *bl);
+            if (!bl) {
+                *rc = OMS_ERR_NOMEM;
+                return NULL;
+            }
+            ts->blocks = bl;
+            ts->cap = cap;
+        }
+        char *blk = malloc(TEXT_BLOCK);
+        if (!blk) {
+            *rc = OMS_ERR_NOMEM;
+            return NULL;
+        }
+        ts->blocks[ts->n_blocks++] = blk;
+        b = ts->n_blocks - 1;
+        off = 0;
+    }
+    char *p = ts->blocks[b] + off;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    ts->used = b * TEXT_BLOCK + off + n + 1;
+    return p;
 }
 
 size_t proj_key2(char *out, const char *a, const char *b)
@@ -443,6 +484,7 @@ void proj_begin(proj_state_t *st)
     st->jbuf_used = 0;
     for (int i = 0; i < PROJ_T_COUNT_; i++)
         st->t[i].n_at_begin = st->t[i].n;
+    st->text_at_begin = st->text.used;
     memcpy(st->trade_date_at_begin, st->trade_date, OMS_DATE_CAP);
     st->trade_date_seq_at_begin = st->trade_date_seq;
     st->trade_date_dirty = false;
@@ -520,6 +562,7 @@ void proj_rollback(proj_state_t *st)
     }
     for (int t = 0; t < PROJ_T_COUNT_; t++)
         tbl_truncate(&st->t[t], st->t[t].n_at_begin);
+    st->text.used = st->text_at_begin;
     memcpy(st->trade_date, st->trade_date_at_begin, OMS_DATE_CAP);
     st->trade_date_seq = st->trade_date_seq_at_begin;
     st->trade_date_dirty = false;
@@ -550,6 +593,7 @@ void proj_mark(proj_state_t *st, proj_mark_t *m)
     memcpy(m->trade_date, st->trade_date, OMS_DATE_CAP);
     m->trade_date_seq = st->trade_date_seq;
     m->trade_date_dirty = st->trade_date_dirty;
+    m->text_used = st->text.used;
     /* A new epoch: records touched from here on are journaled again, so the entries after
      * the mark hold their bytes as of the mark. */
     st->epoch++;
@@ -566,6 +610,7 @@ void proj_rollback_to(proj_state_t *st, const proj_mark_t *m)
     for (int t = 0; t < PROJ_T_COUNT_; t++)
         tbl_truncate(&st->t[t], m->n[t]);
     st->n_jrnl = m->n_jrnl;
+    st->text.used = m->text_used;
     /* jbuf_used is left as is: the saved bytes after the mark are simply unused. */
     memcpy(st->trade_date, m->trade_date, OMS_DATE_CAP);
     st->trade_date_seq = m->trade_date_seq;

@@ -404,7 +404,7 @@ static int s_print_order_text(scratch_t *s, FILE *out, const uint8_t *v, size_t 
             o.created_seq, t0, o.last_seq, t1);
     if (o.status == OMS_ST_REJECTED)
         fprintf(out, "  rejected: %s %s \"%s\"\n", o.reject_rule_id,
-                oms_reject_reason_name(o.reject_reason), o.reject_text);
+                oms_reject_reason_name(o.reject_reason), proj_str(o.reject_text));
     fprintf(out, "  ClOrdID chain:");
     for (uint32_t i = 0; i < ncl && cl; i++)
         fprintf(out, "%s %s", i ? " ->" : "", cl[i]);

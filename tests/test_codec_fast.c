@@ -395,6 +395,7 @@ static void test_rows_match_protobuf_c(void **state)
     for (uint32_t i = 0; i < N_ORDERS; i++) {
         proj_order_t o;
         memset(&o, 0, sizeof o);
+        char text[OMS_TEXT_CAP], reject_text[OMS_TEXT_CAP]; /* the state keeps its own copies */
         s_uid(o.order_id, i);
         s_str(o.account_id, OMS_ID_CAP);
         s_str(o.instrument_id, OMS_ID_CAP);
@@ -404,7 +405,8 @@ static void test_rows_match_protobuf_c(void **state)
         o.qty = s_i64();
         o.tif = (oms_tif_t)s_enum();
         o.expire_ts_ns = s_i64();
-        s_str(o.text, OMS_TEXT_CAP);
+        s_str(text, OMS_TEXT_CAP);
+        o.text = text;
         o.status = (oms_ord_status_t)s_enum();
         o.cum = s_below(3) ? (int64_t)s_below(1000000) : s_i64();
         o.leaves = s_i64();
@@ -423,7 +425,8 @@ static void test_rows_match_protobuf_c(void **state)
         o.release_policy = (oms_release_policy_t)s_enum();
         o.reject_reason = (oms_reject_reason_t)s_enum();
         s_str(o.reject_rule_id, OMS_RULE_CAP);
-        s_str(o.reject_text, OMS_TEXT_CAP);
+        s_str(reject_text, OMS_TEXT_CAP);
+        o.reject_text = reject_text;
         o.allocated_qty = s_i64();
         o.created_seq = (uint64_t)s_i64();
         o.last_seq = (uint64_t)s_i64();

@@ -754,7 +754,7 @@ static void eq_order(const proj_state_t *sa, const proj_order_t *a, const proj_s
     EQ(qty);
     EQ(tif);
     EQ(expire_ts_ns);
-    EQ_STR(text);
+    assert_string_equal(proj_str(a->text), proj_str(b->text));
     EQ(status);
     EQ(cum);
     EQ(leaves);
@@ -774,7 +774,7 @@ static void eq_order(const proj_state_t *sa, const proj_order_t *a, const proj_s
     EQ(release_policy);
     EQ(reject_reason);
     EQ_STR(reject_rule_id);
-    EQ_STR(reject_text);
+    assert_string_equal(proj_str(a->reject_text), proj_str(b->reject_text));
     EQ(allocated_qty);
     EQ(created_seq);
     EQ(last_seq);

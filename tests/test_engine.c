@@ -907,6 +907,33 @@ static void s_rows_free(row_set_t *s)
 
 /* Every projection row in the store is exactly what the engine's state encodes to now: the rows
  * written batch by batch never go stale. */
+/* The engine's live rows equal the rows stored in its log, as sets (order aside). */
+static void s_assert_live_equals_stored(fx_t *f)
+{
+    row_set_t live = {0}, stored = {0};
+    assert_int_equal(oms_engine_rows(f->eng, s_from_engine, &live), 0);
+    static const evlog_cf_t cfs[] = {EVLOG_CF_ORDERS, EVLOG_CF_POSITIONS, EVLOG_CF_ALLOCATIONS,
+                                     EVLOG_CF_REFDATA, EVLOG_CF_META};
+    for (size_t i = 0; i < sizeof cfs / sizeof cfs[0]; i++) {
+        stored.cf = cfs[i];
+        assert_int_equal(evlog_scan(f->log, cfs[i], NULL, 0, s_from_store, &stored), 0);
+    }
+    qsort(live.r, live.n, sizeof *live.r, s_row_cmp);
+    qsort(stored.r, stored.n, sizeof *stored.r, s_row_cmp);
+    assert_int_equal(live.n, stored.n);
+    for (size_t i = 0; i < live.n; i++) {
+        assert_int_equal(live.r[i].cf, stored.r[i].cf);
+        assert_int_equal(live.r[i].kl, stored.r[i].kl);
+        assert_memory_equal(live.r[i].k, stored.r[i].k, live.r[i].kl);
+        if (live.r[i].vl != stored.r[i].vl || memcmp(live.r[i].v, stored.r[i].v, live.r[i].vl))
+            fprintf(stderr, "row %.*s differs\n", (int)live.r[i].kl, (const char *)live.r[i].k);
+        assert_int_equal(live.r[i].vl, stored.r[i].vl);
+        assert_memory_equal(live.r[i].v, stored.r[i].v, live.r[i].vl);
+    }
+    s_rows_free(&live);
+    s_rows_free(&stored);
+}
+
 static void test_engine_stored_rows_equal_live_state(void **state)
 {
     (void)state;
@@ -948,28 +975,62 @@ static void test_engine_stored_rows_equal_live_state(void **state)
     oms_strlcpy(e.u.eod.trade_date, "2026-11-21", OMS_DATE_CAP);
     fx_ok(&f, "ops", e);
 
-    row_set_t live = {0}, stored = {0};
-    assert_int_equal(oms_engine_rows(f.eng, s_from_engine, &live), 0);
-    static const evlog_cf_t cfs[] = {EVLOG_CF_ORDERS, EVLOG_CF_POSITIONS, EVLOG_CF_ALLOCATIONS,
-                                     EVLOG_CF_REFDATA, EVLOG_CF_META};
-    for (size_t i = 0; i < sizeof cfs / sizeof cfs[0]; i++) {
-        stored.cf = cfs[i];
-        assert_int_equal(evlog_scan(f.log, cfs[i], NULL, 0, s_from_store, &stored), 0);
-    }
-    qsort(live.r, live.n, sizeof *live.r, s_row_cmp);
-    qsort(stored.r, stored.n, sizeof *stored.r, s_row_cmp);
-    assert_int_equal(live.n, stored.n);
-    for (size_t i = 0; i < live.n; i++) {
-        assert_int_equal(live.r[i].cf, stored.r[i].cf);
-        assert_int_equal(live.r[i].kl, stored.r[i].kl);
-        assert_memory_equal(live.r[i].k, stored.r[i].k, live.r[i].kl);
-        if (live.r[i].vl != stored.r[i].vl || memcmp(live.r[i].v, stored.r[i].v, live.r[i].vl))
-            fprintf(stderr, "row %.*s differs\n", (int)live.r[i].kl, (const char *)live.r[i].k);
-        assert_int_equal(live.r[i].vl, stored.r[i].vl);
-        assert_memory_equal(live.r[i].v, stored.r[i].v, live.r[i].vl);
-    }
-    s_rows_free(&live);
-    s_rows_free(&stored);
+    s_assert_live_equals_stored(&f);
+    fx_free(&f);
+    tu_rmrf(dir);
+}
+
+/* Order texts live in the state's text store, which a rollback cuts back: texts written by a
+ * rolled-back batch disappear, texts of earlier batches survive the reuse of that space, and
+ * a restart (state from rows) gives the same texts. */
+static void test_engine_rollback_restores_texts(void **state)
+{
+    (void)state;
+    const char *dir = tu_mkdtemp(0, "engine-texts");
+    fx_t f;
+    fx_init(&f, dir);
+    fx_setup(&f);
+    oms_cmd_t t1 = fx_new_order("T1", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "10");
+    oms_strlcpy(t1.u.new_order.text, "first order's text", OMS_TEXT_CAP);
+    fx_ok(&f, "pm", t1);
+    assert_string_equal(proj_str(fx_order(&f, "T1")->text), "first order's text");
+    assert_null(fx_order(&f, "T1")->reject_text); /* "" is stored as nothing */
+
+    oms_cmd_t cmds[2] = {fx_new_order("T2", "ACC1", "AAPL", OMS_SIDE_BUY, "5", "10"),
+                         fx_simple(OMS_CMD_VENUE_REJECT, "T1")};
+    oms_strlcpy(cmds[0].u.new_order.text, "rolled back text, rather long to use more space",
+                OMS_TEXT_CAP);
+    oms_strlcpy(cmds[1].u.report.text, "venue says no", OMS_TEXT_CAP);
+    oms_strlcpy(cmds[0].principal, "pm", OMS_ID_CAP);
+    oms_strlcpy(cmds[1].principal, "venue", OMS_ID_CAP);
+    oms_strlcpy(cmds[0].command_id, "tx0", OMS_ID_CAP);
+    oms_strlcpy(cmds[1].command_id, "tx1", OMS_ID_CAP);
+    oms_batch_t b;
+    assert_int_equal(oms_engine_process(f.eng, cmds, 2, f.ts + 1, &b), 0);
+    assert_int_equal(b.replies[1].status, OMS_REPLY_ACCEPTED);
+    assert_string_equal(proj_str(fx_order(&f, "T1")->reject_text), "venue says no");
+    oms_engine_rollback(f.eng);
+    assert_null(fx_order(&f, "T2"));
+    assert_null(fx_order(&f, "T1")->reject_text);
+    assert_int_equal(fx_order(&f, "T1")->status, OMS_ST_PENDING_NEW);
+
+    /* The space is reused; T1's text is untouched, T3's is its own. */
+    oms_cmd_t t3 = fx_new_order("T3", "ACC1", "AAPL", OMS_SIDE_BUY, "5", "10");
+    memset(t3.u.new_order.text, 'x', OMS_LIMIT_TEXT_LEN); /* the longest text there can be */
+    t3.u.new_order.text[OMS_LIMIT_TEXT_LEN] = '\0';
+    fx_ok(&f, "pm", t3);
+    oms_cmd_t rej = fx_simple(OMS_CMD_VENUE_REJECT, "T1");
+    oms_strlcpy(rej.u.report.text, "venue says no, for real", OMS_TEXT_CAP);
+    fx_ok(&f, "venue", rej);
+    assert_string_equal(proj_str(fx_order(&f, "T1")->text), "first order's text");
+    assert_string_equal(proj_str(fx_order(&f, "T1")->reject_text), "venue says no, for real");
+    assert_int_equal(strlen(proj_str(fx_order(&f, "T3")->text)), OMS_LIMIT_TEXT_LEN);
+
+    s_assert_live_equals_stored(&f);
+    fx_restart(&f, dir);
+    s_assert_live_equals_stored(&f);
+    assert_string_equal(proj_str(fx_order(&f, "T1")->text), "first order's text");
+    assert_string_equal(proj_str(fx_order(&f, "T1")->reject_text), "venue says no, for real");
     fx_free(&f);
     tu_rmrf(dir);
 }
@@ -986,6 +1047,7 @@ int main(void)
         cmocka_unit_test(test_engine_entitlements_and_four_eyes),
         cmocka_unit_test(test_engine_idempotency_survives_restart),
         cmocka_unit_test(test_engine_rollback_forgets_the_batch),
+        cmocka_unit_test(test_engine_rollback_restores_texts),
         cmocka_unit_test(test_engine_end_of_day_expires_day_orders),
         cmocka_unit_test(test_engine_overfill_is_recorded_not_clipped),
         cmocka_unit_test(test_engine_request_reject_restores_status_for_current_cum),
