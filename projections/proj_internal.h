@@ -29,8 +29,6 @@ typedef struct {
                             probe reads one array and compares keys only on a hash match */
     uint32_t n_slots;    /* power of two, at most 2^32 */
     uint32_t n_at_begin; /* records at proj_begin (later ones were created in the batch) */
-    uint32_t hwm;        /* records ever in use: the chunk bytes past it are still calloc's
-                            zeros, so tbl_add need not clear them */
 } tbl_t;
 
 int tbl_init(tbl_t *t, size_t rec_size, uint32_t max, size_t key_cap);

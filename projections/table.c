@@ -173,8 +173,11 @@ uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
             t->keys = ks;
             t->chunks_cap = cap;
         }
-        t->chunks[c] = calloc(TBL_CHUNK, t->rec_size);
-        t->keys[c] = calloc(TBL_CHUNK, t->key_cap);
+        /* Not calloc: a record is cleared when it is added (while its lines are being brought
+         * into the cache anyway) and a key slot is read only up to its NUL, so zeroing a whole
+         * chunk up front would touch every byte twice. */
+        t->chunks[c] = malloc((size_t)TBL_CHUNK * t->rec_size);
+        t->keys[c] = malloc((size_t)TBL_CHUNK * t->key_cap);
         if (!t->chunks[c] || !t->keys[c]) {
             free(t->chunks[c]);
             free(t->keys[c]);
@@ -192,10 +195,7 @@ uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
         t->epoch_cap = cap;
     }
     t->n = idx + 1;
-    if (idx < t->hwm)
-        memset(tbl_rec(t, idx), 0, t->rec_size); /* reused after a rollback */
-    else
-        t->hwm = idx + 1;
+    memset(tbl_rec(t, idx), 0, t->rec_size);
     char *k = (char *)tbl_key(t, idx);
     memcpy(k, key, klen);
     k[klen] = '\0';
