@@ -11,11 +11,13 @@
  */
 #include "proj_internal.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-static proj_position_t *s_position(proj_state_t *st, const char *account_id,
-                                   const char *instrument_id)
+/* The index of the position (account, instrument), created empty if absent; PROJ_NIL when the
+ * table is full. */
+static uint32_t s_position_idx(proj_state_t *st, const char *account_id, const char *instrument_id)
 {
     char key[TBL_KEY_CAP];
     size_t n = proj_key2(key, account_id, instrument_id);
@@ -23,13 +25,49 @@ static proj_position_t *s_position(proj_state_t *st, const char *account_id,
     if (idx == PROJ_NIL) {
         idx = proj_create(st, PROJ_T_POSITION, key, n);
         if (idx == PROJ_NIL)
-            return NULL;
+            return PROJ_NIL;
         proj_position_t *p = tbl_rec(&st->t[PROJ_T_POSITION], idx);
         oms_strlcpy(p->account_id, account_id, OMS_ID_CAP);
         oms_strlcpy(p->instrument_id, instrument_id, OMS_ID_CAP);
-        return p;
     }
-    return proj_touch(st, PROJ_T_POSITION, idx);
+    return idx;
+}
+
+/* The position (account, instrument) for writing (journaled), created empty if absent. NULL
+ * when the table is full or the journal cannot grow. */
+static proj_position_t *s_position(proj_state_t *st, const char *account_id,
+                                   const char *instrument_id)
+{
+    uint32_t idx = s_position_idx(st, account_id, instrument_id);
+    return idx == PROJ_NIL ? NULL : proj_touch(st, PROJ_T_POSITION, idx);
+}
+
+/* The order's own position (its account and instrument) for writing, found through the
+ * order's in-memory reference once it is known. o must be journaled already (it is written). */
+static proj_position_t *s_order_position(proj_state_t *st, proj_order_t *o)
+{
+    if (o->pos_ref == 0) {
+        uint32_t idx = s_position_idx(st, o->account_id, o->instrument_id);
+        if (idx == PROJ_NIL)
+            return NULL;
+        o->pos_ref = idx + 1;
+    }
+    assert(o->pos_ref - 1 < st->t[PROJ_T_POSITION].n);
+    return proj_touch(st, PROJ_T_POSITION, o->pos_ref - 1);
+}
+
+/* The order's instrument through the order's in-memory reference; NULL when unknown. */
+static const proj_instrument_t *s_order_instrument(proj_state_t *st, proj_order_t *o)
+{
+    if (o->ins_ref == 0) {
+        uint32_t idx = tbl_find(&st->t[PROJ_T_INSTRUMENT], o->instrument_id,
+                                strnlen(o->instrument_id, OMS_ID_CAP));
+        if (idx == PROJ_NIL)
+            return NULL;
+        o->ins_ref = idx + 1;
+    }
+    assert(o->ins_ref - 1 < st->t[PROJ_T_INSTRUMENT].n);
+    return tbl_rec(&st->t[PROJ_T_INSTRUMENT], o->ins_ref - 1);
 }
 
 static bool s_working(oms_ord_status_t s)
@@ -61,6 +99,7 @@ static oms_dec_t s_exposure(const proj_order_t *o)
 
 typedef struct {
     proj_order_t *o;  /* the order, writable (journaled) */
+    uint32_t idx;     /* its index */
     oms_dec_t before; /* its exposure before the change */
 } order_edit_t;
 
@@ -69,6 +108,7 @@ static int s_order_begin(proj_state_t *st, const char *order_id, order_edit_t *e
     uint32_t idx = tbl_find(&st->t[PROJ_T_ORDER], order_id, strlen(order_id));
     if (idx == PROJ_NIL)
         return OMS_ERR_STATE;
+    ed->idx = idx;
     ed->o = proj_touch(st, PROJ_T_ORDER, idx);
     if (!ed->o)
         return OMS_ERR_NOMEM;
@@ -86,7 +126,7 @@ static int s_order_end(proj_state_t *st, order_edit_t *ed, uint64_t seq, int64_t
     oms_dec_t after = s_exposure(o);
     if (after == ed->before)
         return 0;
-    proj_position_t *p = s_position(st, o->account_id, o->instrument_id);
+    proj_position_t *p = s_order_position(st, o);
     if (!p)
         return OMS_ERR_LIMIT;
     oms_dec_t *leg = o->side == OMS_SIDE_BUY ? &p->open_buy_leaves : &p->open_sell_leaves;
@@ -240,7 +280,7 @@ static int s_apply_fill(proj_state_t *st, uint64_t seq, int64_t ts, const oms_ev
     if (rc)
         return rc;
     proj_order_t *o = ed.o;
-    uint32_t oidx = s_order_index(st, o->order_id);
+    uint32_t oidx = ed.idx;
     char key[TBL_KEY_CAP];
     size_t n = proj_key2(key, e->h.venue, e->h.exec_id);
     if (tbl_find(&st->t[PROJ_T_EXEC], key, n) != PROJ_NIL)
@@ -280,8 +320,19 @@ static int s_apply_fill(proj_state_t *st, uint64_t seq, int64_t ts, const oms_ev
     rc = s_order_end(st, &ed, seq, ts);
     if (rc)
         return rc;
-    return s_trade(st, seq, o->account_id, o->instrument_id, s_signed(o->side, e->last_qty),
-                   e->last_px);
+    oms_dec_t signed_qty = s_signed(o->side, e->last_qty);
+    if (signed_qty == 0)
+        return 0;
+    const proj_instrument_t *ins = s_order_instrument(st, o);
+    if (!ins)
+        return OMS_ERR_STATE;
+    proj_position_t *p = s_order_position(st, o);
+    if (!p)
+        return OMS_ERR_LIMIT;
+    if ((rc = proj_position_trade(p, signed_qty, e->last_px, ins->def.multiplier)) != 0)
+        return rc;
+    p->last_seq = seq;
+    return 0;
 }
 
 /* One trade that moved a position, for recomputing it. */
@@ -678,7 +729,7 @@ int proj_apply(proj_state_t *st, uint64_t seq, int64_t ts, const oms_event_t *ev
         proj_order_t *o = ed.o;
         o->prior_status = r->prior_status;
         o->status = r->status;
-        if ((rc = s_chain_add(st, o, s_order_index(st, o->order_id), r->cl_ord_id)) != 0)
+        if ((rc = s_chain_add(st, o, ed.idx, r->cl_ord_id)) != 0)
             return rc;
         oms_strlcpy(o->pending_cl_ord_id, r->cl_ord_id, OMS_ID_CAP);
         o->pending_qty = ev->type == OMS_EV_REPLACE_REQUESTED ? r->qty : (oms_opt_dec_t){0};
@@ -733,7 +784,7 @@ int proj_apply(proj_state_t *st, uint64_t seq, int64_t ts, const oms_event_t *ev
             o->pending_qty = o->pending_price = (oms_opt_dec_t){0};
             break;
         case OMS_EV_ORDER_REPLACED:
-            if ((rc = s_chain_add(st, o, s_order_index(st, o->order_id), e->h.cl_ord_id)) != 0)
+            if ((rc = s_chain_add(st, o, ed.idx, e->h.cl_ord_id)) != 0)
                 return rc;
             oms_strlcpy(o->cl_ord_id, e->h.cl_ord_id, OMS_ID_CAP);
             o->qty = e->qty;

@@ -69,6 +69,7 @@ int proj_load_order(proj_state_t *st, const proj_order_t *r, const char (*clordi
     if (rc)
         return rc;
     o.first_clordid = o.last_clordid = o.first_instr = o.last_instr = PROJ_NIL;
+    o.pos_ref = o.ins_ref = 0; /* looked up again when first needed */
     o.first_exec = o.last_exec = o.first_alloc = o.last_alloc = PROJ_NIL;
     o.n_clordids = o.n_instrs = o.n_execs = o.n_allocs = 0;
     uint32_t oi;

@@ -131,6 +131,10 @@ typedef struct {
     uint32_t n_execs;                     /* their count (busted included) */
     uint32_t first_alloc, last_alloc;     /* allocations (alloc table), in booking order */
     uint32_t n_allocs;                    /* their count */
+    /* In memory only (never in a row; 0 in a decoded or loaded one): index + 1 of the order's
+     * position and instrument once the projections have looked them up, so later events of
+     * the order need no keyed lookup. 0 = not looked up yet. */
+    uint32_t pos_ref, ins_ref;
 } proj_order_t;
 
 typedef struct {
