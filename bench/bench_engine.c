@@ -377,9 +377,21 @@ static result_t s_rebuild_round(const capture_t *cp)
 
 int bench_engine_main(int argc, char **argv)
 {
+    /* --target-only: only the configuration the target is judged on (rows, batch 256), for
+     * profiling it alone (perf, callgrind). */
+    bool target_only = false;
+    char *rest[64];
+    int n_rest = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--target-only") == 0)
+            target_only = true;
+        else if (n_rest < 64)
+            rest[n_rest++] = argv[i];
+    }
     bench_args_t a;
-    if (bench_parse_args(argc, argv, &a) != 0) {
-        fprintf(stderr, "usage: oms-bench engine [--json] [--seconds S] [--rounds N]\n");
+    if (n_rest == 64 || bench_parse_args(n_rest, rest, &a) != 0) {
+        fprintf(stderr,
+                "usage: oms-bench engine [--json] [--seconds S] [--rounds N] [--target-only]\n");
         return 2;
     }
     size_t n = (size_t)(a.seconds * 1.5e6);
@@ -398,7 +410,7 @@ int bench_engine_main(int argc, char **argv)
     result_t res[2][3] = {{{0}}};
     for (int r = 0; r < 2; r++)
         for (int b = 0; b < 3; b++)
-            for (int k = 0; k < a.rounds; k++) {
+            for (int k = 0; k < a.rounds && (!target_only || (r == 0 && b == 2)); k++) {
                 result_t x = s_round(&s, batches[b], rowss[r], a.seconds, NULL, NULL);
                 if (x.cmds_per_s > res[r][b].cmds_per_s)
                     res[r][b] = x;
