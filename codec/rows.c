@@ -281,14 +281,14 @@ static int s_enc_order(const proj_state_t *st, const proj_order_t *r, s_out_t *o
     m.pending_price = cdc_pb_opt(&dec[6], r->pending_price);
     m.fill_count = r->fill_count;
     m.overfilled = r->overfilled ? 1 : 0;
-    m.cl_ord_id = CDC_S(r->cl_ord_id);
+    m.cl_ord_id = CDC_S(proj_str(r->cl_ord_id));
     m.n_cl_ord_ids = r->n_clordids;
     m.cl_ord_ids = cl;
-    m.pending_cl_ord_id = CDC_S(r->pending_cl_ord_id);
-    m.venue = CDC_S(r->venue);
-    m.venue_order_id = CDC_S(r->venue_order_id);
-    m.entered_by = CDC_S(r->entered_by);
-    m.released_by = CDC_S(r->released_by);
+    m.pending_cl_ord_id = CDC_S(proj_str(r->pending_cl_ord_id));
+    m.venue = CDC_S(proj_str(r->venue));
+    m.venue_order_id = CDC_S(proj_str(r->venue_order_id));
+    m.entered_by = CDC_S(proj_str(r->entered_by));
+    m.released_by = CDC_S(proj_str(r->released_by));
     m.release_policy = (Oms__V1__ReleasePolicy)r->release_policy;
     m.reject_reason = (Oms__V1__RejectReason)r->reject_reason;
     m.reject_rule_id = CDC_S(r->reject_rule_id);
@@ -493,7 +493,7 @@ static bool s_fast_order(const proj_state_t *st, const proj_order_t *r, uint8_t 
     s_w_opt(&w, 27, r->pending_price);
     pbw_u64(&w, 28, r->fill_count);
     pbw_bool(&w, 29, r->overfilled);
-    pbw_str(&w, 40, r->cl_ord_id);
+    pbw_str(&w, 40, proj_str(r->cl_ord_id));
     k = 0;
     for (uint32_t i = r->first_clordid; i != PROJ_NIL; k++) {
         const proj_clordid_t *c = proj_at(st, PROJ_T_CLORDID, i);
@@ -504,11 +504,11 @@ static bool s_fast_order(const proj_state_t *st, const proj_order_t *r, uint8_t 
     }
     if (k != r->n_clordids)
         return false;
-    pbw_str(&w, 42, r->pending_cl_ord_id);
-    pbw_str(&w, 43, r->venue);
-    pbw_str(&w, 44, r->venue_order_id);
-    pbw_str(&w, 60, r->entered_by);
-    pbw_str(&w, 61, r->released_by);
+    pbw_str(&w, 42, proj_str(r->pending_cl_ord_id));
+    pbw_str(&w, 43, proj_str(r->venue));
+    pbw_str(&w, 44, proj_str(r->venue_order_id));
+    pbw_str(&w, 60, proj_str(r->entered_by));
+    pbw_str(&w, 61, proj_str(r->released_by));
     pbw_i32(&w, 62, (int32_t)r->release_policy);
     pbw_i32(&w, 63, (int32_t)r->reject_reason);
     pbw_str(&w, 64, r->reject_rule_id);
@@ -760,19 +760,19 @@ static int s_load_restriction(proj_state_t *st, const uint8_t *key, size_t klen,
     return rc ? rc : proj_load_restriction(st, &r);
 }
 
-/* An order's free text into arena memory: *dst NULL for "" (see projections.h), else a copy
- * cut to OMS_LIMIT_TEXT_LEN bytes (a longer one is an INPUT_LIMIT problem, as cdc_str). 0,
- * OMS_ERR_INVALID (a text and no arena) or OMS_ERR_LIMIT (the arena is full). */
-static int s_text_from_pb(cdc_chk_t *c, const char *src, oms_arena_t *arena, const char **dst,
-                          const char *fld)
+/* A string field of an order into arena memory: "" for an empty one (see projections.h), else
+ * a copy cut to cap - 1 bytes (a longer one is an INPUT_LIMIT problem, as cdc_str). 0,
+ * OMS_ERR_INVALID (a non-empty string and no arena) or OMS_ERR_LIMIT (the arena is full). */
+static int s_str_from_pb(cdc_chk_t *c, const char *src, size_t cap, oms_arena_t *arena,
+                         const char **dst, const char *fld)
 {
-    *dst = NULL;
-    size_t n = src ? strnlen(src, OMS_TEXT_CAP) : 0;
+    *dst = "";
+    size_t n = src ? strnlen(src, cap) : 0;
     if (n == 0)
         return 0;
-    if (n >= OMS_TEXT_CAP) {
-        cdc_fail(c, OMS_RR_INPUT_LIMIT, "Order.%s: longer than %d bytes", fld, OMS_LIMIT_TEXT_LEN);
-        n = OMS_LIMIT_TEXT_LEN;
+    if (n >= cap) {
+        cdc_fail(c, OMS_RR_INPUT_LIMIT, "Order.%s: longer than %zu bytes", fld, cap - 1);
+        n = cap - 1;
     }
     if (!arena)
         return OMS_ERR_INVALID;
@@ -822,7 +822,7 @@ static int s_order_from_pb(cdc_chk_t *c, const Oms__V1__Order *m, oms_arena_t *a
     r->qty = cdc_dec(c, m->quantity, pfx, "quantity");
     r->tif = (oms_tif_t)m->time_in_force;
     r->expire_ts_ns = m->expire_ts_ns;
-    int trc = s_text_from_pb(c, m->text, arena, &r->text, "text");
+    int trc = s_str_from_pb(c, m->text, OMS_TEXT_CAP, arena, &r->text, "text");
     r->status = (oms_ord_status_t)m->status;
     r->cum = cdc_dec(c, m->cum_qty, pfx, "cum_qty");
     r->leaves = cdc_dec(c, m->leaves_qty, pfx, "leaves_qty");
@@ -833,17 +833,23 @@ static int s_order_from_pb(cdc_chk_t *c, const Oms__V1__Order *m, oms_arena_t *a
     r->fill_count = m->fill_count;
     r->overfilled = m->overfilled != 0;
     r->is_block = m->n_allocations > 0;
-    cdc_str(c, r->cl_ord_id, OMS_ID_CAP, m->cl_ord_id, pfx, "cl_ord_id");
-    cdc_str(c, r->pending_cl_ord_id, OMS_ID_CAP, m->pending_cl_ord_id, pfx, "pending_cl_ord_id");
-    cdc_str(c, r->venue, OMS_ID_CAP, m->venue, pfx, "venue");
-    cdc_str(c, r->venue_order_id, OMS_ID_CAP, m->venue_order_id, pfx, "venue_order_id");
-    cdc_str(c, r->entered_by, OMS_ID_CAP, m->entered_by, pfx, "entered_by");
-    cdc_str(c, r->released_by, OMS_ID_CAP, m->released_by, pfx, "released_by");
+    const struct {
+        const char **dst;
+        const char *src, *name;
+    } ids[] = {{&r->cl_ord_id, m->cl_ord_id, "cl_ord_id"},
+               {&r->pending_cl_ord_id, m->pending_cl_ord_id, "pending_cl_ord_id"},
+               {&r->venue, m->venue, "venue"},
+               {&r->venue_order_id, m->venue_order_id, "venue_order_id"},
+               {&r->entered_by, m->entered_by, "entered_by"},
+               {&r->released_by, m->released_by, "released_by"}};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        if (trc == 0)
+            trc = s_str_from_pb(c, ids[i].src, OMS_ID_CAP, arena, ids[i].dst, ids[i].name);
     r->release_policy = (oms_release_policy_t)m->release_policy;
     r->reject_reason = (oms_reject_reason_t)m->reject_reason;
     cdc_str(c, r->reject_rule_id, OMS_RULE_CAP, m->reject_rule_id, pfx, "reject_rule_id");
     if (trc == 0)
-        trc = s_text_from_pb(c, m->reject_text, arena, &r->reject_text, "reject_text");
+        trc = s_str_from_pb(c, m->reject_text, OMS_TEXT_CAP, arena, &r->reject_text, "reject_text");
     r->allocated_qty = cdc_dec(c, m->allocated_qty, pfx, "allocated_qty");
     r->created_seq = m->created_seq;
     r->last_seq = m->last_seq;

@@ -194,11 +194,13 @@ static int s_order_create(proj_state_t *st, uint64_t seq, int64_t ts, const oms_
     o->qty = no->qty;
     o->tif = no->tif;
     o->expire_ts_ns = no->expire_ts_ns;
-    int trc = 0;
-    o->text = proj_text_dup(st, no->text, &trc);
+    o->text = o->reject_text = o->cl_ord_id = o->pending_cl_ord_id = "";
+    o->venue = o->venue_order_id = o->entered_by = o->released_by = "";
+    int trc = proj_set_str(st, &o->text, no->text);
+    if (trc == 0)
+        trc = proj_set_str(st, &o->cl_ord_id, no->order_id);
     if (trc)
         return trc;
-    oms_strlcpy(o->cl_ord_id, no->order_id, OMS_ID_CAP);
     o->is_block = no->n_allocs > 0;
     o->created_seq = o->last_seq = seq;
     o->created_ts_ns = o->updated_ts_ns = ts;
@@ -260,12 +262,16 @@ static oms_dec_t s_signed(oms_side_t side, oms_dec_t qty)
     return side == OMS_SIDE_BUY ? qty : -qty;
 }
 
-static void s_venue_fields(proj_order_t *o, const oms_venue_hdr_t *h)
+/* The venue and the venue's order id a report names (an empty one changes nothing). 0 or
+ * OMS_ERR_NOMEM. */
+static int s_venue_fields(proj_state_t *st, proj_order_t *o, const oms_venue_hdr_t *h)
 {
+    int rc = 0;
     if (h->venue[0])
-        oms_strlcpy(o->venue, h->venue, OMS_ID_CAP);
-    if (h->venue_order_id[0])
-        oms_strlcpy(o->venue_order_id, h->venue_order_id, OMS_ID_CAP);
+        rc = proj_set_str(st, &o->venue, h->venue);
+    if (rc == 0 && h->venue_order_id[0])
+        rc = proj_set_str(st, &o->venue_order_id, h->venue_order_id);
+    return rc;
 }
 
 static oms_e16_t s_e16(oms_dec_t qty, oms_dec_t px)
@@ -316,7 +322,8 @@ static int s_apply_fill(proj_state_t *st, uint64_t seq, int64_t ts, const oms_ev
     o->leaves = e->leaves_qty;
     o->status = e->status;
     o->overfilled |= e->overfill;
-    s_venue_fields(o, &e->h);
+    if ((rc = s_venue_fields(st, o, &e->h)) != 0)
+        return rc;
     rc = s_order_end(st, &ed, seq, ts);
     if (rc)
         return rc;
@@ -711,7 +718,8 @@ int proj_apply(proj_state_t *st, uint64_t seq, int64_t ts, const oms_event_t *ev
         ed.before = 0;
         o->status = a->status;
         o->leaves = a->order.qty;
-        oms_strlcpy(o->entered_by, a->entered_by, OMS_ID_CAP);
+        if ((rc = proj_set_str(st, &o->entered_by, a->entered_by)) != 0)
+            return rc;
         o->release_policy = a->release_policy;
         return s_order_end(st, &ed, seq, ts);
     }
@@ -719,7 +727,8 @@ int proj_apply(proj_state_t *st, uint64_t seq, int64_t ts, const oms_event_t *ev
         if ((rc = s_order_begin(st, ev->u.released.order_id, &ed)) != 0)
             return rc;
         ed.o->status = ev->u.released.status;
-        oms_strlcpy(ed.o->released_by, ev->u.released.released_by, OMS_ID_CAP);
+        if ((rc = proj_set_str(st, &ed.o->released_by, ev->u.released.released_by)) != 0)
+            return rc;
         return s_order_end(st, &ed, seq, ts);
     case OMS_EV_CANCEL_REQUESTED:
     case OMS_EV_REPLACE_REQUESTED: {
@@ -731,7 +740,8 @@ int proj_apply(proj_state_t *st, uint64_t seq, int64_t ts, const oms_event_t *ev
         o->status = r->status;
         if ((rc = s_chain_add(st, o, ed.idx, r->cl_ord_id)) != 0)
             return rc;
-        oms_strlcpy(o->pending_cl_ord_id, r->cl_ord_id, OMS_ID_CAP);
+        if ((rc = proj_set_str(st, &o->pending_cl_ord_id, r->cl_ord_id)) != 0)
+            return rc;
         o->pending_qty = ev->type == OMS_EV_REPLACE_REQUESTED ? r->qty : (oms_opt_dec_t){0};
         o->pending_price = ev->type == OMS_EV_REPLACE_REQUESTED ? r->price : (oms_opt_dec_t){0};
         return s_order_end(st, &ed, seq, ts);
@@ -755,7 +765,8 @@ int proj_apply(proj_state_t *st, uint64_t seq, int64_t ts, const oms_event_t *ev
             return rc;
         proj_order_t *o = ed.o;
         o->status = e->status;
-        s_venue_fields(o, &e->h);
+        if ((rc = s_venue_fields(st, o, &e->h)) != 0)
+            return rc;
         switch (ev->type) {
         case OMS_EV_ORDER_ACKNOWLEDGED:
             /* An ack that overtook a cancel or replace request: a reject of that request
@@ -764,34 +775,32 @@ int proj_apply(proj_state_t *st, uint64_t seq, int64_t ts, const oms_event_t *ev
                 (o->status == OMS_ST_PENDING_CANCEL || o->status == OMS_ST_PENDING_REPLACE))
                 o->prior_status = OMS_ST_NEW;
             break;
-        case OMS_EV_ORDER_REJECTED_BY_VENUE: {
+        case OMS_EV_ORDER_REJECTED_BY_VENUE:
             o->leaves = 0;
-            int trc = 0;
-            o->reject_text = proj_text_dup(st, e->text, &trc);
-            if (trc)
-                return trc;
+            if ((rc = proj_set_str(st, &o->reject_text, e->text)) != 0)
+                return rc;
             break;
-        }
         case OMS_EV_ORDER_CANCELED:
         case OMS_EV_ORDER_EXPIRED:
             o->leaves = 0;
-            o->pending_cl_ord_id[0] = '\0';
+            o->pending_cl_ord_id = "";
             o->pending_qty = o->pending_price = (oms_opt_dec_t){0};
             break;
         case OMS_EV_CANCEL_REJECTED:
         case OMS_EV_REPLACE_REJECTED:
-            o->pending_cl_ord_id[0] = '\0';
+            o->pending_cl_ord_id = "";
             o->pending_qty = o->pending_price = (oms_opt_dec_t){0};
             break;
         case OMS_EV_ORDER_REPLACED:
             if ((rc = s_chain_add(st, o, ed.idx, e->h.cl_ord_id)) != 0)
                 return rc;
-            oms_strlcpy(o->cl_ord_id, e->h.cl_ord_id, OMS_ID_CAP);
+            if ((rc = proj_set_str(st, &o->cl_ord_id, e->h.cl_ord_id)) != 0)
+                return rc;
             o->qty = e->qty;
             o->price = e->price;
             o->cum = e->cum_qty;
             o->leaves = e->leaves_qty;
-            o->pending_cl_ord_id[0] = '\0';
+            o->pending_cl_ord_id = "";
             o->pending_qty = o->pending_price = (oms_opt_dec_t){0};
             break;
         case OMS_EV_ORDER_DONE_FOR_DAY:
@@ -818,12 +827,11 @@ int proj_apply(proj_state_t *st, uint64_t seq, int64_t ts, const oms_event_t *ev
             return rc;
         o->status = OMS_ST_REJECTED;
         o->leaves = 0;
-        oms_strlcpy(o->entered_by, r->command->principal, OMS_ID_CAP);
         o->reject_reason = r->reason;
         oms_strlcpy(o->reject_rule_id, r->rule_id, OMS_RULE_CAP);
-        rc = 0;
-        o->reject_text = proj_text_dup(st, r->text, &rc);
-        return rc;
+        if ((rc = proj_set_str(st, &o->entered_by, r->command->principal)) != 0)
+            return rc;
+        return proj_set_str(st, &o->reject_text, r->text);
     }
     case OMS_EV_EXCEPTION_RAISED:
         return 0;

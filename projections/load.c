@@ -63,9 +63,12 @@ int proj_load_order(proj_state_t *st, const proj_order_t *r, const char (*clordi
                     uint32_t n_clordids, const oms_alloc_instr_t *instrs, uint32_t n_instrs)
 {
     proj_order_t o = *r;
+    /* r's strings belong to the caller: the state keeps its own copies. */
+    const char **strs[] = {&o.text,  &o.reject_text,    &o.cl_ord_id,  &o.pending_cl_ord_id,
+                           &o.venue, &o.venue_order_id, &o.entered_by, &o.released_by};
     int rc = 0;
-    o.text = proj_text_dup(st, r->text, &rc); /* r's texts belong to the caller */
-    o.reject_text = proj_text_dup(st, r->reject_text, &rc);
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        *strs[i] = proj_text_dup(st, *strs[i], &rc);
     if (rc)
         return rc;
     o.first_clordid = o.last_clordid = o.first_instr = o.last_instr = PROJ_NIL;

@@ -79,11 +79,14 @@ struct proj_state {
 /* Marks a record as changed in this batch: journals its old bytes on first touch. Returns the
  * record for writing, or NULL when the journal cannot grow (OMS_ERR_NOMEM). */
 void *proj_touch(proj_state_t *st, proj_table_t t, uint32_t idx);
-/* A copy of s (at most OMS_LIMIT_TEXT_LEN bytes kept) in the state's text store, or NULL for
- * "" (nothing stored). Sets *rc to OMS_ERR_NOMEM (and returns NULL) when the store cannot grow;
- * *rc is left alone otherwise. The copy lives until a rollback past this point or the state's
- * end. */
+/* A copy of s (at most OMS_LIMIT_TEXT_LEN bytes kept; NULL = "") in the state's text store, or
+ * a static "" for "" (nothing stored). Sets *rc to OMS_ERR_NOMEM and returns "" when the store
+ * cannot grow; *rc is left alone otherwise. The copy lives until a rollback past this point or
+ * the state's end. */
 const char *proj_text_dup(proj_state_t *st, const char *s, int *rc);
+/* Sets a string field of a record being written (journaled) to s: nothing when it already
+ * holds s, else a copy in the text store. 0 or OMS_ERR_NOMEM (field unchanged). */
+int proj_set_str(proj_state_t *st, const char **field, const char *s);
 /* Creates a record (journaled as created). PROJ_NIL when the table is full. */
 uint32_t proj_create(proj_state_t *st, proj_table_t t, const char *key, size_t klen);
 

@@ -17,11 +17,14 @@
  * also the batch's dirty set: proj_dirty_* lists what the batch touched, for the rows the
  * engine writes with the events.
  *
- * Free text: an order's text and reject_text are pointers, not 513-byte arrays (they were more
- * than half of every order record, copied on every journaled touch). In the state they point
- * into the state's text store (append-only, never moved, cut back on rollback); in a row decoded
- * by the codec they point into the decoder's arena; NULL means "" everywhere. proj_str() reads
- * them.
+ * Strings: an order's texts and the ids that change over its life (ClOrdIDs, venue, venue
+ * order id, who entered and released it) are pointers, not fixed arrays: they were three
+ * quarters of every order record, copied whole into the batch journal on every touch. In the
+ * state they point into the state's text store (append-only, never moved, cut back on rollback
+ * and at savepoints), or to a static "" - never NULL; a field is re-stored only when its value
+ * changes. In a row decoded by the codec they point into the decoder's arena or to "". A record
+ * built by hand may leave them NULL: the encoders read them through proj_str(), which gives ""
+ * for NULL.
  *
  * Memory is bounded by the per-table limits below: an insert into a full table fails with
  * OMS_ERR_LIMIT and the handlers reject the command that needed it.
@@ -97,7 +100,7 @@ typedef struct {
     oms_dec_t qty;                        /* quantity in force */
     oms_tif_t tif;                        /* time in force */
     int64_t expire_ts_ns;                 /* GTD expiry */
-    const char *text;                     /* client's text at entry; NULL = "" (see below) */
+    const char *text;                     /* client's text at entry */
     oms_ord_status_t status;              /* current status */
     oms_dec_t cum;                        /* filled (live fills) */
     oms_dec_t leaves;                     /* qty - cum floored at 0; 0 when terminal */
@@ -108,16 +111,16 @@ typedef struct {
     uint32_t fill_count;                  /* live fills */
     bool overfilled;                      /* cum exceeded qty at some point */
     bool is_block;                        /* has allocation instructions */
-    char cl_ord_id[OMS_ID_CAP];           /* ClOrdID in force */
-    char pending_cl_ord_id[OMS_ID_CAP];   /* pending cancel/replace's ClOrdID */
-    char venue[OMS_ID_CAP];               /* venue working it */
-    char venue_order_id[OMS_ID_CAP];      /* venue's id */
-    char entered_by[OMS_ID_CAP];          /* who entered it */
-    char released_by[OMS_ID_CAP];         /* who released it */
+    const char *cl_ord_id;                /* ClOrdID in force (strings: see "Strings" above) */
+    const char *pending_cl_ord_id;        /* pending cancel/replace's ClOrdID */
+    const char *venue;                    /* venue working it */
+    const char *venue_order_id;           /* venue's id */
+    const char *entered_by;               /* who entered it */
+    const char *released_by;              /* who released it */
     oms_release_policy_t release_policy;  /* policy at entry */
     oms_reject_reason_t reject_reason;    /* why REJECTED */
     char reject_rule_id[OMS_RULE_CAP];    /* rule that rejected it */
-    const char *reject_text;              /* rejection text; NULL = "" */
+    const char *reject_text;              /* rejection text */
     oms_dec_t allocated_qty;              /* block: in BOOKED allocations */
     uint64_t created_seq;                 /* creating event */
     uint64_t last_seq;                    /* last change */

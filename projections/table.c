@@ -316,7 +316,7 @@ const char *proj_text_dup(proj_state_t *st, const char *s, int *rc)
 {
     size_t n = s ? strnlen(s, OMS_LIMIT_TEXT_LEN) : 0;
     if (n == 0)
-        return NULL;
+        return "";
     text_store_t *ts = &st->text;
     uint64_t b = ts->used / TEXT_BLOCK, off = ts->used % TEXT_BLOCK;
     if (b < ts->n_blocks && off + n + 1 > TEXT_BLOCK) { /* does not fit: the next block */
@@ -329,7 +329,7 @@ const char *proj_text_dup(proj_state_t *st, const char *s, int *rc)
             char **bl = realloc(ts->blocks, cap * sizeof *bl);
             if (!bl) {
                 *rc = OMS_ERR_NOMEM;
-                return NULL;
+                return "";
             }
             ts->blocks = bl;
             ts->cap = cap;
@@ -337,7 +337,7 @@ const char *proj_text_dup(proj_state_t *st, const char *s, int *rc)
         char *blk = malloc(TEXT_BLOCK);
         if (!blk) {
             *rc = OMS_ERR_NOMEM;
-            return NULL;
+            return "";
         }
         ts->blocks[ts->n_blocks++] = blk;
         b = ts->n_blocks - 1;
@@ -348,6 +348,19 @@ const char *proj_text_dup(proj_state_t *st, const char *s, int *rc)
     p[n] = '\0';
     ts->used = b * TEXT_BLOCK + off + n + 1;
     return p;
+}
+
+int proj_set_str(proj_state_t *st, const char **field, const char *s)
+{
+    if (!s)
+        s = "";
+    if (*field && strcmp(*field, s) == 0)
+        return 0;
+    int rc = 0;
+    const char *p = proj_text_dup(st, s, &rc);
+    if (rc == 0)
+        *field = p;
+    return rc;
 }
 
 size_t proj_key2(char *out, const char *a, const char *b)

@@ -416,12 +416,13 @@ static void test_rows_match_protobuf_c(void **state)
         o.pending_price = s_opt();
         o.fill_count = s_below(2) ? s_below(300) : (uint32_t)s_rand();
         o.overfilled = s_bool();
-        s_str(o.cl_ord_id, OMS_ID_CAP);
-        s_str(o.pending_cl_ord_id, OMS_ID_CAP);
-        s_str(o.venue, OMS_ID_CAP);
-        s_str(o.venue_order_id, OMS_ID_CAP);
-        s_str(o.entered_by, OMS_ID_CAP);
-        s_str(o.released_by, OMS_ID_CAP);
+        static char ids[6][OMS_ID_CAP]; /* the state keeps its own copies */
+        const char **fields[6] = {&o.cl_ord_id,      &o.pending_cl_ord_id, &o.venue,
+                                  &o.venue_order_id, &o.entered_by,        &o.released_by};
+        for (int k = 0; k < 6; k++) {
+            s_str(ids[k], OMS_ID_CAP);
+            *fields[k] = ids[k];
+        }
         o.release_policy = (oms_release_policy_t)s_enum();
         o.reject_reason = (oms_reject_reason_t)s_enum();
         s_str(o.reject_rule_id, OMS_RULE_CAP);

@@ -980,9 +980,9 @@ static void test_engine_stored_rows_equal_live_state(void **state)
     tu_rmrf(dir);
 }
 
-/* Order texts live in the state's text store, which a rollback cuts back: texts written by a
- * rolled-back batch disappear, texts of earlier batches survive the reuse of that space, and
- * a restart (state from rows) gives the same texts. */
+/* Order strings (texts, ClOrdIDs, venue ids, principals) live in the state's text store, which
+ * a rollback cuts back: strings written by a rolled-back batch disappear, strings of earlier
+ * batches survive the reuse of that space, and a restart (state from rows) gives the same. */
 static void test_engine_rollback_restores_texts(void **state)
 {
     (void)state;
@@ -994,10 +994,15 @@ static void test_engine_rollback_restores_texts(void **state)
     oms_strlcpy(t1.u.new_order.text, "first order's text", OMS_TEXT_CAP);
     fx_ok(&f, "pm", t1);
     assert_string_equal(proj_str(fx_order(&f, "T1")->text), "first order's text");
-    assert_null(fx_order(&f, "T1")->reject_text); /* "" is stored as nothing */
+    assert_string_equal(fx_order(&f, "T1")->reject_text, ""); /* never NULL in the state */
 
-    oms_cmd_t cmds[2] = {fx_new_order("T2", "ACC1", "AAPL", OMS_SIDE_BUY, "5", "10"),
-                         fx_simple(OMS_CMD_VENUE_REJECT, "T1")};
+    fx_ok(&f, "pm", fx_new_order("T4", "ACC1", "AAPL", OMS_SIDE_BUY, "7", "10"));
+    oms_cmd_t cmds[3] = {fx_new_order("T2", "ACC1", "AAPL", OMS_SIDE_BUY, "5", "10"),
+                         fx_simple(OMS_CMD_VENUE_REJECT, "T1"),
+                         fx_simple(OMS_CMD_CANCEL_ORDER, "T4")};
+    oms_strlcpy(cmds[2].u.cancel.cl_ord_id, "T4-cancel-1", OMS_ID_CAP);
+    oms_strlcpy(cmds[2].principal, "trader", OMS_ID_CAP);
+    oms_strlcpy(cmds[2].command_id, "tx2", OMS_ID_CAP);
     oms_strlcpy(cmds[0].u.new_order.text, "rolled back text, rather long to use more space",
                 OMS_TEXT_CAP);
     oms_strlcpy(cmds[1].u.report.text, "venue says no", OMS_TEXT_CAP);
@@ -1006,12 +1011,17 @@ static void test_engine_rollback_restores_texts(void **state)
     oms_strlcpy(cmds[0].command_id, "tx0", OMS_ID_CAP);
     oms_strlcpy(cmds[1].command_id, "tx1", OMS_ID_CAP);
     oms_batch_t b;
-    assert_int_equal(oms_engine_process(f.eng, cmds, 2, f.ts + 1, &b), 0);
+    assert_int_equal(oms_engine_process(f.eng, cmds, 3, f.ts + 1, &b), 0);
     assert_int_equal(b.replies[1].status, OMS_REPLY_ACCEPTED);
+    assert_int_equal(b.replies[2].status, OMS_REPLY_ACCEPTED);
     assert_string_equal(proj_str(fx_order(&f, "T1")->reject_text), "venue says no");
+    assert_string_equal(fx_order(&f, "T4")->pending_cl_ord_id, "T4-cancel-1");
     oms_engine_rollback(f.eng);
+    assert_string_equal(fx_order(&f, "T4")->pending_cl_ord_id, "");
+    assert_string_equal(fx_order(&f, "T4")->cl_ord_id, "T4");
+    assert_string_equal(fx_order(&f, "T4")->entered_by, "pm");
     assert_null(fx_order(&f, "T2"));
-    assert_null(fx_order(&f, "T1")->reject_text);
+    assert_string_equal(fx_order(&f, "T1")->reject_text, "");
     assert_int_equal(fx_order(&f, "T1")->status, OMS_ST_PENDING_NEW);
 
     /* The space is reused; T1's text is untouched, T3's is its own. */
@@ -1026,11 +1036,16 @@ static void test_engine_rollback_restores_texts(void **state)
     assert_string_equal(proj_str(fx_order(&f, "T1")->reject_text), "venue says no, for real");
     assert_int_equal(strlen(proj_str(fx_order(&f, "T3")->text)), OMS_LIMIT_TEXT_LEN);
 
+    oms_cmd_t c4 = fx_simple(OMS_CMD_CANCEL_ORDER, "T4");
+    oms_strlcpy(c4.u.cancel.cl_ord_id, "T4-cancel-2", OMS_ID_CAP);
+    fx_ok(&f, "trader", c4);
     s_assert_live_equals_stored(&f);
     fx_restart(&f, dir);
     s_assert_live_equals_stored(&f);
     assert_string_equal(proj_str(fx_order(&f, "T1")->text), "first order's text");
     assert_string_equal(proj_str(fx_order(&f, "T1")->reject_text), "venue says no, for real");
+    assert_string_equal(fx_order(&f, "T4")->pending_cl_ord_id, "T4-cancel-2");
+    assert_string_equal(fx_order(&f, "T1")->entered_by, "pm");
     fx_free(&f);
     tu_rmrf(dir);
 }
