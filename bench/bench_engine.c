@@ -378,7 +378,7 @@ static result_t s_rebuild_round(const capture_t *cp)
 int bench_engine_main(int argc, char **argv)
 {
     /* --target-only: only the configuration the target is judged on (rows, batch 256), for
-     * profiling it alone (perf, callgrind). */
+     * profiling it alone (perf, callgrind): no capture round, no rebuild. */
     bool target_only = false;
     char *rest[64];
     int n_rest = 0;
@@ -403,7 +403,8 @@ int bench_engine_main(int argc, char **argv)
      * that the stream is accepted as intended. */
     capture_t cp = {0};
     uint64_t rejected = 0;
-    s_round(&s, TARGET_BATCH, false, 1e9, &cp, &rejected);
+    if (!target_only) /* (profiling the target alone: no capture, no rebuild) */
+        s_round(&s, TARGET_BATCH, false, 1e9, &cp, &rejected);
 
     static const uint32_t batches[] = {1, 64, 256};
     static const bool rowss[] = {true, false};
@@ -416,7 +417,7 @@ int bench_engine_main(int argc, char **argv)
                     res[r][b] = x;
             }
     result_t rb = {0};
-    for (int k = 0; k < a.rounds; k++) {
+    for (int k = 0; k < a.rounds && !target_only; k++) {
         result_t x = s_rebuild_round(&cp);
         if (x.events_per_s > rb.events_per_s)
             rb = x;

@@ -277,16 +277,6 @@ bool oms_status_is_terminal(oms_ord_status_t s)
            s == OMS_ST_FILLED;
 }
 
-void oms_strlcpy(char *dst, const char *src, size_t cap)
-{
-    if (cap == 0)
-        return;
-    size_t n = src ? strnlen(src, cap - 1) : 0;
-    if (n)
-        memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 int oms_arena_init(oms_arena_t *a, size_t cap)
 {
     a->base = malloc(cap);

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define OMS_ID_CAP   (OMS_LIMIT_ID_LEN + 1)
 #define OMS_TEXT_CAP (OMS_LIMIT_TEXT_LEN + 1)
@@ -578,7 +579,15 @@ const char *oms_cmd_order_id(const oms_cmd_t *c);
 bool oms_status_is_terminal(oms_ord_status_t s);
 
 /* Copies src into a fixed id/text array of cap bytes, truncating (callers validate lengths
- * first; truncation here is a last-resort guard, never a silent behaviour for input). */
-void oms_strlcpy(char *dst, const char *src, size_t cap);
+ * first; truncation here is a last-resort guard, never a silent behaviour for input). NULL src
+ * = "". Inline: the handlers and projections copy a dozen ids per command. */
+static inline void oms_strlcpy(char *dst, const char *src, size_t cap)
+{
+    if (cap == 0)
+        return;
+    size_t n = src ? strnlen(src, cap - 1) : 0;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
+}
 
 #endif /* OMS_MODEL_H */

@@ -7,6 +7,8 @@
 
 #include "projections.h"
 
+#include <string.h>
+
 #define TBL_CHUNK_SHIFT 12
 #define TBL_CHUNK       (1u << TBL_CHUNK_SHIFT) /* records per chunk */
 #define TBL_KEY_CAP     (3 * OMS_ID_CAP + 4)    /* composite keys: up to three ids and separators */
@@ -90,8 +92,27 @@ int proj_set_str(proj_state_t *st, const char **field, const char *s);
 /* Creates a record (journaled as created). PROJ_NIL when the table is full. */
 uint32_t proj_create(proj_state_t *st, proj_table_t t, const char *key, size_t klen);
 
-/* Composite keys: joins parts with 0x1f (unit separator, never in an id). Returns length. */
-size_t proj_key2(char *out, const char *a, const char *b);
-size_t proj_key3(char *out, const char *a, const char *b, const char *c);
+/* Composite keys: joins parts with 0x1f (unit separator, never in an id) into out (at least
+ * TBL_KEY_CAP bytes); parts longer than OMS_LIMIT_ID_LEN are cut. Returns the length. Inline:
+ * a command builds a dozen of them. */
+static inline size_t proj_key2(char *out, const char *a, const char *b)
+{
+    size_t la = strnlen(a, OMS_ID_CAP - 1), lb = strnlen(b, OMS_ID_CAP - 1);
+    memcpy(out, a, la);
+    out[la] = 0x1f;
+    memcpy(out + la + 1, b, lb);
+    out[la + 1 + lb] = '\0';
+    return la + 1 + lb;
+}
+
+static inline size_t proj_key3(char *out, const char *a, const char *b, const char *c)
+{
+    size_t n = proj_key2(out, a, b);
+    size_t lc = strnlen(c, OMS_ID_CAP - 1);
+    out[n] = 0x1f;
+    memcpy(out + n + 1, c, lc);
+    out[n + 1 + lc] = '\0';
+    return n + 1 + lc;
+}
 
 #endif

@@ -363,26 +363,6 @@ int proj_set_str(proj_state_t *st, const char **field, const char *s)
     return rc;
 }
 
-size_t proj_key2(char *out, const char *a, const char *b)
-{
-    size_t la = strnlen(a, OMS_ID_CAP - 1), lb = strnlen(b, OMS_ID_CAP - 1);
-    memcpy(out, a, la);
-    out[la] = 0x1f;
-    memcpy(out + la + 1, b, lb);
-    out[la + 1 + lb] = '\0';
-    return la + 1 + lb;
-}
-
-size_t proj_key3(char *out, const char *a, const char *b, const char *c)
-{
-    size_t n = proj_key2(out, a, b);
-    size_t lc = strnlen(c, OMS_ID_CAP - 1);
-    out[n] = 0x1f;
-    memcpy(out + n + 1, c, lc);
-    out[n + 1 + lc] = '\0';
-    return n + 1 + lc;
-}
-
 static const void *s_find(const proj_state_t *st, proj_table_t t, const char *key, size_t klen)
 {
     if (st->t[t].n == 0)
