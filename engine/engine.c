@@ -23,6 +23,7 @@
 #define IDEM_DIGEST_LEN OMS_DIGEST128_LEN
 #define REPLY_MAX     2048 /* an encoded CommandReply is far below this */
 #define ROW_VALUE_MAX (256 * 1024)
+#define ROW_DIRECT    4096 /* rows up to this size are encoded in place (see s_projection_rows) */
 
 /* A growable byte buffer with a hard cap. */
 typedef struct {
@@ -413,9 +414,23 @@ static int s_projection_rows(oms_engine_t *e)
         proj_table_t t = (proj_table_t)(e->dirty[i] >> 27);
         uint32_t idx = e->dirty[i] & ((1u << 27) - 1);
         codec_row_t row;
-        int rc = codec_row_encode(e->st, t, idx, &row, e->scratch, e->scratch_cap);
+        /* Straight into the row buffer when the row fits ROW_DIRECT bytes (nearly all do), else
+         * through the scratch buffer and a copy. */
+        uint8_t *p = e->n_rows < e->max_rows ? s_buf_reserve(&e->rowbuf, ROW_DIRECT) : NULL;
+        int rc = p ? codec_row_encode(e->st, t, idx, &row, p, ROW_DIRECT) : OMS_ERR_LIMIT;
         if (rc == OMS_ERR_NOT_FOUND)
             continue;
+        if (rc == 0) {
+            assert(row.key == p && row.val == p + row.klen);
+            e->rows[e->n_rows++] =
+                (evlog_row_t){row.cf, (const uint8_t *)(uintptr_t)e->rowbuf.used, row.klen,
+                              (const uint8_t *)(uintptr_t)(e->rowbuf.used + row.klen), row.vlen};
+            e->rowbuf.used += row.klen + row.vlen;
+            continue;
+        }
+        if (rc != OMS_ERR_LIMIT)
+            return rc;
+        rc = codec_row_encode(e->st, t, idx, &row, e->scratch, e->scratch_cap);
         if (rc)
             return rc;
         if ((rc = s_add_row(e, row.cf, row.key, row.klen, row.val, row.vlen, NULL)) != 0)

@@ -1050,6 +1050,35 @@ static void test_engine_rollback_restores_texts(void **state)
     tu_rmrf(dir);
 }
 
+/* An order row larger than the engine encodes in place (a long replace chain of long ClOrdIDs:
+ * over 4 KiB) still goes out whole, and the stored rows equal the live state's. */
+static void test_engine_large_order_row_is_written_whole(void **state)
+{
+    (void)state;
+    const char *dir = tu_mkdtemp(0, "engine-bigrow");
+    fx_t f;
+    fx_init(&f, dir);
+    fx_setup(&f);
+    fx_ok(&f, "pm", fx_new_order("BIG", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "10"));
+    fx_ok(&f, "venue", fx_simple(OMS_CMD_VENUE_ACK, "BIG"));
+    for (int i = 1; i <= 80; i++) {
+        oms_cmd_t rp = fx_simple(OMS_CMD_REPLACE_ORDER, "BIG");
+        snprintf(rp.u.replace.new_cl_ord_id, OMS_ID_CAP, "BIG-replace-%03d-%s", i,
+                 "padding-padding-padding-padding-padding-pad");
+        rp.u.replace.qty = (oms_opt_dec_t){true, D("100") + i * D("1")};
+        fx_ok(&f, "trader", rp);
+        fx_ok(&f, "venue", fx_simple(OMS_CMD_VENUE_REPLACE_ACK, "BIG"));
+    }
+    assert_int_equal(fx_order(&f, "BIG")->n_clordids, 81);
+    assert_int_equal(fx_order(&f, "BIG")->qty, D("180"));
+    s_assert_live_equals_stored(&f);
+    fx_restart(&f, dir);
+    assert_int_equal(fx_order(&f, "BIG")->n_clordids, 81);
+    s_assert_live_equals_stored(&f);
+    fx_free(&f);
+    tu_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1063,6 +1092,7 @@ int main(void)
         cmocka_unit_test(test_engine_idempotency_survives_restart),
         cmocka_unit_test(test_engine_rollback_forgets_the_batch),
         cmocka_unit_test(test_engine_rollback_restores_texts),
+        cmocka_unit_test(test_engine_large_order_row_is_written_whole),
         cmocka_unit_test(test_engine_end_of_day_expires_day_orders),
         cmocka_unit_test(test_engine_overfill_is_recorded_not_clipped),
         cmocka_unit_test(test_engine_request_reject_restores_status_for_current_cum),
