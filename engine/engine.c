@@ -477,9 +477,16 @@ static const char *s_event_order_id(const oms_event_t *ev, const oms_cmd_t *cmd)
 static void s_reply_from_events(oms_engine_t *e, const oms_cmd_t *cmd, uint32_t first, uint32_t n,
                                 uint64_t first_seq, oms_reply_t *r)
 {
-    memset(r, 0, sizeof *r);
+    /* Every field set, the arrays only up to their NUL: the reply is about 700 bytes, mostly
+     * text that stays empty. */
     oms_strlcpy(r->command_id, cmd->command_id, OMS_ID_CAP);
     r->status = OMS_REPLY_ACCEPTED;
+    r->error_code = 0;
+    r->reject_reason = OMS_RR_NONE;
+    r->rule_id[0] = r->text[0] = '\0';
+    r->ord_status = OMS_ST_NONE;
+    r->first_seq = r->last_seq = 0;
+    r->original_status = OMS_REPLY_NONE;
     if (n) {
         r->first_seq = first_seq;
         r->last_seq = first_seq + n - 1;

@@ -51,7 +51,8 @@ typedef struct {
     const oms_event_t *decoded;  /* the same events as model structs */
     const evlog_row_t *rows;     /* projection, idempotency and meta rows */
     uint32_t n_rows;             /* their count */
-    const oms_reply_t *replies;  /* one per consumed command, in order */
+    const oms_reply_t *replies;  /* one per consumed command, in order (string fields end at
+                                    their NUL; the bytes after it are unspecified) */
     uint32_t n_consumed;         /* commands consumed from the input (a full batch stops
                                     early: pass the rest to the next call) */
     uint64_t first_seq;          /* seq of events[0] (when n_events > 0) */
