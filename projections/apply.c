@@ -667,6 +667,8 @@ int proj_apply(proj_state_t *st, uint64_t seq, int64_t ts, const oms_event_t *ev
     }
     case OMS_EV_LIMITS_SET: {
         const oms_limits_def_t *d = &ev->u.limits;
+        if (d->scope < OMS_SCOPE_FIRM || d->scope > OMS_SCOPE_ACCOUNT_INSTRUMENT)
+            return OMS_ERR_STATE; /* the handlers never produce one */
         char sc[2] = {(char)('0' + d->scope), '\0'};
         n = proj_key3(key, sc, d->account_id, d->instrument_id);
         idx = tbl_find(&st->t[PROJ_T_LIMITS], key, n);

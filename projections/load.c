@@ -42,7 +42,13 @@ int proj_load_limits(proj_state_t *st, const proj_limits_t *r)
     char key[TBL_KEY_CAP];
     char sc[2] = {(char)('0' + r->def.scope), '\0'};
     size_t n = proj_key3(key, sc, r->def.account_id, r->def.instrument_id);
-    return s_put(st, PROJ_T_LIMITS, key, n, r, NULL);
+    if (r->def.scope < OMS_SCOPE_FIRM || r->def.scope > OMS_SCOPE_ACCOUNT_INSTRUMENT)
+        return OMS_ERR_STATE;
+    uint32_t idx;
+    int rc = s_put(st, PROJ_T_LIMITS, key, n, r, &idx);
+    if (rc == 0)
+        proj_count_limits(st, idx, +1);
+    return rc;
 }
 
 int proj_load_restriction(proj_state_t *st, const proj_restriction_t *r)

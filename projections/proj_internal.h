@@ -62,6 +62,8 @@ typedef struct {
 } text_store_t;
 
 struct proj_state {
+    uint32_t n_limits[4];                   /* limits records per oms_limit_scope_t (a new
+                                               order's checks skip scopes that have none) */
     text_store_t text;                      /* order texts (see projections.h) */
     uint64_t text_at_begin;                 /* text.used at proj_begin */
     tbl_t t[PROJ_T_COUNT_];                 /* the tables */
@@ -89,6 +91,9 @@ const char *proj_text_dup(proj_state_t *st, const char *s, int *rc);
 /* Sets a string field of a record being written (journaled) to s: nothing when it already
  * holds s, else a copy in the text store. 0 or OMS_ERR_NOMEM (field unchanged). */
 int proj_set_str(proj_state_t *st, const char **field, const char *s);
+/* Counts limits record idx (just added: +1; about to be removed: -1) in st->n_limits, by the
+ * scope its key starts with. */
+void proj_count_limits(proj_state_t *st, uint32_t idx, int delta);
 /* Creates a record (journaled as created). PROJ_NIL when the table is full. */
 uint32_t proj_create(proj_state_t *st, proj_table_t t, const char *key, size_t klen);
 

@@ -386,11 +386,28 @@ const proj_principal_t *proj_principal(const proj_state_t *st, const char *id)
     return s_find(st, PROJ_T_PRINCIPAL, id, strlen(id));
 }
 
+void proj_count_limits(proj_state_t *st, uint32_t idx, int delta)
+{
+    unsigned scope = (unsigned)(tbl_key(&st->t[PROJ_T_LIMITS], idx)[0] - '0');
+    assert(scope < 4);
+    assert(delta > 0 || st->n_limits[scope] > 0);
+    st->n_limits[scope] += (uint32_t)delta;
+}
+
+/* Truncates table t to n records, keeping the limits counts right. */
+static void s_truncate(proj_state_t *st, proj_table_t t, uint32_t n)
+{
+    if (t == PROJ_T_LIMITS)
+        for (uint32_t i = n; i < st->t[t].n; i++)
+            proj_count_limits(st, i, -1);
+    tbl_truncate(&st->t[t], n);
+}
+
 const proj_limits_t *proj_limits(const proj_state_t *st, oms_limit_scope_t scope,
                                  const char *account_id, const char *instrument_id)
 {
-    if (st->t[PROJ_T_LIMITS].n == 0)
-        return NULL;
+    if ((unsigned)scope >= 4 || st->n_limits[scope] == 0)
+        return NULL; /* no limits of that scope at all: skip building the key */
     char key[TBL_KEY_CAP];
     char sc[2] = {(char)('0' + scope), '\0'};
     size_t n = proj_key3(key, sc, account_id, instrument_id);
@@ -529,8 +546,10 @@ uint32_t proj_create(proj_state_t *st, proj_table_t t, const char *key, size_t k
     uint32_t idx = tbl_add(&st->t[t], key, klen);
     if (idx == PROJ_NIL)
         return PROJ_NIL;
+    if (t == PROJ_T_LIMITS)
+        proj_count_limits(st, idx, +1);
     if (st->in_batch && s_jrnl_push(st, t, idx, true) != 0) {
-        tbl_truncate(&st->t[t], idx);
+        s_truncate(st, t, idx);
         return PROJ_NIL;
     }
     return idx;
@@ -554,7 +573,7 @@ void proj_rollback(proj_state_t *st)
             memcpy(tbl_rec(&st->t[e->table], e->idx), st->jbuf + e->off, st->t[e->table].rec_size);
     }
     for (int t = 0; t < PROJ_T_COUNT_; t++)
-        tbl_truncate(&st->t[t], st->t[t].n_at_begin);
+        s_truncate(st, (proj_table_t)t, st->t[t].n_at_begin);
     st->text.used = st->text_at_begin;
     memcpy(st->trade_date, st->trade_date_at_begin, OMS_DATE_CAP);
     st->trade_date_seq = st->trade_date_seq_at_begin;
@@ -601,7 +620,7 @@ void proj_rollback_to(proj_state_t *st, const proj_mark_t *m)
             memcpy(tbl_rec(&st->t[e->table], e->idx), st->jbuf + e->off, st->t[e->table].rec_size);
     }
     for (int t = 0; t < PROJ_T_COUNT_; t++)
-        tbl_truncate(&st->t[t], m->n[t]);
+        s_truncate(st, (proj_table_t)t, m->n[t]);
     st->n_jrnl = m->n_jrnl;
     st->text.used = m->text_used;
     /* jbuf_used is left as is: the saved bytes after the mark are simply unused. */

@@ -1079,6 +1079,47 @@ static void test_engine_large_order_row_is_written_whole(void **state)
     tu_rmrf(dir);
 }
 
+/* The engine skips limit scopes that hold no limits at all; that bookkeeping follows a
+ * rolled-back batch (its limits vanish) and a restart (limits loaded from rows apply). */
+static void test_engine_limits_follow_rollback_and_restart(void **state)
+{
+    (void)state;
+    const char *dir = tu_mkdtemp(0, "engine-limits");
+    fx_t f;
+    fx_init(&f, dir);
+    fx_setup(&f);
+    oms_cmd_t set;
+    memset(&set, 0, sizeof set);
+    set.type = OMS_CMD_SET_LIMITS;
+    set.u.limits.scope = OMS_SCOPE_ACCOUNT_INSTRUMENT;
+    oms_strlcpy(set.u.limits.account_id, "ACC1", OMS_ID_CAP);
+    oms_strlcpy(set.u.limits.instrument_id, "AAPL", OMS_ID_CAP);
+    set.u.limits.max_order_qty = (oms_opt_dec_t){true, D("10")};
+    oms_strlcpy(set.principal, "comp", OMS_ID_CAP);
+    oms_strlcpy(set.command_id, "lim-rb", OMS_ID_CAP);
+    oms_batch_t b;
+    assert_int_equal(oms_engine_process(f.eng, &set, 1, f.ts + 1, &b), 0);
+    assert_int_equal(b.replies[0].status, OMS_REPLY_ACCEPTED);
+    oms_engine_rollback(f.eng);
+    fx_ok(&f, "pm", s_order("ACC1", OMS_SIDE_BUY, "50", "10")); /* no limit any more */
+
+    set.command_id[0] = '\0';
+    fx_ok(&f, "comp", set);
+    fx_rejected(&f, "pm", s_order("ACC1", OMS_SIDE_BUY, "11", "10"), "PTC-006");
+    fx_ok(&f, "pm", s_order("ACC1", OMS_SIDE_BUY, "10", "10"));
+    fx_ok(&f, "pm", s_order("ACC2", OMS_SIDE_BUY, "11", "10")); /* another account */
+    s_limits(&f, OMS_SCOPE_ACCOUNT, "ACC2", "qty", "5");
+    fx_rejected(&f, "pm", s_order("ACC2", OMS_SIDE_BUY, "6", "10"), "PTC-006");
+
+    fx_restart(&f, dir);
+    fx_rejected(&f, "pm", s_order("ACC1", OMS_SIDE_BUY, "11", "10"), "PTC-006");
+    fx_rejected(&f, "pm", s_order("ACC2", OMS_SIDE_BUY, "6", "10"), "PTC-006");
+    fx_ok(&f, "pm", s_order("ACC1", OMS_SIDE_BUY, "10", "10"));
+    fx_ok(&f, "pm", s_order("ACC3", OMS_SIDE_BUY, "50", "10"));
+    fx_free(&f);
+    tu_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1093,6 +1134,7 @@ int main(void)
         cmocka_unit_test(test_engine_rollback_forgets_the_batch),
         cmocka_unit_test(test_engine_rollback_restores_texts),
         cmocka_unit_test(test_engine_large_order_row_is_written_whole),
+        cmocka_unit_test(test_engine_limits_follow_rollback_and_restart),
         cmocka_unit_test(test_engine_end_of_day_expires_day_orders),
         cmocka_unit_test(test_engine_overfill_is_recorded_not_clipped),
         cmocka_unit_test(test_engine_request_reject_restores_status_for_current_cum),
