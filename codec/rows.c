@@ -230,7 +230,10 @@ static int s_enc_order(const proj_state_t *st, const proj_order_t *r, s_out_t *o
     char **cl = NULL;
     if (r->n_clordids && !(cl = s_take(o, (size_t)r->n_clordids * sizeof *cl)))
         return OMS_ERR_LIMIT;
-    uint32_t k = 0;
+    if (r->n_clordids == 0)
+        return OMS_ERR_STATE; /* the order id is always the first */
+    cl[0] = CDC_S(r->order_id);
+    uint32_t k = 1;
     for (uint32_t i = r->first_clordid; i != PROJ_NIL; k++) {
         const proj_clordid_t *c = proj_at(st, PROJ_T_CLORDID, i);
         if (!c || k >= r->n_clordids)
@@ -494,7 +497,10 @@ static bool s_fast_order(const proj_state_t *st, const proj_order_t *r, uint8_t 
     pbw_u64(&w, 28, r->fill_count);
     pbw_bool(&w, 29, r->overfilled);
     pbw_str(&w, 40, proj_str(r->cl_ord_id));
-    k = 0;
+    if (r->n_clordids == 0)
+        return false;
+    pbw_bytes(&w, 41, r->order_id, strlen(r->order_id)); /* the implicit first ClOrdID */
+    k = 1;
     for (uint32_t i = r->first_clordid; i != PROJ_NIL; k++) {
         const proj_clordid_t *c = proj_at(st, PROJ_T_CLORDID, i);
         if (!c || k >= r->n_clordids)

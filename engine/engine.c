@@ -585,8 +585,6 @@ static void s_prefetch(const oms_engine_t *e, const oms_cmd_t *c, int stage)
         proj_prefetch_exec(e->st, c->u.report.h.venue, c->u.report.h.exec_id);
     else if (c->type == OMS_CMD_CANCEL_ORDER)
         proj_prefetch_clordid(e->st, c->u.cancel.order_id, c->u.cancel.cl_ord_id);
-    else if (c->type == OMS_CMD_NEW_ORDER) /* its id starts the order's ClOrdID chain */
-        proj_prefetch_clordid(e->st, c->u.new_order.order_id, c->u.new_order.order_id);
     if (!e->opts.lookup) {
         char key[IDEM_KEY_CAP];
         size_t kl = s_idem_key(key, c);

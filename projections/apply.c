@@ -143,7 +143,7 @@ static int s_chain_add(proj_state_t *st, proj_order_t *o, uint32_t order_idx, co
 {
     /* What proj_order_has_clordid checks, with the key built once for the lookup and the
      * insert. */
-    if (!cl[0] || strcmp(o->pending_cl_ord_id, cl) == 0)
+    if (!cl[0] || strcmp(o->pending_cl_ord_id, cl) == 0 || strcmp(o->order_id, cl) == 0)
         return 0;
     char key[TBL_KEY_CAP];
     size_t n = proj_key2(key, o->order_id, cl);
@@ -156,7 +156,7 @@ static int s_chain_add(proj_state_t *st, proj_order_t *o, uint32_t order_idx, co
     oms_strlcpy(c->cl_ord_id, cl, OMS_ID_CAP);
     c->order = order_idx;
     c->next = PROJ_NIL;
-    if (o->n_clordids == 0) {
+    if (o->first_clordid == PROJ_NIL) {
         o->first_clordid = idx;
     } else {
         proj_clordid_t *last = proj_touch(st, PROJ_T_CLORDID, o->last_clordid);
@@ -208,9 +208,7 @@ static int s_order_create(proj_state_t *st, uint64_t seq, int64_t ts, const oms_
     o->first_instr = o->last_instr = PROJ_NIL;
     o->first_exec = o->last_exec = PROJ_NIL;
     o->first_alloc = o->last_alloc = PROJ_NIL;
-    int rc = s_chain_add(st, o, idx, no->order_id);
-    if (rc)
-        return rc;
+    o->n_clordids = 1; /* the order id, the chain's implicit first ClOrdID */
     for (uint32_t i = 0; i < no->n_allocs; i++) {
         char key[TBL_KEY_CAP];
         size_t n = proj_key2(key, no->order_id, no->allocs[i].account_id);

@@ -68,6 +68,13 @@ int proj_load_position(proj_state_t *st, const proj_position_t *r)
 int proj_load_order(proj_state_t *st, const proj_order_t *r, const char (*clordids)[OMS_ID_CAP],
                     uint32_t n_clordids, const oms_alloc_instr_t *instrs, uint32_t n_instrs)
 {
+    /* The chain starts with the order id itself, which has no record of its own (see
+     * proj_order_t), and never holds it again. */
+    if (n_clordids == 0 || strcmp(clordids[0], r->order_id) != 0)
+        return OMS_ERR_STATE;
+    for (uint32_t i = 1; i < n_clordids; i++)
+        if (strcmp(clordids[i], r->order_id) == 0)
+            return OMS_ERR_STATE;
     proj_order_t o = *r;
     /* r's strings belong to the caller: the state keeps its own copies. */
     const char **strs[] = {&o.text,  &o.reject_text,    &o.cl_ord_id,  &o.pending_cl_ord_id,
@@ -80,13 +87,14 @@ int proj_load_order(proj_state_t *st, const proj_order_t *r, const char (*clordi
     o.first_clordid = o.last_clordid = o.first_instr = o.last_instr = PROJ_NIL;
     o.pos_ref = o.ins_ref = 0; /* looked up again when first needed */
     o.first_exec = o.last_exec = o.first_alloc = o.last_alloc = PROJ_NIL;
-    o.n_clordids = o.n_instrs = o.n_execs = o.n_allocs = 0;
+    o.n_instrs = o.n_execs = o.n_allocs = 0;
+    o.n_clordids = 1;
     uint32_t oi;
     rc = s_put(st, PROJ_T_ORDER, r->order_id, strlen(r->order_id), &o, &oi);
     if (rc)
         return rc;
     proj_order_t *po = tbl_rec(&st->t[PROJ_T_ORDER], oi);
-    for (uint32_t i = 0; i < n_clordids; i++) {
+    for (uint32_t i = 1; i < n_clordids; i++) {
         char key[TBL_KEY_CAP];
         size_t n = proj_key2(key, r->order_id, clordids[i]);
         proj_clordid_t c;
@@ -97,7 +105,7 @@ int proj_load_order(proj_state_t *st, const proj_order_t *r, const char (*clordi
         uint32_t ci;
         if ((rc = s_put(st, PROJ_T_CLORDID, key, n, &c, &ci)) != 0)
             return rc;
-        if (po->n_clordids == 0)
+        if (po->first_clordid == PROJ_NIL)
             po->first_clordid = ci;
         else
             ((proj_clordid_t *)tbl_rec(&st->t[PROJ_T_CLORDID], po->last_clordid))->next = ci;

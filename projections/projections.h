@@ -126,8 +126,10 @@ typedef struct {
     uint64_t last_seq;                    /* last change */
     int64_t created_ts_ns;                /* sequencer time of created_seq */
     int64_t updated_ts_ns;                /* sequencer time of last_seq */
-    uint32_t first_clordid, last_clordid; /* ClOrdID chain (clordid table), in use order */
-    uint32_t n_clordids;                  /* chain length */
+    uint32_t first_clordid, last_clordid; /* ClOrdIDs after the first (clordid table), in use
+                                             order; the first is always order_id itself and
+                                             has no record */
+    uint32_t n_clordids;                  /* chain length, the implicit first one included */
     uint32_t first_instr, last_instr;     /* block instructions (instr table), in entry order */
     uint32_t n_instrs;                    /* their count */
     uint32_t first_exec, last_exec;       /* executions (exec table), in arrival order */
@@ -289,7 +291,8 @@ int proj_load_principal(proj_state_t *st, const proj_principal_t *r);
 int proj_load_limits(proj_state_t *st, const proj_limits_t *r);
 int proj_load_restriction(proj_state_t *st, const proj_restriction_t *r);
 int proj_load_position(proj_state_t *st, const proj_position_t *r);
-/* An order with its ClOrdID chain (in use order) and its block instructions (entry order). */
+/* An order with its ClOrdID chain (in use order, starting with the order id: OMS_ERR_STATE
+ * otherwise, or when the order id comes again) and its block instructions (entry order). */
 int proj_load_order(proj_state_t *st, const proj_order_t *r, const char (*clordids)[OMS_ID_CAP],
                     uint32_t n_clordids, const oms_alloc_instr_t *instrs, uint32_t n_instrs);
 /* An execution of an already loaded order (r->order is ignored; order_id names it). */

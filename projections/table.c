@@ -453,8 +453,12 @@ const proj_alloc_t *proj_alloc(const proj_state_t *st, const char *order_id, con
 
 bool proj_order_has_clordid(const proj_state_t *st, const proj_order_t *o, const char *cl_ord_id)
 {
-    if (strcmp(o->pending_cl_ord_id, cl_ord_id) == 0 && cl_ord_id[0])
-        return true;
+    if (!cl_ord_id[0])
+        return false;
+    if (strcmp(o->pending_cl_ord_id, cl_ord_id) == 0 || strcmp(o->order_id, cl_ord_id) == 0)
+        return true; /* a pending request's, or the implicit first ClOrdID */
+    if (o->first_clordid == PROJ_NIL)
+        return false;
     char key[TBL_KEY_CAP];
     size_t n = proj_key2(key, o->order_id, cl_ord_id);
     return tbl_find(&st->t[PROJ_T_CLORDID], key, n) != PROJ_NIL;

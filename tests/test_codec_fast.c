@@ -433,9 +433,14 @@ static void test_rows_match_protobuf_c(void **state)
         o.last_seq = (uint64_t)s_i64();
         o.created_ts_ns = s_i64();
         o.updated_ts_ns = s_i64();
-        uint32_t n_cl = s_below(4) == 0 ? s_below(40) : s_below(3);
-        for (uint32_t k = 0; k < n_cl; k++)
-            s_uid(cl[k], k); /* unique within the order */
+        /* The chain starts with the order id; the rest are unique within the order. */
+        uint32_t n_cl = 1 + (s_below(4) == 0 ? s_below(40) : s_below(3));
+        oms_strlcpy(cl[0], o.order_id, OMS_ID_CAP);
+        for (uint32_t k = 1; k < n_cl; k++) {
+            s_uid(cl[k], k);
+            if (strcmp(cl[k], o.order_id) == 0)
+                snprintf(cl[k], OMS_ID_CAP, "%u.cl", k);
+        }
         uint32_t n_in = s_below(4) == 0 ? 1 + s_below(8) : 0;
         for (uint32_t k = 0; k < n_in; k++) {
             s_uid(s_instrs[k].account_id, k);

@@ -785,7 +785,7 @@ static void eq_order(const proj_state_t *sa, const proj_order_t *a, const proj_s
     EQ(n_execs);
     EQ(n_allocs);
     uint32_t i = a->first_clordid, j = b->first_clordid;
-    for (uint32_t k = 0; k < a->n_clordids; k++) {
+    for (uint32_t k = 1; k < a->n_clordids; k++) { /* the first is the order id itself */
         const proj_clordid_t *ca = proj_at(sa, PROJ_T_CLORDID, i);
         const proj_clordid_t *cb = proj_at(sb, PROJ_T_CLORDID, j);
         assert_true(ca && cb);
@@ -941,7 +941,7 @@ static void test_codec_rows_scenario_covers_every_table(void **state)
     (void)state;
     for (size_t t = 0; t < ARRAY_LEN(row_tables); t++)
         assert_true(proj_count(fx.st, row_tables[t]) > 0);
-    assert_true(proj_count(fx.st, PROJ_T_CLORDID) > proj_count(fx.st, PROJ_T_ORDER));
+    assert_true(proj_count(fx.st, PROJ_T_CLORDID) > 0); /* ClOrdIDs after the first */
     assert_true(proj_count(fx.st, PROJ_T_INSTR) > 0);
     assert_true(proj_count(fx.st, PROJ_T_PART) > 0);
     const proj_order_t *o1 = proj_order(fx.st, "O1");
@@ -1399,6 +1399,30 @@ static void test_codec_rows_loader_errors_come_through(void **state)
         OMS_ERR_LIMIT);
     oms_arena_free(&tiny);
     proj_destroy(&st2);
+    /* A ClOrdID chain that does not start with the order id, or names it twice, is a row the
+     * projections never write. */
+    proj_state_t *st3 = proj_new();
+    assert_non_null(st3);
+    proj_order_t po;
+    memset(&po, 0, sizeof po);
+    oms_strlcpy(po.order_id, "Q1", OMS_ID_CAP);
+    char cl[3][OMS_ID_CAP] = {"Q1-a", "Q1", "Q1-b"};
+    assert_int_equal(proj_load_order(st3, &po, (const char(*)[OMS_ID_CAP])cl, 2, NULL, 0),
+                     OMS_ERR_STATE);
+    assert_int_equal(proj_load_order(st3, &po, (const char(*)[OMS_ID_CAP])cl, 0, NULL, 0),
+                     OMS_ERR_STATE);
+    assert_int_equal(proj_load_order(st3, &po, (const char(*)[OMS_ID_CAP])(cl + 1), 2, NULL, 0),
+                     0);
+    assert_int_equal(proj_order(st3, "Q1")->n_clordids, 2);
+    assert_true(proj_order_has_clordid(st3, proj_order(st3, "Q1"), "Q1"));
+    assert_true(proj_order_has_clordid(st3, proj_order(st3, "Q1"), "Q1-b"));
+    assert_false(proj_order_has_clordid(st3, proj_order(st3, "Q1"), "Q1-a"));
+    oms_strlcpy(po.order_id, "Q2", OMS_ID_CAP);
+    char twice[2][OMS_ID_CAP] = {"Q2", "Q2"};
+    assert_int_equal(proj_load_order(st3, &po, (const char(*)[OMS_ID_CAP])twice, 2, NULL, 0),
+                     OMS_ERR_STATE);
+    assert_null(proj_order(st3, "Q2"));
+    proj_destroy(&st3);
     rows_free(&x);
     rows_free(&a);
     rows_free(&o);
