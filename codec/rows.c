@@ -263,10 +263,10 @@ static int s_enc_order(const proj_state_t *st, const proj_order_t *r, s_out_t *o
     Oms__V1__Decimal128 sum;
     Oms__V1__Order m = OMS__V1__ORDER__INIT;
     m.order_id = CDC_S(r->order_id);
-    m.account_id = CDC_S(r->account_id);
+    m.account_id = CDC_S(proj_str(r->account_id));
     m.n_allocations = r->n_instrs;
     m.allocations = r->n_instrs ? in.ptr : NULL;
-    m.instrument_id = CDC_S(r->instrument_id);
+    m.instrument_id = CDC_S(proj_str(r->instrument_id));
     m.side = (Oms__V1__Side)r->side;
     m.ord_type = (Oms__V1__OrdType)r->ord_type;
     m.price = cdc_pb_opt(&dec[0], r->price);
@@ -464,7 +464,7 @@ static bool s_fast_order(const proj_state_t *st, const proj_order_t *r, uint8_t 
     pbw_t w;
     pbw_init(&w, buf + klen, cap - klen);
     pbw_str(&w, 1, r->order_id);
-    pbw_str(&w, 2, r->account_id);
+    pbw_str(&w, 2, proj_str(r->account_id));
     uint32_t k = 0;
     for (uint32_t i = r->first_instr; i != PROJ_NIL; k++) {
         const proj_instr_t *p = proj_at(st, PROJ_T_INSTR, i);
@@ -478,7 +478,7 @@ static bool s_fast_order(const proj_state_t *st, const proj_order_t *r, uint8_t 
     }
     if (k != r->n_instrs)
         return false;
-    pbw_str(&w, 4, r->instrument_id);
+    pbw_str(&w, 4, proj_str(r->instrument_id));
     pbw_i32(&w, 5, (int32_t)r->side);
     pbw_i32(&w, 6, (int32_t)r->ord_type);
     s_w_opt(&w, 7, r->price);
@@ -820,8 +820,6 @@ static int s_order_from_pb(cdc_chk_t *c, const Oms__V1__Order *m, oms_arena_t *a
     static const char pfx[] = "Order";
     memset(r, 0, sizeof *r);
     cdc_str(c, r->order_id, OMS_ID_CAP, m->order_id, pfx, "order_id");
-    cdc_str(c, r->account_id, OMS_ID_CAP, m->account_id, pfx, "account_id");
-    cdc_str(c, r->instrument_id, OMS_ID_CAP, m->instrument_id, pfx, "instrument_id");
     r->side = (oms_side_t)m->side;
     r->ord_type = (oms_ord_type_t)m->ord_type;
     r->price = cdc_opt(c, m->price, pfx, "price");
@@ -842,7 +840,9 @@ static int s_order_from_pb(cdc_chk_t *c, const Oms__V1__Order *m, oms_arena_t *a
     const struct {
         const char **dst;
         const char *src, *name;
-    } ids[] = {{&r->cl_ord_id, m->cl_ord_id, "cl_ord_id"},
+    } ids[] = {{&r->account_id, m->account_id, "account_id"},
+               {&r->instrument_id, m->instrument_id, "instrument_id"},
+               {&r->cl_ord_id, m->cl_ord_id, "cl_ord_id"},
                {&r->pending_cl_ord_id, m->pending_cl_ord_id, "pending_cl_ord_id"},
                {&r->venue, m->venue, "venue"},
                {&r->venue_order_id, m->venue_order_id, "venue_order_id"},

@@ -186,8 +186,7 @@ static int s_order_create(proj_state_t *st, uint64_t seq, int64_t ts, const oms_
         return OMS_ERR_LIMIT;
     proj_order_t *o = tbl_rec(&st->t[PROJ_T_ORDER], idx);
     oms_strlcpy(o->order_id, no->order_id, OMS_ID_CAP);
-    oms_strlcpy(o->account_id, no->account_id, OMS_ID_CAP);
-    oms_strlcpy(o->instrument_id, no->instrument_id, OMS_ID_CAP);
+
     o->side = no->side;
     o->ord_type = no->ord_type;
     o->price = no->price;
@@ -196,7 +195,12 @@ static int s_order_create(proj_state_t *st, uint64_t seq, int64_t ts, const oms_
     o->expire_ts_ns = no->expire_ts_ns;
     o->text = o->reject_text = o->cl_ord_id = o->pending_cl_ord_id = "";
     o->venue = o->venue_order_id = o->entered_by = o->released_by = "";
+    o->account_id = o->instrument_id = "";
     int trc = proj_set_str(st, &o->text, no->text);
+    if (trc == 0)
+        trc = proj_set_str(st, &o->account_id, no->account_id);
+    if (trc == 0)
+        trc = proj_set_str(st, &o->instrument_id, no->instrument_id);
     if (trc == 0)
         trc = proj_set_str(st, &o->cl_ord_id, no->order_id);
     if (trc)

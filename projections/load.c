@@ -77,8 +77,10 @@ int proj_load_order(proj_state_t *st, const proj_order_t *r, const char (*clordi
             return OMS_ERR_STATE;
     proj_order_t o = *r;
     /* r's strings belong to the caller: the state keeps its own copies. */
-    const char **strs[] = {&o.text,  &o.reject_text,    &o.cl_ord_id,  &o.pending_cl_ord_id,
-                           &o.venue, &o.venue_order_id, &o.entered_by, &o.released_by};
+    const char **strs[] = {&o.text,       &o.reject_text,   &o.cl_ord_id,
+                           &o.pending_cl_ord_id, &o.venue,   &o.venue_order_id,
+                           &o.entered_by, &o.released_by,    &o.account_id,
+                           &o.instrument_id};
     int rc = 0;
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         *strs[i] = proj_text_dup(st, *strs[i], &rc);

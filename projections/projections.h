@@ -92,8 +92,8 @@ typedef struct {
 
 typedef struct {
     char order_id[OMS_ID_CAP];            /* permanent id */
-    char account_id[OMS_ID_CAP];          /* "" for a block */
-    char instrument_id[OMS_ID_CAP];       /* instrument */
+    const char *account_id;               /* "" for a block */
+    const char *instrument_id;            /* instrument */
     oms_side_t side;                      /* side */
     oms_ord_type_t ord_type;              /* type */
     oms_opt_dec_t price;                  /* limit price in force */

@@ -397,8 +397,11 @@ static void test_rows_match_protobuf_c(void **state)
         memset(&o, 0, sizeof o);
         char text[OMS_TEXT_CAP], reject_text[OMS_TEXT_CAP]; /* the state keeps its own copies */
         s_uid(o.order_id, i);
-        s_str(o.account_id, OMS_ID_CAP);
-        s_str(o.instrument_id, OMS_ID_CAP);
+        char account[OMS_ID_CAP], instrument[OMS_ID_CAP];
+        s_str(account, OMS_ID_CAP);
+        s_str(instrument, OMS_ID_CAP);
+        o.account_id = account;
+        o.instrument_id = instrument;
         o.side = (oms_side_t)s_enum();
         o.ord_type = (oms_ord_type_t)s_enum();
         o.price = s_opt();
