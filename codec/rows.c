@@ -222,7 +222,7 @@ static int s_enc_restriction(const proj_restriction_t *r, s_out_t *o, codec_row_
 
 static int s_enc_order(const proj_state_t *st, const proj_order_t *r, s_out_t *o, codec_row_t *row)
 {
-    int rc = s_put_key(o, "o", 1, r->order_id, NULL, NULL);
+    int rc = s_put_key(o, "o", 1, proj_str(r->order_id), NULL, NULL);
     if (rc)
         return rc;
 
@@ -232,7 +232,7 @@ static int s_enc_order(const proj_state_t *st, const proj_order_t *r, s_out_t *o
         return OMS_ERR_LIMIT;
     if (r->n_clordids == 0)
         return OMS_ERR_STATE; /* the order id is always the first */
-    cl[0] = CDC_S(r->order_id);
+    cl[0] = CDC_S(proj_str(r->order_id));
     uint32_t k = 1;
     for (uint32_t i = r->first_clordid; i != PROJ_NIL; k++) {
         const proj_clordid_t *c = proj_at(st, PROJ_T_CLORDID, i);
@@ -262,7 +262,7 @@ static int s_enc_order(const proj_state_t *st, const proj_order_t *r, s_out_t *o
     Oms__V1__Decimal dec[9];
     Oms__V1__Decimal128 sum;
     Oms__V1__Order m = OMS__V1__ORDER__INIT;
-    m.order_id = CDC_S(r->order_id);
+    m.order_id = CDC_S(proj_str(r->order_id));
     m.account_id = CDC_S(proj_str(r->account_id));
     m.n_allocations = r->n_instrs;
     m.allocations = r->n_instrs ? in.ptr : NULL;
@@ -458,12 +458,12 @@ static bool s_fast_order(const proj_state_t *st, const proj_order_t *r, uint8_t 
 {
     if (r->n_instrs > OMS_LIMIT_ALLOC_ACCOUNTS)
         return false;
-    size_t klen = s_key(buf, cap, "o", 1, r->order_id, NULL, NULL);
+    size_t klen = s_key(buf, cap, "o", 1, proj_str(r->order_id), NULL, NULL);
     if (!klen)
         return false;
     pbw_t w;
     pbw_init(&w, buf + klen, cap - klen);
-    pbw_str(&w, 1, r->order_id);
+    pbw_str(&w, 1, proj_str(r->order_id));
     pbw_str(&w, 2, proj_str(r->account_id));
     uint32_t k = 0;
     for (uint32_t i = r->first_instr; i != PROJ_NIL; k++) {
@@ -499,7 +499,7 @@ static bool s_fast_order(const proj_state_t *st, const proj_order_t *r, uint8_t 
     pbw_str(&w, 40, proj_str(r->cl_ord_id));
     if (r->n_clordids == 0)
         return false;
-    pbw_bytes(&w, 41, r->order_id, strlen(r->order_id)); /* the implicit first ClOrdID */
+    pbw_bytes(&w, 41, proj_str(r->order_id), strlen(proj_str(r->order_id))); /* the implicit first ClOrdID */
     k = 1;
     for (uint32_t i = r->first_clordid; i != PROJ_NIL; k++) {
         const proj_clordid_t *c = proj_at(st, PROJ_T_CLORDID, i);
@@ -819,7 +819,6 @@ static int s_order_from_pb(cdc_chk_t *c, const Oms__V1__Order *m, oms_arena_t *a
 {
     static const char pfx[] = "Order";
     memset(r, 0, sizeof *r);
-    cdc_str(c, r->order_id, OMS_ID_CAP, m->order_id, pfx, "order_id");
     r->side = (oms_side_t)m->side;
     r->ord_type = (oms_ord_type_t)m->ord_type;
     r->price = cdc_opt(c, m->price, pfx, "price");
@@ -840,7 +839,8 @@ static int s_order_from_pb(cdc_chk_t *c, const Oms__V1__Order *m, oms_arena_t *a
     const struct {
         const char **dst;
         const char *src, *name;
-    } ids[] = {{&r->account_id, m->account_id, "account_id"},
+    } ids[] = {{&r->order_id, m->order_id, "order_id"},
+               {&r->account_id, m->account_id, "account_id"},
                {&r->instrument_id, m->instrument_id, "instrument_id"},
                {&r->cl_ord_id, m->cl_ord_id, "cl_ord_id"},
                {&r->pending_cl_ord_id, m->pending_cl_ord_id, "pending_cl_ord_id"},

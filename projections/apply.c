@@ -185,7 +185,7 @@ static int s_order_create(proj_state_t *st, uint64_t seq, int64_t ts, const oms_
     if (idx == PROJ_NIL)
         return OMS_ERR_LIMIT;
     proj_order_t *o = tbl_rec(&st->t[PROJ_T_ORDER], idx);
-    oms_strlcpy(o->order_id, no->order_id, OMS_ID_CAP);
+    o->order_id = tbl_key(&st->t[PROJ_T_ORDER], idx); /* the key never changes */
 
     o->side = no->side;
     o->ord_type = no->ord_type;

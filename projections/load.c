@@ -70,6 +70,8 @@ int proj_load_order(proj_state_t *st, const proj_order_t *r, const char (*clordi
 {
     /* The chain starts with the order id itself, which has no record of its own (see
      * proj_order_t), and never holds it again. */
+    if (!r->order_id || !r->order_id[0])
+        return OMS_ERR_STATE;
     if (n_clordids == 0 || strcmp(clordids[0], r->order_id) != 0)
         return OMS_ERR_STATE;
     for (uint32_t i = 1; i < n_clordids; i++)
@@ -96,6 +98,7 @@ int proj_load_order(proj_state_t *st, const proj_order_t *r, const char (*clordi
     if (rc)
         return rc;
     proj_order_t *po = tbl_rec(&st->t[PROJ_T_ORDER], oi);
+    po->order_id = tbl_key(&st->t[PROJ_T_ORDER], oi); /* the key never changes */
     for (uint32_t i = 1; i < n_clordids; i++) {
         char key[TBL_KEY_CAP];
         size_t n = proj_key2(key, r->order_id, clordids[i]);

@@ -91,7 +91,7 @@ typedef struct {
 } proj_restriction_t;
 
 typedef struct {
-    char order_id[OMS_ID_CAP];            /* permanent id */
+    const char *order_id;                 /* permanent id (in the state: the table key) */
     const char *account_id;               /* "" for a block */
     const char *instrument_id;            /* instrument */
     oms_side_t side;                      /* side */

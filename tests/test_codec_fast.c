@@ -396,7 +396,9 @@ static void test_rows_match_protobuf_c(void **state)
         proj_order_t o;
         memset(&o, 0, sizeof o);
         char text[OMS_TEXT_CAP], reject_text[OMS_TEXT_CAP]; /* the state keeps its own copies */
-        s_uid(o.order_id, i);
+        char order_id[OMS_ID_CAP];
+        s_uid(order_id, i);
+        o.order_id = order_id;
         char account[OMS_ID_CAP], instrument[OMS_ID_CAP];
         s_str(account, OMS_ID_CAP);
         s_str(instrument, OMS_ID_CAP);

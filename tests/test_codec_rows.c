@@ -1405,7 +1405,7 @@ static void test_codec_rows_loader_errors_come_through(void **state)
     assert_non_null(st3);
     proj_order_t po;
     memset(&po, 0, sizeof po);
-    oms_strlcpy(po.order_id, "Q1", OMS_ID_CAP);
+    po.order_id = "Q1";
     char cl[3][OMS_ID_CAP] = {"Q1-a", "Q1", "Q1-b"};
     assert_int_equal(proj_load_order(st3, &po, (const char(*)[OMS_ID_CAP])cl, 2, NULL, 0),
                      OMS_ERR_STATE);
@@ -1417,7 +1417,7 @@ static void test_codec_rows_loader_errors_come_through(void **state)
     assert_true(proj_order_has_clordid(st3, proj_order(st3, "Q1"), "Q1"));
     assert_true(proj_order_has_clordid(st3, proj_order(st3, "Q1"), "Q1-b"));
     assert_false(proj_order_has_clordid(st3, proj_order(st3, "Q1"), "Q1-a"));
-    oms_strlcpy(po.order_id, "Q2", OMS_ID_CAP);
+    po.order_id = "Q2";
     char twice[2][OMS_ID_CAP] = {"Q2", "Q2"};
     assert_int_equal(proj_load_order(st3, &po, (const char(*)[OMS_ID_CAP])twice, 2, NULL, 0),
                      OMS_ERR_STATE);
