@@ -243,8 +243,8 @@ static int s_row(const codec_slice_t *it, bool header)
     }
     case CODEC_QL_EXECUTIONS: {
         proj_exec_t x;
-        char oid[OMS_ID_CAP];
-        if (codec_row_decode_exec(it->data, it->len, &x, oid))
+        char oid[OMS_ID_CAP], xs[2][OMS_ID_CAP];
+        if (codec_row_decode_exec(it->data, it->len, &x, oid, xs))
             return s_bad_row("execution");
         if (header)
             printf("%-16s %-8s %-28s %12s %12s %8s  %s\n", "ORDER", "VENUE", "EXEC_ID", "QTY", "PX",

@@ -458,9 +458,11 @@ int codec_decode_qreply(const uint8_t *buf, size_t len, codec_slice_t *items, ui
 int codec_row_decode_order(const uint8_t *row, size_t len, oms_arena_t *arena, proj_order_t *out,
                            const char (**cl_ord_ids)[OMS_ID_CAP], uint32_t *n_cl_ord_ids,
                            const oms_alloc_instr_t **instrs, uint32_t *n_instrs);
-/* An Execution row; the order's id (the record holds only its index) into order_id. */
+/* An Execution row; the order's id (the record holds only its index) into order_id, and the
+ * venue and exec id into the caller's strs[0] and strs[1], which out->venue and out->exec_id
+ * then point at (they live as long as strs). */
 int codec_row_decode_exec(const uint8_t *row, size_t len, proj_exec_t *out,
-                          char order_id[OMS_ID_CAP]);
+                          char order_id[OMS_ID_CAP], char strs[2][OMS_ID_CAP]);
 int codec_row_decode_position(const uint8_t *row, size_t len, proj_position_t *out);
 /* An Allocation row; parts and instructions used into arena. */
 int codec_row_decode_alloc(const uint8_t *row, size_t len, oms_arena_t *arena, proj_alloc_t *out,

@@ -942,19 +942,21 @@ int codec_row_decode_order(const uint8_t *row, size_t len, oms_arena_t *arena, p
 }
 
 int codec_row_decode_exec(const uint8_t *row, size_t len, proj_exec_t *out,
-                          char order_id[OMS_ID_CAP])
+                          char order_id[OMS_ID_CAP], char strs[2][OMS_ID_CAP])
 {
-    if (!out || !order_id)
+    if (!out || !order_id || !strs)
         return OMS_ERR_INVALID;
     memset(out, 0, sizeof *out);
-    order_id[0] = '\0';
+    order_id[0] = strs[0][0] = strs[1][0] = '\0';
+    out->venue = strs[0];
+    out->exec_id = strs[1];
     Oms__V1__Execution *m = S_UNPACK(Oms__V1__Execution, &oms__v1__execution__descriptor, row, len);
     if (!m)
         return OMS_ERR_DECODE;
     static const char pfx[] = "Execution";
     cdc_chk_t c = {.cmd = false};
-    cdc_str(&c, out->venue, OMS_ID_CAP, m->venue, pfx, "venue");
-    cdc_str(&c, out->exec_id, OMS_ID_CAP, m->exec_id, pfx, "exec_id");
+    cdc_str(&c, strs[0], OMS_ID_CAP, m->venue, pfx, "venue");
+    cdc_str(&c, strs[1], OMS_ID_CAP, m->exec_id, pfx, "exec_id");
     cdc_str(&c, order_id, OMS_ID_CAP, m->order_id, pfx, "order_id");
     out->order = out->next = PROJ_NIL;
     out->qty = cdc_dec(&c, m->last_qty, pfx, "last_qty");

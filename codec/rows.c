@@ -309,13 +309,13 @@ static int s_enc_exec(const proj_state_t *st, const proj_exec_t *r, s_out_t *o, 
     const proj_order_t *ord = proj_at(st, PROJ_T_ORDER, r->order);
     if (!ord)
         return OMS_ERR_STATE;
-    int rc = s_put_key(o, "x", 1, r->venue, r->exec_id, NULL);
+    int rc = s_put_key(o, "x", 1, proj_str(r->venue), proj_str(r->exec_id), NULL);
     if (rc)
         return rc;
     Oms__V1__Decimal dec[2];
     Oms__V1__Execution m = OMS__V1__EXECUTION__INIT;
-    m.venue = CDC_S(r->venue);
-    m.exec_id = CDC_S(r->exec_id);
+    m.venue = CDC_S(proj_str(r->venue));
+    m.exec_id = CDC_S(proj_str(r->exec_id));
     m.order_id = CDC_S(ord->order_id);
     m.last_qty = cdc_pb_dec(&dec[0], r->qty);
     m.last_px = cdc_pb_dec(&dec[1], r->px);
@@ -534,13 +534,13 @@ static bool s_fast_exec(const proj_state_t *st, const proj_exec_t *r, uint8_t *b
     const proj_order_t *ord = proj_at(st, PROJ_T_ORDER, r->order);
     if (!ord)
         return false;
-    size_t klen = s_key(buf, cap, "x", 1, r->venue, r->exec_id, NULL);
+    size_t klen = s_key(buf, cap, "x", 1, proj_str(r->venue), proj_str(r->exec_id), NULL);
     if (!klen)
         return false;
     pbw_t w;
     pbw_init(&w, buf + klen, cap - klen);
-    pbw_str(&w, 1, r->venue);
-    pbw_str(&w, 2, r->exec_id);
+    pbw_str(&w, 1, proj_str(r->venue));
+    pbw_str(&w, 2, proj_str(r->exec_id));
     pbw_str(&w, 3, ord->order_id);
     pbw_dec(&w, 4, r->qty);
     pbw_dec(&w, 5, r->px);
@@ -895,10 +895,12 @@ static int s_load_exec(proj_state_t *st, const uint8_t *key, size_t klen, const 
     static const char pfx[] = "Execution";
     cdc_chk_t c = {.cmd = false};
     proj_exec_t r;
-    char order_id[OMS_ID_CAP];
+    char order_id[OMS_ID_CAP], venue[OMS_ID_CAP], exec_id[OMS_ID_CAP];
     memset(&r, 0, sizeof r);
-    cdc_str(&c, r.venue, OMS_ID_CAP, m->venue, pfx, "venue");
-    cdc_str(&c, r.exec_id, OMS_ID_CAP, m->exec_id, pfx, "exec_id");
+    cdc_str(&c, venue, OMS_ID_CAP, m->venue, pfx, "venue");
+    cdc_str(&c, exec_id, OMS_ID_CAP, m->exec_id, pfx, "exec_id");
+    r.venue = venue; /* proj_load_exec keeps its own copies */
+    r.exec_id = exec_id;
     cdc_str(&c, order_id, OMS_ID_CAP, m->order_id, pfx, "order_id");
     r.order = PROJ_NIL;
     r.next = PROJ_NIL;

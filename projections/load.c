@@ -144,12 +144,17 @@ int proj_load_exec(proj_state_t *st, const char *order_id, const proj_exec_t *r)
     if (oi == PROJ_NIL)
         return OMS_ERR_STATE;
     char key[TBL_KEY_CAP];
-    size_t n = proj_key2(key, r->venue, r->exec_id);
+    size_t n = proj_key2(key, proj_str(r->venue), proj_str(r->exec_id));
     proj_exec_t x = *r;
     x.order = oi;
     x.next = PROJ_NIL;
+    int rc = 0;
+    x.venue = proj_text_dup(st, r->venue, &rc); /* r's strings belong to the caller */
+    x.exec_id = proj_text_dup(st, r->exec_id, &rc);
+    if (rc)
+        return rc;
     uint32_t xi;
-    int rc = s_put(st, PROJ_T_EXEC, key, n, &x, &xi);
+    rc = s_put(st, PROJ_T_EXEC, key, n, &x, &xi);
     if (rc)
         return rc;
     proj_order_t *po = tbl_rec(&st->t[PROJ_T_ORDER], oi);

@@ -155,8 +155,8 @@ typedef struct {
 } proj_instr_t;
 
 typedef struct {
-    char venue[OMS_ID_CAP];   /* the venue */
-    char exec_id[OMS_ID_CAP]; /* the fill's id */
+    const char *venue;        /* the venue (a string as in proj_order_t) */
+    const char *exec_id;      /* the fill's id (same) */
     uint32_t order;           /* the order (index) */
     uint32_t next;            /* next execution of the order */
     oms_dec_t qty;            /* quantity now (after corrections) */

@@ -317,8 +317,8 @@ static int s_exec_row(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, 
     (void)kl;
     rows_ctx_t *c = ctx;
     proj_exec_t x;
-    char oid[OMS_ID_CAP];
-    if (codec_row_decode_exec(v, vl, &x, oid) != 0) {
+    char oid[OMS_ID_CAP], xs[2][OMS_ID_CAP];
+    if (codec_row_decode_exec(v, vl, &x, oid, xs) != 0) {
         c->err = OMS_ERR_CORRUPT;
         return 1;
     }

@@ -457,8 +457,11 @@ static void test_rows_match_protobuf_c(void **state)
             proj_load_order(st, &o, (const char(*)[OMS_ID_CAP])cl, n_cl, s_instrs, n_in), 0);
         proj_exec_t x;
         memset(&x, 0, sizeof x);
-        s_str(x.venue, OMS_ID_CAP);
-        s_uid(x.exec_id, i);
+        char venue[OMS_ID_CAP], exec_id[OMS_ID_CAP]; /* the state keeps its own copies */
+        s_str(venue, OMS_ID_CAP);
+        s_uid(exec_id, i);
+        x.venue = venue;
+        x.exec_id = exec_id;
         x.qty = s_i64();
         x.px = s_i64();
         x.transact_ts_ns = s_i64();

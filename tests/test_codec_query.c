@@ -611,8 +611,8 @@ static void test_codec_query_lists(void **state)
     s_list_case(CODEC_QL_EXECUTIONS, 22, s_exec_row, 2, false, &oms__v1__execution__descriptor,
                 reply, &rlen, items, d);
     proj_exec_t x;
-    char oid[OMS_ID_CAP];
-    assert_int_equal(codec_row_decode_exec(items[1].data, items[1].len, &x, oid), 0);
+    char oid[OMS_ID_CAP], xs[2][OMS_ID_CAP];
+    assert_int_equal(codec_row_decode_exec(items[1].data, items[1].len, &x, oid, xs), 0);
     assert_string_equal(oid, "ORD-001");
     assert_string_equal(x.exec_id, "EX-1");
     assert_true(x.busted);

@@ -400,8 +400,8 @@ static uint32_t s_execs(fx_t *f, const char *order_id, oms_dec_t *qty, __int128 
     uint64_t last_seq = 0;
     for (uint32_t i = 0; i < s_qr.n_items; i++) {
         proj_exec_t x;
-        char oid[OMS_ID_CAP];
-        assert_int_equal(codec_row_decode_exec(s_items[i].data, s_items[i].len, &x, oid), 0);
+        char oid[OMS_ID_CAP], xs[2][OMS_ID_CAP];
+        assert_int_equal(codec_row_decode_exec(s_items[i].data, s_items[i].len, &x, oid, xs), 0);
         assert_string_equal(oid, order_id);
         assert_false(x.busted);
         *qty += x.qty;
