@@ -592,7 +592,8 @@ static void s_prefetch(const oms_engine_t *e, const oms_cmd_t *c, int stage)
     }
 }
 
-#define S_PREFETCH_AHEAD 4 /* commands between a record's prefetch and its use */
+#define S_PREFETCH_AHEAD  4  /* commands between a record's prefetch and its use */
+#define S_PREFETCH_AHEAD1 16 /* commands between an index slot's prefetch and its use */
 
 int oms_engine_process(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n, int64_t ts_ns,
                        oms_batch_t *out)
@@ -610,14 +611,19 @@ int oms_engine_process(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n, int64
     uint64_t seq0 = e->next_seq;
     int rc = 0;
     uint32_t i;
-    /* A small batch has nothing to overlap its misses with: no hints. */
+    /* A small batch has nothing to overlap its misses with: no hints. Stage 1 runs
+     * S_PREFETCH_AHEAD1 commands ahead and stage 2 S_PREFETCH_AHEAD commands ahead: a window,
+     * not the whole batch up front, so the misses in flight stay within what the core can track
+     * and the lines are still in L1 when they are used. */
     bool hint = n > 2 * S_PREFETCH_AHEAD;
-    for (i = 0; hint && i < n; i++)
+    for (i = 0; hint && i < n && i < S_PREFETCH_AHEAD1; i++)
         s_prefetch(e, &cmds[i], 1);
     for (i = 0; hint && i < S_PREFETCH_AHEAD; i++)
         s_prefetch(e, &cmds[i], 2);
     for (i = 0; i < n; i++) {
         const oms_cmd_t *cmd = &cmds[i];
+        if (hint && i + S_PREFETCH_AHEAD1 < n)
+            s_prefetch(e, &cmds[i + S_PREFETCH_AHEAD1], 1);
         if (hint && i + S_PREFETCH_AHEAD < n)
             s_prefetch(e, &cmds[i + S_PREFETCH_AHEAD], 2);
         oms_reply_t *reply = &e->replies[i];
