@@ -201,10 +201,9 @@ static int s_order_create(proj_state_t *st, uint64_t seq, int64_t ts, const oms_
         trc = proj_set_str(st, &o->account_id, no->account_id);
     if (trc == 0)
         trc = proj_set_str(st, &o->instrument_id, no->instrument_id);
-    if (trc == 0)
-        trc = proj_set_str(st, &o->cl_ord_id, no->order_id);
     if (trc)
         return trc;
+    o->cl_ord_id = o->order_id; /* the first ClOrdID is the id: share the key */
     o->is_block = no->n_allocs > 0;
     o->created_seq = o->last_seq = seq;
     o->created_ts_ns = o->updated_ts_ns = ts;
