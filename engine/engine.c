@@ -703,6 +703,21 @@ int oms_engine_process(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n, int64
             reply->original_status = OMS_REPLY_ACCEPTED;
             oms_strlcpy(reply->text, "execution already applied", OMS_TEXT_CAP);
         }
+        /* Encode the command's events now, while they are still in the cache. */
+        for (uint32_t k = first; rc == 0 && k < first + cnt; k++) {
+            uint8_t *p = s_buf_reserve(&e->bodies, OMS_LIMIT_EVENT_BYTES);
+            if (!p) {
+                rc = OMS_ERR_LIMIT;
+                break;
+            }
+            size_t len = 0;
+            rc = codec_encode_event(&e->events[k], p, OMS_LIMIT_EVENT_BYTES, &len);
+            e->env[k].body = (const uint8_t *)(uintptr_t)e->bodies.used;
+            e->env[k].body_len = len;
+            e->bodies.used += len;
+        }
+        if (rc)
+            break;
         n_ev += cnt;
         e->next_seq += cnt;
         if (!found && (rc = s_stage_idem(e, key, kl, kh, digest, reply)) != 0)
@@ -710,19 +725,6 @@ int oms_engine_process(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n, int64
     }
     if (rc == 0 && e->opts.encode_rows)
         rc = s_projection_rows(e);
-    /* Encode the event bodies. */
-    for (uint32_t k = 0; rc == 0 && k < n_ev; k++) {
-        uint8_t *p = s_buf_reserve(&e->bodies, OMS_LIMIT_EVENT_BYTES);
-        if (!p) {
-            rc = OMS_ERR_LIMIT;
-            break;
-        }
-        size_t len = 0;
-        rc = codec_encode_event(&e->events[k], p, OMS_LIMIT_EVENT_BYTES, &len);
-        e->env[k].body = (const uint8_t *)(uintptr_t)e->bodies.used;
-        e->env[k].body_len = len;
-        e->bodies.used += len;
-    }
     if (rc != 0) {
         oms_engine_rollback(e);
         return rc;
