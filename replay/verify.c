@@ -35,6 +35,9 @@ static void s_fail(replay_verify_result_t *r, replay_bad_t bad, uint64_t seq)
 
 /* ---- comparing rows -------------------------------------------------------------------------- */
 
+#define CMP_GUESS_MISS  8   /* failed guesses in a row before s_guess pauses */
+#define CMP_GUESS_PAUSE 256 /* rows compared without guessing after that */
+
 /* Splits key[klen] (after a prefix of skip bytes) at 0x1f into up to 3 NUL-terminated ids.
  * Returns the number of parts, or -1 when a part is too long or there are too many. */
 static int s_split(const uint8_t *key, size_t klen, size_t skip, char parts[3][OMS_ID_CAP])
@@ -166,6 +169,12 @@ typedef struct {
     uint64_t n[EVLOG_CF_COUNT_]; /* stored rows compared, per family */
     replay_verify_result_t *res;
     int err; /* an encode error (a bug) */
+    /* The guess (s_cmp_row): the record the previous row was, and how guessing goes. */
+    bool have_last;      /* last_t / last_idx are set */
+    proj_table_t last_t; /* its table */
+    uint32_t last_idx;   /* its index */
+    uint32_t misses;     /* failed guesses in a row */
+    uint32_t pause;      /* rows still to compare without guessing */
 } cmp_t;
 
 static const char k_trade_date_key[] = "proj.trade_date";
@@ -209,6 +218,36 @@ static bool s_same(cmp_t *c, const uint8_t *key, size_t klen, const uint8_t *v, 
     return false;
 }
 
+/* The rebuilt record that follows the one the previous row was, when its row has exactly this
+ * key: stored rows come in key order and records in creation order, and ids that grow with time
+ * (order ids, exec ids) make the two the same order, so this finds most records without a
+ * lookup. Keys are unique in a family, so a key match is the record s_locate would find. The
+ * row is left encoded in *row. false when the guess is wrong (then it guesses less often). */
+static bool s_guess(cmp_t *c, const uint8_t *key, size_t klen, codec_row_t *row, proj_table_t *t,
+                    uint32_t *idx)
+{
+    if (!c->have_last)
+        return false;
+    if (c->pause) {
+        c->pause--;
+        return false;
+    }
+    uint32_t next = c->last_idx + 1;
+    if (next < proj_count(c->st, c->last_t) &&
+        codec_row_encode(c->st, c->last_t, next, row, c->buf, REPLAY_ROW_BUF_BYTES) == 0 &&
+        row->cf == c->cf && row->klen == klen && memcmp(row->key, key, klen) == 0) {
+        c->misses = 0;
+        *t = c->last_t;
+        *idx = next;
+        return true;
+    }
+    if (++c->misses >= CMP_GUESS_MISS) {
+        c->misses = 0;
+        c->pause = CMP_GUESS_PAUSE;
+    }
+    return false;
+}
+
 /* evlog_scan callback: compares one stored row with the rebuilt record its key names. 0 to go
  * on; 1 at the first difference (recorded in c->res) or an encode error (c->err). */
 static int s_cmp_row(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v, size_t vl)
@@ -235,17 +274,22 @@ static int s_cmp_row(void *ctx, const uint8_t *key, size_t klen, const uint8_t *
     }
     proj_table_t t;
     uint32_t idx;
-    if (!s_locate(c->st, c->cf, key, klen, &t, &idx)) {
-        s_row_bad(c, key, klen, 0, "%s",
-                  "no event produced this row (it is not in the rebuilt "
-                  "state)");
-        return 1;
+    if (!s_guess(c, key, klen, &row, &t, &idx)) {
+        if (!s_locate(c->st, c->cf, key, klen, &t, &idx)) {
+            s_row_bad(c, key, klen, 0, "%s",
+                      "no event produced this row (it is not in the rebuilt "
+                      "state)");
+            return 1;
+        }
+        int rc = codec_row_encode(c->st, t, idx, &row, c->buf, REPLAY_ROW_BUF_BYTES);
+        if (rc) {
+            c->err = rc;
+            return 1;
+        }
     }
-    int rc = codec_row_encode(c->st, t, idx, &row, c->buf, REPLAY_ROW_BUF_BYTES);
-    if (rc) {
-        c->err = rc;
-        return 1;
-    }
+    c->have_last = true;
+    c->last_t = t;
+    c->last_idx = idx;
     c->n[c->cf]++;
     return s_same(c, key, klen, v, vl, &row, s_last_seq(c->st, t, idx)) ? 0 : 1;
 }
@@ -299,111 +343,230 @@ static int s_find_missing(void *ctx, evlog_cf_t cf, const uint8_t *key, size_t k
     return 1;
 }
 
-/* One range of stored rows to compare: a family, or part of one ([lo, hi) in key order). */
+/* ---- the comparison's jobs: ranges of stored rows, compared in parallel ------------------------
+ * Each family (the orders family split at "p": order rows "o..." and executions "x...") is one
+ * range, in the order a sequential scan meets them, so that the first failure reported is the
+ * same whatever thread found it. With more than two threads the big ranges are cut further at
+ * keys sampled from the rebuilt state (every record has its row), so that every thread gets a
+ * share; the cuts only need to be roughly even. */
+
+#define CMP_KEY_CAP    OMS_LIMIT_ROW_KEY_BYTES
+#define CMP_MAX_JOBS   (6 + 4 * (REPLAY_THREADS_MAX - 1))
+#define CMP_SAMPLES    32   /* sampled keys per part */
+#define CMP_SPLIT_ROWS 4096 /* a range with fewer rebuilt records is not cut */
+
+/* One range [lo, hi) of a family's keys (no bound when the length is 0 and has_* is false). */
 typedef struct {
     evlog_cf_t cf;
-    const char *lo, *hi; /* NULL: unbounded */
+    bool has_lo, has_hi;
+    uint8_t lo[CMP_KEY_CAP], hi[CMP_KEY_CAP];
+    size_t lo_len, hi_len;
 } job_t;
 
-/* The ranges in the order a sequential scan would meet them, so that the first failure
- * reported is the same whatever thread found it. The orders family is split at "p": order
- * rows ("o...") and executions ("x...") are about as many. */
-static const job_t k_jobs[] = {
-    {EVLOG_CF_REFDATA, NULL, NULL},     {EVLOG_CF_ORDERS, NULL, "p"},
-    {EVLOG_CF_ORDERS, "p", NULL},       {EVLOG_CF_POSITIONS, NULL, NULL},
-    {EVLOG_CF_ALLOCATIONS, NULL, NULL}, {EVLOG_CF_META, NULL, NULL},
+/* The base ranges: family, bounds, and the table whose records the range's rows are (for the
+ * cuts; PROJ_T_COUNT_: not cut). */
+static const struct {
+    evlog_cf_t cf;
+    const char *lo, *hi;
+    proj_table_t t;
+    bool cut;
+} k_ranges[] = {
+    {EVLOG_CF_REFDATA, NULL, NULL, PROJ_T_INSTRUMENT, false},
+    {EVLOG_CF_ORDERS, NULL, "p", PROJ_T_ORDER, true},
+    {EVLOG_CF_ORDERS, "p", NULL, PROJ_T_EXEC, true},
+    {EVLOG_CF_POSITIONS, NULL, NULL, PROJ_T_POSITION, true},
+    {EVLOG_CF_ALLOCATIONS, NULL, NULL, PROJ_T_ALLOC, true},
+    {EVLOG_CF_META, NULL, NULL, PROJ_T_INSTRUMENT, false},
 };
-#define N_JOBS (sizeof k_jobs / sizeof k_jobs[0])
+#define N_RANGES (sizeof k_ranges / sizeof k_ranges[0])
 
-/* What one comparison thread does: the jobs whose bit is set, each with its own result. */
+/* Byte order of RocksDB's default comparator: memcmp, then the shorter first. */
+static int s_key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
+
+typedef struct {
+    uint8_t k[CMP_KEY_CAP];
+    size_t len;
+} sample_t;
+
+static int s_sample_cmp(const void *a, const void *b)
+{
+    const sample_t *x = a, *y = b;
+    return s_key_cmp(x->k, x->len, y->k, y->len);
+}
+
+/* Appends range r to jobs, cut into up to `parts` pieces at keys sampled from the rebuilt
+ * records of its table. Sampling needs memory and encodes; when either fails the range is
+ * simply not cut (the result is the same, only less parallel). Returns the new job count. */
+static size_t s_add_range(const proj_state_t *st, size_t r, unsigned parts, uint8_t *buf,
+                          job_t *jobs, size_t n)
+{
+    job_t base = {.cf = k_ranges[r].cf};
+    if (k_ranges[r].lo) {
+        base.has_lo = true;
+        base.lo_len = strlen(k_ranges[r].lo);
+        memcpy(base.lo, k_ranges[r].lo, base.lo_len);
+    }
+    if (k_ranges[r].hi) {
+        base.has_hi = true;
+        base.hi_len = strlen(k_ranges[r].hi);
+        memcpy(base.hi, k_ranges[r].hi, base.hi_len);
+    }
+    uint32_t count = k_ranges[r].cut ? proj_count(st, k_ranges[r].t) : 0;
+    uint32_t n_samples = parts * CMP_SAMPLES;
+    sample_t *smp =
+        parts > 1 && count >= CMP_SPLIT_ROWS && buf ? malloc(n_samples * sizeof *smp) : NULL;
+    uint32_t got = 0;
+    for (uint32_t i = 0; smp && i < n_samples; i++) {
+        codec_row_t row;
+        uint32_t idx = (uint32_t)((uint64_t)i * count / n_samples);
+        if (codec_row_encode(st, k_ranges[r].t, idx, &row, buf, REPLAY_ROW_BUF_BYTES) != 0 ||
+            row.klen > CMP_KEY_CAP || row.cf != base.cf ||
+            (base.has_lo && s_key_cmp(row.key, row.klen, base.lo, base.lo_len) < 0) ||
+            (base.has_hi && s_key_cmp(row.key, row.klen, base.hi, base.hi_len) >= 0))
+            continue;
+        memcpy(smp[got].k, row.key, row.klen);
+        smp[got++].len = row.klen;
+    }
+    if (got >= parts)
+        qsort(smp, got, sizeof *smp, s_sample_cmp);
+    job_t *j = &jobs[n++];
+    *j = base;
+    for (unsigned k = 1; got >= parts && k < parts; k++) {
+        const sample_t *cut = &smp[(size_t)k * got / parts];
+        if (j->has_lo && s_key_cmp(cut->k, cut->len, j->lo, j->lo_len) <= 0)
+            continue; /* the same cut twice (many equal samples) */
+        j->has_hi = true;
+        j->hi_len = cut->len;
+        memcpy(j->hi, cut->k, cut->len);
+        job_t *next = &jobs[n++];
+        *next = base;
+        next->has_lo = true;
+        next->lo_len = cut->len;
+        memcpy(next->lo, cut->k, cut->len);
+        j = next;
+    }
+    free(smp);
+    return n;
+}
+
+/* The comparison's shared state: jobs taken in order by any thread, one result per job. */
 typedef struct {
     evlog_t *log;
     const proj_state_t *st;
-    unsigned mask;                      /* jobs to run */
-    replay_verify_result_t res[N_JOBS]; /* per job (ok = true when it passed) */
-    uint64_t n[N_JOBS];                 /* stored rows compared per job */
-    int rc;                             /* an I/O or encode error */
-} cmp_worker_t;
+    const job_t *jobs;
+    size_t n_jobs;
+    replay_verify_result_t *res; /* per job (ok = true when it passed) */
+    uint64_t *n;                 /* stored rows compared per job */
+    int *rc;                     /* per job: an I/O or encode error */
+    pthread_mutex_t mu;
+    size_t next;  /* the next job to take (under mu) */
+    size_t first; /* the first job that failed so far (under mu); later ones need not run */
+} cmp_run_t;
 
-/* Runs a worker's jobs; its own row buffer, freed before it returns. Errors in w->rc. */
+/* What every comparison thread runs (the caller too): takes the next job until none is left
+ * or none can come before a failure already found. Its own row buffer, freed before it
+ * returns; no buffer: the job records OMS_ERR_NOMEM. */
 static void *s_cmp_worker(void *arg)
 {
-    cmp_worker_t *w = arg;
+    cmp_run_t *x = arg;
     uint8_t *buf = malloc(REPLAY_ROW_BUF_BYTES);
-    if (buf == NULL) {
-        w->rc = OMS_ERR_NOMEM;
-        return NULL;
-    }
-    for (size_t j = 0; j < N_JOBS && w->rc == 0; j++) {
-        if (!(w->mask & (1u << j)))
-            continue;
-        w->res[j].ok = true;
-        cmp_t c = {.st = w->st, .buf = buf, .cf = k_jobs[j].cf, .res = &w->res[j]};
-        const job_t *jb = &k_jobs[j];
-        int rc =
-            evlog_scan_range(w->log, jb->cf, (const uint8_t *)jb->lo, jb->lo ? strlen(jb->lo) : 0,
-                             (const uint8_t *)jb->hi, jb->hi ? strlen(jb->hi) : 0, s_cmp_row, &c);
-        w->n[j] = c.n[jb->cf];
-        if (c.err) {
-            snprintf(w->res[j].reason, sizeof w->res[j].reason, "cannot encode a rebuilt row: %s",
-                     oms_strerror(c.err));
-            w->rc = c.err;
-        } else if (rc < 0) {
-            w->rc = rc;
+    for (;;) {
+        pthread_mutex_lock(&x->mu);
+        size_t j = x->next < x->n_jobs && x->next < x->first ? x->next++ : x->n_jobs;
+        pthread_mutex_unlock(&x->mu);
+        if (j == x->n_jobs)
+            break;
+        const job_t *jb = &x->jobs[j];
+        x->res[j].ok = true;
+        if (buf == NULL) {
+            x->rc[j] = OMS_ERR_NOMEM;
+        } else {
+            cmp_t c = {.st = x->st, .buf = buf, .cf = jb->cf, .res = &x->res[j]};
+            int rc = evlog_scan_range(x->log, jb->cf, jb->has_lo ? jb->lo : NULL, jb->lo_len,
+                                      jb->has_hi ? jb->hi : NULL, jb->hi_len, s_cmp_row, &c);
+            x->n[j] = c.n[jb->cf];
+            if (c.err) {
+                snprintf(x->res[j].reason, sizeof x->res[j].reason,
+                         "cannot encode a rebuilt row: %s", oms_strerror(c.err));
+                x->rc[j] = c.err;
+            } else if (rc < 0) {
+                x->rc[j] = rc;
+            }
         }
-        if (!w->res[j].ok)
-            break; /* this thread's first failure; later jobs cannot come first */
+        if (!x->res[j].ok || x->rc[j]) {
+            pthread_mutex_lock(&x->mu);
+            if (j < x->first)
+                x->first = j;
+            pthread_mutex_unlock(&x->mu);
+        }
     }
     free(buf);
     return NULL;
 }
 
-/* Compares every stored projection row with the rebuilt state, in one or two threads. 0 (res
- * says), or an error. */
+/* Compares every stored projection row with the rebuilt state, over up to `threads` threads
+ * (the caller included; every helper joined before it returns). 0 (res says), or an error
+ * (OMS_ERR_IO, OMS_ERR_NOMEM, an encode error), as one thread scanning the ranges in order
+ * would meet them. */
 static int s_compare(evlog_t *log, const oms_engine_t *eng, unsigned threads,
                      replay_verify_result_t *res)
 {
-    /* Two workers: jobs 0, 1, 4, 5 here and 2, 3 in a second thread (the split balances the
-     * order rows against the executions). */
-    cmp_worker_t *w = calloc(2, sizeof *w);
-    if (w == NULL)
-        return OMS_ERR_NOMEM;
     const proj_state_t *st = oms_engine_state(eng);
-    w[0] = (cmp_worker_t){.log = log, .st = st, .mask = threads > 1 ? 0x33u : 0x3fu};
-    w[1] = (cmp_worker_t){.log = log, .st = st, .mask = threads > 1 ? 0x0cu : 0u};
-    pthread_t th;
-    bool started = threads > 1 && pthread_create(&th, NULL, s_cmp_worker, &w[1]) == 0;
-    if (threads > 1 && !started)
-        w[0].mask = 0x3fu; /* no second thread: do it all here */
-    s_cmp_worker(&w[0]);
-    if (started)
-        pthread_join(th, NULL);
-    int rc = w[0].rc ? w[0].rc : w[1].rc;
-    /* The first failure in key order across the families; rows are counted up to it, as a
-     * single thread would have (the other thread may have gone further). */
-    size_t first = N_JOBS;
-    for (size_t j = 0; j < N_JOBS && first == N_JOBS; j++) {
-        cmp_worker_t *x = &w[(w[1].mask >> j) & 1u];
-        if ((x->mask & (1u << j)) && x->res[j].bad != REPLAY_BAD_NONE)
+    cmp_run_t x = {.log = log, .st = st};
+    job_t *jobs = malloc(CMP_MAX_JOBS * sizeof *jobs);
+    uint8_t *buf = threads > 2 ? malloc(REPLAY_ROW_BUF_BYTES) : NULL;
+    x.res = calloc(CMP_MAX_JOBS, sizeof *x.res);
+    x.n = calloc(CMP_MAX_JOBS, sizeof *x.n);
+    x.rc = calloc(CMP_MAX_JOBS, sizeof *x.rc);
+    int rc = jobs && x.res && x.n && x.rc ? 0 : OMS_ERR_NOMEM;
+    for (size_t r = 0; rc == 0 && r < N_RANGES; r++)
+        x.n_jobs = s_add_range(st, r, threads > 2 ? threads : 1, buf, jobs, x.n_jobs);
+    free(buf);
+    x.jobs = jobs;
+    x.first = x.n_jobs;
+    pthread_t th[REPLAY_THREADS_MAX];
+    unsigned started = 0;
+    if (rc == 0) {
+        pthread_mutex_init(&x.mu, NULL);
+        while (started + 1 < threads && started + 1 < x.n_jobs &&
+               pthread_create(&th[started], NULL, s_cmp_worker, &x) == 0)
+            started++;
+        s_cmp_worker(&x);
+        for (unsigned i = 0; i < started; i++)
+            pthread_join(th[i], NULL);
+        pthread_mutex_destroy(&x.mu);
+    }
+    /* The first failure or error in key order across the ranges; rows are counted up to it,
+     * as a single thread would have (other threads may have gone further). */
+    size_t first = x.n_jobs;
+    uint64_t got[EVLOG_CF_COUNT_] = {0};
+    for (size_t j = 0; rc == 0 && j < x.n_jobs && first == x.n_jobs; j++) {
+        got[jobs[j].cf] += x.n[j];
+        res->rows += x.n[j];
+        if (x.rc[j])
+            rc = x.rc[j];
+        else if (x.res[j].bad != REPLAY_BAD_NONE)
             first = j;
     }
-    uint64_t got[EVLOG_CF_COUNT_] = {0};
-    for (size_t j = 0; j < N_JOBS && j <= first; j++) {
-        cmp_worker_t *x = &w[(w[1].mask >> j) & 1u];
-        got[k_jobs[j].cf] += x->n[j];
-        res->rows += x->n[j];
-    }
-    if (rc == 0 && first < N_JOBS) {
+    if (rc == 0 && first < x.n_jobs) {
         uint64_t events = res->events, rows = res->rows, hs = res->head_seq;
         int64_t log_ns = res->log_ns;
         oms_hash_t hh = res->head_hash;
-        *res = w[(w[1].mask >> first) & 1u].res[first];
+        *res = x.res[first];
         res->log_ns = log_ns;
         res->events = events;
         res->rows = rows;
         res->head_seq = hs;
         res->head_hash = hh;
     }
+    free(jobs);
+    free(x.res);
+    free(x.n);
+    free(x.rc);
     if (rc == 0 && res->ok) {
         uint64_t want[EVLOG_CF_COUNT_];
         s_expected(st, want);
@@ -412,12 +575,12 @@ static int s_compare(evlog_t *log, const oms_engine_t *eng, unsigned threads,
             short_count |= got[c] != want[c];
         if (short_count) {
             /* Every stored row matched a rebuilt one, so some rebuilt row is not stored. */
-            uint8_t *buf = malloc(REPLAY_ROW_BUF_BYTES);
-            cmp_t c = {.st = st, .buf = buf, .res = res};
+            uint8_t *mbuf = malloc(REPLAY_ROW_BUF_BYTES);
+            cmp_t c = {.st = st, .buf = mbuf, .res = res};
             missing_t m = {&c, log, 0};
-            rc = buf ? oms_engine_rows(eng, s_find_missing, &m) : OMS_ERR_NOMEM;
+            rc = mbuf ? oms_engine_rows(eng, s_find_missing, &m) : OMS_ERR_NOMEM;
             rc = m.err ? m.err : rc > 0 ? 0 : rc;
-            free(buf);
+            free(mbuf);
             if (rc == 0 && res->ok) {
                 res->ok = false;
                 res->bad = REPLAY_BAD_PROJECTION;
@@ -426,7 +589,6 @@ static int s_compare(evlog_t *log, const oms_engine_t *eng, unsigned threads,
             }
         }
     }
-    free(w);
     return rc;
 }
 
