@@ -353,7 +353,7 @@ static int s_find_missing(void *ctx, evlog_cf_t cf, const uint8_t *key, size_t k
 #define CMP_KEY_CAP    OMS_LIMIT_ROW_KEY_BYTES
 #define CMP_MAX_JOBS   (6 + 4 * (REPLAY_THREADS_MAX - 1))
 #define CMP_SAMPLES    32   /* sampled keys per part */
-#define CMP_SPLIT_ROWS 4096 /* a range with fewer rebuilt records is not cut */
+#define CMP_SPLIT_ROWS 1024 /* a range with fewer rebuilt records is not cut */
 
 /* One range [lo, hi) of a family's keys (no bound when the length is 0 and has_* is false). */
 typedef struct {

@@ -7,8 +7,9 @@
  *  - on copies edited behind the log's back through RocksDB (a flipped byte, a deleted event,
  *    two swapped events, a truncated tail, a changed / deleted / extra projection row, an
  *    altered or vanished anchor) verify fails with the right kind and first bad seq, in one
- *    thread and in two with the same result; a forged copy whose chain was recomputed is still
- *    caught by the rebuild;
+ *    thread and in up to 16 with chunks of 1 to 256 events with the same result; a forged copy
+ *    whose chain was recomputed is still caught by the rebuild; on a log many times longer than
+ *    the pipeline's ring with several faults at once, the first is reported exactly;
  *  - state as of seq N (and as of a time) is byte for byte the live engine's rows at N, for 40
  *    N across a seeded run (OMS_REPLAY_STATE_BATCHES=<n> makes the run longer), and
  *    state_write prints the same text for both;
@@ -309,6 +310,8 @@ static void s_key(uint8_t key[8], uint64_t seq)
 
 /* ---- verify ---------------------------------------------------------------------------------- */
 
+static void s_rehash_event(const char *dir, uint64_t seq);
+
 static void test_replay_verify_intact_store(void **state)
 {
     (void)state;
@@ -373,6 +376,13 @@ static void test_replay_verify_catches_flipped_byte(void **state)
     }
     assert_int_equal(tu_raw_put(dir, "events", key, 8, v, len), 0);
     assert_true(s_verify(dir, NULL).ok);
+    /* Rewritten whole, its own hash recomputed: the next event's link no longer holds. */
+    s_rehash_event(dir, 37);
+    replay_verify_result_t r = s_verify(dir, NULL);
+    assert_int_equal(r.bad, REPLAY_BAD_CHAIN);
+    assert_int_equal(r.first_bad_seq, 38);
+    assert_non_null(strstr(r.reason, "prev_hash"));
+    assert_int_equal(tu_raw_put(dir, "events", key, 8, v, len), 0);
     free(v);
     tu_rmrf(dir);
 }
@@ -540,8 +550,8 @@ static int s_copy_row(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, 
     return evlog_append(c->dst, NULL, 0, &row, 1, NULL);
 }
 
-static const char *s_forge_ts(uint64_t bad_seq, void (*edit)(uint8_t *body, size_t len),
-                              int64_t ts_delta)
+static const char *s_forge_from(const char *src_dir, uint64_t bad_seq,
+                                void (*edit)(uint8_t *body, size_t len), int64_t ts_delta)
 {
     const char *dir = tu_mkdtemp(4, "replay-forged");
     evlog_options_t lo;
@@ -550,7 +560,7 @@ static const char *s_forge_ts(uint64_t bad_seq, void (*edit)(uint8_t *body, size
     evlog_t *dst = NULL;
     char err[512];
     assert_int_equal(evlog_open(dir, &lo, &dst, err, sizeof err), 0);
-    evlog_t *src = s_open(s_store);
+    evlog_t *src = s_open(src_dir);
     evlog_iter_t *it = NULL;
     assert_int_equal(evlog_iter_new(src, 1, &it), 0);
     uint64_t seq;
@@ -583,6 +593,12 @@ static const char *s_forge_ts(uint64_t bad_seq, void (*edit)(uint8_t *body, size
     evlog_destroy(&src);
     evlog_destroy(&dst);
     return dir;
+}
+
+static const char *s_forge_ts(uint64_t bad_seq, void (*edit)(uint8_t *body, size_t len),
+                              int64_t ts_delta)
+{
+    return s_forge_from(s_store, bad_seq, edit, ts_delta);
 }
 
 static const char *s_forge(uint64_t bad_seq, void (*edit)(uint8_t *body, size_t len))
@@ -695,6 +711,143 @@ static void test_replay_verify_catches_forged_chain_by_rebuild(void **state)
     assert_true(r.bad == REPLAY_BAD_PROJECTION || r.bad == REPLAY_BAD_EVENT);
     assert_true(r.first_bad_seq >= k);
     tu_rmrf(dir);
+}
+
+/* Flips one bit in the middle of event seq's body, behind the log's back. */
+static void s_flip_event(const char *dir, uint64_t seq)
+{
+    uint8_t key[8];
+    s_key(key, seq);
+    size_t len = 0;
+    uint8_t *v = tu_raw_get(dir, "events", key, 8, &len);
+    assert_non_null(v);
+    evlog_record_t rec;
+    assert_int_equal(evlog_record_parse(v, len, &rec), 0);
+    v[(size_t)(rec.body - v) + rec.body_len / 2] ^= 0x10;
+    assert_int_equal(tu_raw_put(dir, "events", key, 8, v, len), 0);
+    free(v);
+}
+
+/* Rewrites event seq with a bit of its body flipped and its own hash recomputed (what a forger
+ * who does not rewrite the rest of the chain leaves): only the next event's link shows it. */
+static void s_rehash_event(const char *dir, uint64_t seq)
+{
+    uint8_t key[8];
+    s_key(key, seq);
+    size_t len = 0;
+    uint8_t *v = tu_raw_get(dir, "events", key, 8, &len);
+    assert_non_null(v);
+    evlog_record_t rec;
+    assert_int_equal(evlog_record_parse(v, len, &rec), 0);
+    v[(size_t)(rec.body - v) + rec.body_len / 2] ^= 0x10;
+    oms_hash_t h;
+    oms_hash(v, rec.hashed_len, &h);
+    memcpy(v + len - OMS_HASH_LEN, h.bytes, OMS_HASH_LEN);
+    oms_hash_t prev;
+    memcpy(prev.bytes, rec.prev_hash, OMS_HASH_LEN);
+    assert_int_equal(evlog_record_check(v, len, seq, &prev, NULL, NULL, 0),
+                     0); /* self-consistent */
+    assert_int_equal(tu_raw_put(dir, "events", key, 8, v, len), 0);
+    free(v);
+}
+
+/* Flips the last bit of a stored order row. */
+static void s_flip_order_row(const char *dir, const char *order_id)
+{
+    char key[OMS_ID_CAP + 1];
+    snprintf(key, sizeof key, "o%s", order_id);
+    size_t len = 0;
+    uint8_t *v = tu_raw_get(dir, "orders", key, strlen(key), &len);
+    assert_non_null(v);
+    v[len - 1] ^= 0x01;
+    assert_int_equal(tu_raw_put(dir, "orders", key, strlen(key), v, len), 0);
+    free(v);
+}
+
+/* A log many times longer than the pipeline's ring, so its chunks are reused over and over, with
+ * several faults at once: the first in seq order is reported, exactly, whichever thread meets
+ * which fault first (a later chunk's fault is often found before an earlier chunk is
+ * consumed), and so is the first differing row in key order when the rows are compared in
+ * ranges cut for many threads. */
+static void test_replay_verify_long_log_reports_the_first_of_several_faults(void **state)
+{
+    (void)state;
+    const char *base = tu_mkdtemp(5, "replay-long");
+    uint64_t head = s_build(base, 2500, 20261130);
+    assert_true(head > 10000);
+    replay_verify_result_t r = s_verify(base, NULL);
+    assert_true(r.ok);
+    assert_int_equal(r.events, head);
+    uint64_t a = head * 3 / 4, b = head - 20;
+
+    /* A flipped bit far into the log, then a deleted event after it too. */
+    const char *dir = tu_mkdtemp(6, "replay-long-copy");
+    tu_rmrf(dir);
+    assert_int_equal(tu_copy_dir(base, dir), 0);
+    s_flip_event(dir, a);
+    r = s_verify(dir, NULL);
+    assert_int_equal(r.bad, REPLAY_BAD_CHAIN);
+    assert_int_equal(r.first_bad_seq, a);
+    assert_int_equal(r.events, a - 1);
+    uint8_t key[8];
+    s_key(key, b);
+    assert_int_equal(tu_raw_delete(dir, "events", key, 8), 0);
+    s_expect_bad(dir, REPLAY_BAD_CHAIN, a);
+    s_flip_event(dir, a); /* flipped back: now the gap is the first fault */
+    r = s_verify(dir, NULL);
+    assert_int_equal(r.bad, REPLAY_BAD_CHAIN);
+    assert_int_equal(r.first_bad_seq, b);
+    assert_non_null(strstr(r.reason, "missing"));
+    /* An event rewritten with its own hash recomputed, before the gap: the next link. */
+    s_rehash_event(dir, a);
+    r = s_verify(dir, NULL);
+    assert_int_equal(r.bad, REPLAY_BAD_CHAIN);
+    assert_int_equal(r.first_bad_seq, a + 1);
+    assert_non_null(strstr(r.reason, "prev_hash"));
+    tu_rmrf(dir);
+
+    /* An event that does not decode in a chain recomputed by a forger, and a flipped bit after
+     * it: the event comes first. Then sequencer time going back, likewise. */
+    dir = s_forge_from(base, a, s_edit_garbage, 0);
+    s_flip_event(dir, b);
+    r = s_verify(dir, NULL);
+    assert_int_equal(r.bad, REPLAY_BAD_EVENT);
+    assert_int_equal(r.first_bad_seq, a);
+    assert_int_equal(r.events, a - 1);
+    assert_non_null(strstr(r.reason, "does not decode"));
+    tu_rmrf(dir);
+    dir = s_forge_from(base, a, NULL, -1000000000LL);
+    s_flip_event(dir, b);
+    r = s_verify(dir, NULL);
+    assert_int_equal(r.bad, REPLAY_BAD_EVENT);
+    assert_int_equal(r.first_bad_seq, a);
+    assert_non_null(strstr(r.reason, "sequencer time"));
+    tu_rmrf(dir);
+
+    /* Two changed order rows far apart in key order: the first ("oO2000" < "oO999"). */
+    dir = tu_mkdtemp(6, "replay-long-copy");
+    tu_rmrf(dir);
+    assert_int_equal(tu_copy_dir(base, dir), 0);
+    uint64_t last = s_order_last_seq(dir, "O2000");
+    s_flip_order_row(dir, "O999");
+    s_flip_order_row(dir, "O2000");
+    r = s_verify(dir, NULL);
+    assert_int_equal(r.bad, REPLAY_BAD_PROJECTION);
+    assert_string_equal(r.row_key, "oO2000");
+    assert_int_equal(r.first_bad_seq, last);
+    evlog_t *log = s_open(dir);
+    replay_verify_opts_t o;
+    replay_verify_opts_default(&o);
+    o.threads = REPLAY_THREADS_MAX;
+    o.pipe_chunk_events = 3;
+    replay_verify_result_t r16;
+    assert_int_equal(replay_verify(log, &o, &r16), 0);
+    assert_int_equal(r16.bad, REPLAY_BAD_PROJECTION);
+    assert_string_equal(r16.row_key, "oO2000");
+    assert_int_equal(r16.rows, r.rows);
+    evlog_destroy(&log);
+    tu_rmrf(dir);
+    tu_rmrf(base);
 }
 
 /* ---- state ----------------------------------------------------------------------------------- */
@@ -1544,6 +1697,7 @@ int main(void)
         cmocka_unit_test(test_replay_verify_catches_changed_projection_row),
         cmocka_unit_test(test_replay_verify_catches_altered_anchor),
         cmocka_unit_test(test_replay_verify_catches_forged_chain_by_rebuild),
+        cmocka_unit_test(test_replay_verify_long_log_reports_the_first_of_several_faults),
         cmocka_unit_test(test_replay_state_matches_live_state_at_every_seq),
         cmocka_unit_test(test_replay_consistent_while_writer_appends),
         cmocka_unit_test(test_replay_dump_filters_and_formats),
