@@ -26,9 +26,10 @@
  * events counted are the same with 1 thread or 16.
  *
  * Load per event: one RocksDB step and one copy (read), one envelope parse, one BLAKE2b and one
- * event decode (process), one apply (consume). Failures are rare, so the processing takes the
- * fast path (evlog_record_parse + comparisons) and calls evlog_record_check_parse only on an
- * envelope that fails, for its exact reason.
+ * event decode (process), one apply (consume). Failures are rare, so the processing takes a
+ * fast path (evlog_record_parse, comparisons, the hashes of many envelopes at once:
+ * hash_many.c) and calls evlog_record_check_parse only on an envelope that fails, for its exact
+ * reason.
  */
 #include "replay_internal.h"
 
@@ -40,11 +41,10 @@
 
 #define PASS_CHUNK_EVENTS 256          /* events per chunk (default) */
 #define PASS_RAW_BYTES    (128u << 10) /* a chunk's value buffer (grows for one huge value) */
-#define PASS_ARENA_BYTES                                                                           \
-    (256u << 10)               /* a chunk's decode arena; an event that does not fit               \
-                                  is decoded by the consumer in its own arena */
-#define PASS_HINT_AHEAD   4    /* events between a record's prefetch and its use */
-#define PASS_SHORT_EVENTS 1024 /* an automatic thread count uses one thread below it */
+#define PASS_ARENA_BYTES  (256u << 10) /* a chunk's decode arena (see s_process) */
+#define PASS_HINT_AHEAD   4            /* events between a record's prefetch and its use */
+#define PASS_HASH_GROUP   64           /* envelopes hashed in one replay__hash_many call */
+#define PASS_SHORT_EVENTS 1024         /* an automatic thread count uses one thread below it */
 
 /* What the processor found first in a chunk (at entry n_good). */
 enum { FAIL_NONE = 0, FAIL_CHECK, FAIL_DECODE };
@@ -321,19 +321,28 @@ static bool s_read(pass_t *p, chunk_t *c)
     return true;
 }
 
-/* The process task: checks c's envelopes (verify: parse, seq, prev hash, own hash; rebuild:
- * parse and seq) up to the first that fails, then decodes their events into c. Sets c->n_good,
- * c->fail and c->why. Touches nothing but c. */
+/* The reference check of entry i (evlog_record_check_parse, prev = the stored hash field before
+ * it): 0, or OMS_ERR_CORRUPT with its reason in why. */
+static int s_check_one(const chunk_t *c, uint32_t i, char *why, size_t cap)
+{
+    const entry_t *e = &c->e[i];
+    oms_hash_t prev;
+    memcpy(prev.bytes, i ? s_tail(c, i - 1) : c->prev_tail, OMS_HASH_LEN);
+    return evlog_record_check_parse(c->raw + e->off, e->len, e->seq, &prev, NULL, NULL, why, cap);
+}
+
+/* The process task: checks c's envelopes (verify: parse, seq, prev hash, then the own hashes,
+ * several at once; rebuild: parse and seq) up to the first that fails, then decodes their
+ * events into c. Sets c->n_good, c->fail and c->why. Touches nothing but c. */
 static void s_process(pass_t *p, chunk_t *c)
 {
     const replay_pass_cfg_t *cfg = p->cfg;
     uint32_t f = c->n;
     for (uint32_t i = 0; i < c->n; i++) {
         entry_t *e = &c->e[i];
-        const uint8_t *v = c->raw + e->off;
         const uint8_t *prev = i ? s_tail(c, i - 1) : c->prev_tail;
         evlog_record_t rec;
-        if (evlog_record_parse(v, e->len, &rec) != 0 || rec.seq != e->seq ||
+        if (evlog_record_parse(c->raw + e->off, e->len, &rec) != 0 || rec.seq != e->seq ||
             (cfg->verify && memcmp(rec.prev_hash, prev, OMS_HASH_LEN) != 0)) {
             f = i;
             break;
@@ -342,27 +351,43 @@ static void s_process(pass_t *p, chunk_t *c)
         e->body_off = (uint32_t)(rec.body ? rec.body - c->raw : 0);
         e->body_len = (uint32_t)rec.body_len;
         e->hashed_len = (uint32_t)rec.hashed_len;
-        if (cfg->verify) {
-            oms_hash_t h;
-            oms_hash(v, e->hashed_len, &h);
-            if (memcmp(h.bytes, rec.hash, OMS_HASH_LEN) != 0) {
-                f = i;
+    }
+    /* The own hashes of the envelopes that parsed (their hash field is their last 32 bytes). */
+    for (uint32_t i0 = 0; cfg->verify && i0 < f; i0 += PASS_HASH_GROUP) {
+        const uint8_t *msg[PASS_HASH_GROUP];
+        size_t len[PASS_HASH_GROUP];
+        oms_hash_t h[PASS_HASH_GROUP];
+        uint32_t k = f - i0 < PASS_HASH_GROUP ? f - i0 : PASS_HASH_GROUP;
+        for (uint32_t j = 0; j < k; j++) {
+            msg[j] = c->raw + c->e[i0 + j].off;
+            len[j] = c->e[i0 + j].hashed_len;
+        }
+        replay__hash_many(msg, len, k, h);
+        for (uint32_t j = 0; j < k; j++)
+            if (memcmp(h[j].bytes, s_tail(c, i0 + j), OMS_HASH_LEN) != 0) {
+                f = i0 + j;
                 break;
             }
+    }
+    c->why[0] = '\0';
+    if (f < c->n && cfg->verify) {
+        /* The reference check says why, word for word as a single reader would; should it
+         * find nothing wrong (a fault in the fast path), it decides for the rest. */
+        while (f < c->n && s_check_one(c, f, c->why, sizeof c->why) == 0) {
+            evlog_record_t rec;
+            (void)evlog_record_parse(c->raw + c->e[f].off, c->e[f].len, &rec);
+            c->e[f].ts_ns = rec.ts_ns;
+            c->e[f].body_off = (uint32_t)(rec.body ? rec.body - c->raw : 0);
+            c->e[f].body_len = (uint32_t)rec.body_len;
+            c->e[f].hashed_len = (uint32_t)rec.hashed_len;
+            f++;
         }
+    } else if (f < c->n) {
+        snprintf(c->why, sizeof c->why, "seq %" PRIu64 ": envelope is not well-formed",
+                 c->e[f].seq);
     }
     c->n_good = f;
     c->fail = f < c->n ? FAIL_CHECK : FAIL_NONE;
-    c->why[0] = '\0';
-    if (f < c->n) {
-        /* The checking function itself says why, word for word as a single reader would. */
-        const entry_t *e = &c->e[f];
-        oms_hash_t prev;
-        memcpy(prev.bytes, f ? s_tail(c, f - 1) : c->prev_tail, OMS_HASH_LEN);
-        if (!cfg->verify || evlog_record_check_parse(c->raw + e->off, e->len, e->seq, &prev, NULL,
-                                                     NULL, c->why, sizeof c->why) == 0)
-            snprintf(c->why, sizeof c->why, "seq %" PRIu64 ": envelope is not well-formed", e->seq);
-    }
     if (cfg->eng == NULL)
         return;
     oms_arena_reset(&c->arena);

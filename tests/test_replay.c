@@ -9,7 +9,8 @@
  *    altered or vanished anchor) verify fails with the right kind and first bad seq, in one
  *    thread and in up to 16 with chunks of 1 to 256 events with the same result; a forged copy
  *    whose chain was recomputed is still caught by the rebuild; on a log many times longer than
- *    the pipeline's ring with several faults at once, the first is reported exactly;
+ *    the pipeline's ring with several faults at once, the first is reported exactly; the
+ *    hashes it computes several at a time are exactly oms_hash;
  *  - state as of seq N (and as of a time) is byte for byte the live engine's rows at N, for 40
  *    N across a seeded run (OMS_REPLAY_STATE_BATCHES=<n> makes the run longer), and
  *    state_write prints the same text for both;
@@ -32,6 +33,7 @@
 #include "codec.h"
 #include "enginefix.h"
 #include "replay.h"
+#include "replay_internal.h" /* replay__hash_many_with */
 #include "testutil.h"
 
 #include <inttypes.h>
@@ -848,6 +850,42 @@ static void test_replay_verify_long_log_reports_the_first_of_several_faults(void
     evlog_destroy(&log);
     tu_rmrf(dir);
     tu_rmrf(base);
+}
+
+/* The pass hashes many envelopes at once (8 or 4 per SIMD lane set): every implementation this
+ * CPU has gives exactly oms_hash, for every length from 0 to 700 (empty, block boundaries at
+ * 128, 256, ...), for groups of 1 to 37 messages of mixed lengths (lanes change messages at
+ * different times). */
+static void test_replay_hash_many_is_blake2b(void **state)
+{
+    (void)state;
+    static uint8_t buf[2048];
+    uint64_t rng = 99;
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (uint8_t)tu_rand(&rng);
+    int tested = 0;
+    for (int impl = REPLAY_HASH_AUTO; impl <= REPLAY_HASH_AVX512; impl++) {
+        const uint8_t *msg[40];
+        size_t len[40];
+        oms_hash_t out[40], ref;
+        if (replay__hash_many_with(impl, msg, len, 0, out) != 0)
+            continue; /* not on this CPU */
+        tested++;
+        for (size_t n = 1; n <= 37; n += 4) {
+            for (size_t base = 0; base <= 700; base++) {
+                for (size_t i = 0; i < n; i++) {
+                    len[i] = i == 0 ? base : (base * 7 + i * 131) % 701;
+                    msg[i] = buf + (base + i * 17) % 1024;
+                }
+                assert_int_equal(replay__hash_many_with(impl, msg, len, n, out), 0);
+                for (size_t i = 0; i < n; i++) {
+                    oms_hash(msg[i], len[i], &ref);
+                    assert_memory_equal(ref.bytes, out[i].bytes, OMS_HASH_LEN);
+                }
+            }
+        }
+    }
+    assert_true(tested >= 2); /* AUTO and ONE at least */
 }
 
 /* ---- state ----------------------------------------------------------------------------------- */
@@ -1698,6 +1736,7 @@ int main(void)
         cmocka_unit_test(test_replay_verify_catches_altered_anchor),
         cmocka_unit_test(test_replay_verify_catches_forged_chain_by_rebuild),
         cmocka_unit_test(test_replay_verify_long_log_reports_the_first_of_several_faults),
+        cmocka_unit_test(test_replay_hash_many_is_blake2b),
         cmocka_unit_test(test_replay_state_matches_live_state_at_every_seq),
         cmocka_unit_test(test_replay_consistent_while_writer_appends),
         cmocka_unit_test(test_replay_dump_filters_and_formats),
