@@ -1678,6 +1678,12 @@ static void test_replay_tool_exit_codes(void **state)
     fclose(fp);
     assert_non_null(strstr(text, "verify: OK"));
     assert_non_null(strstr(text, "anchor to record: "));
+    const char *one_thread[] = {"--store", s_store, "--quiet", "verify", "--threads", "1", NULL};
+    assert_int_equal(s_run_tool(one_thread, NULL), 0);
+    const char *no_threads[] = {"--store", s_store, "verify", "--threads", "0", NULL};
+    assert_int_equal(s_run_tool(no_threads, NULL), 2);
+    const char *many_threads[] = {"--store", s_store, "verify", "--threads", "17", NULL};
+    assert_int_equal(s_run_tool(many_threads, NULL), 2);
     const char *missing[] = {"--store", "/nonexistent/oms-store", "verify", NULL};
     assert_int_equal(s_run_tool(missing, NULL), 3);
     /* The store as the last argument (how oms-bench soak calls it), not twice. */
