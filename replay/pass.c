@@ -19,8 +19,10 @@
  *
  * Every thread (the caller included) loops taking the most urgent task available: consume
  * (the sequential part), then read, then process. The ring holds `depth` chunks, so memory is
- * bounded (depth x (chunk values + decoded events + arena)) whatever the log's length, and a
- * thread that finds nothing to do sleeps. The consumer meets every check in the order a single
+ * bounded (depth x (chunk values + decoded events + arena), about 0.8 MB a chunk; a value
+ * larger than a chunk's buffer, which only a forged store holds, gets a buffer of its own size
+ * until its chunk is reused) whatever the log's length, and a thread that finds nothing to do
+ * sleeps. The consumer meets every check in the order a single
  * thread would (per event: record check, time, anchor, decode, apply; then the reader's finding
  * after the chunk's last event), so the first failure reported, its seq, its reason and the
  * events counted are the same with 1 thread or 16.
@@ -239,6 +241,13 @@ static bool s_read(pass_t *p, chunk_t *c)
     reader_t *r = &p->rd;
     c->n = 0;
     c->raw_used = 0;
+    if (c->raw_cap > PASS_RAW_BYTES) { /* it held one huge value: give the memory back */
+        uint8_t *smaller = realloc(c->raw, PASS_RAW_BYTES);
+        if (smaller) {
+            c->raw = smaller;
+            c->raw_cap = PASS_RAW_BYTES;
+        }
+    }
     c->tail = TAIL_MORE;
     c->tail_why[0] = '\0';
     memcpy(c->prev_tail, r->last_tail, OMS_HASH_LEN);
