@@ -64,6 +64,7 @@ typedef struct {
     size_t off[MAX_LANES];     /* the offset of its next block */
 } lanes_t;
 
+/* The little-endian 64-bit word at p (any alignment). */
 static uint64_t s_le64(const uint8_t *p)
 {
     uint64_t v;
@@ -163,6 +164,8 @@ static void s_step_out(lanes_t *s, unsigned lanes, unsigned active, const uint64
 #define XOR(a, b) _mm512_xor_si512(a, b)
 #define ROR(x, n) _mm512_ror_epi64(x, n)
 
+/* Hashes every message of s, 8 lanes at a time (the caller checked the CPU has AVX-512F).
+ * Cannot fail; the state is on the stack. */
 __attribute__((target("avx512f"))) static void s_hash8(lanes_t *s)
 {
     _Alignas(64) uint64_t m[16 * 8], t[8], f[8], hs[8 * 8];
@@ -209,6 +212,8 @@ __attribute__((target("avx512f"))) static void s_hash8(lanes_t *s)
      : (n) == 16 ? _mm256_shuffle_epi8(x, r16)                                                     \
                  : _mm256_or_si256(_mm256_srli_epi64(x, 63), _mm256_add_epi64(x, x)))
 
+/* Hashes every message of s, 4 lanes at a time (the caller checked the CPU has AVX2). AVX2 has
+ * no 64-bit rotate: byte shuffles for 16, 24 and 32 bits, shifts for 63. */
 __attribute__((target("avx2"))) static void s_hash4(lanes_t *s)
 {
     _Alignas(32) uint64_t m[16 * 4], t[4], f[4], hs[8 * 4];
@@ -255,6 +260,7 @@ __attribute__((target("avx2"))) static void s_hash4(lanes_t *s)
 
 #endif /* HASH_MANY_X86 */
 
+/* Dispatches on impl (REPLAY_HASH_AUTO: the best the CPU has); see replay_internal.h. */
 int replay__hash_many_with(int impl, const uint8_t *const *msg, const size_t *len, size_t n,
                            oms_hash_t *out)
 {
@@ -285,6 +291,7 @@ int replay__hash_many_with(int impl, const uint8_t *const *msg, const size_t *le
     return 0;
 }
 
+/* The best implementation, asked of the CPU on the first call only. */
 void replay__hash_many(const uint8_t *const *msg, const size_t *len, size_t n, oms_hash_t *out)
 {
     static int impl = -1; /* chosen once; racing first calls choose the same */

@@ -18,14 +18,14 @@
  *            (sequencer time), the anchor, then oms_engine_apply_event, and the report
  *
  * Every thread (the caller included) loops taking the most urgent task available: consume
- * (the sequential part), then read, then process. The ring holds `depth` chunks, so memory is
- * bounded (depth x (chunk values + decoded events + arena), about 0.8 MB a chunk; a value
- * larger than a chunk's buffer, which only a forged store holds, gets a buffer of its own size
- * until its chunk is reused) whatever the log's length, and a thread that finds nothing to do
- * sleeps. The consumer meets every check in the order a single
- * thread would (per event: record check, time, anchor, decode, apply; then the reader's finding
- * after the chunk's last event), so the first failure reported, its seq, its reason and the
- * events counted are the same with 1 thread or 16.
+ * (the sequential part), then read, then process; a thread that finds nothing to do sleeps.
+ * The ring holds `depth` chunks (2 x threads + 2, about 0.7 MB each), so memory is bounded
+ * whatever the log's length (a value larger than a chunk's buffer, which only a newer writer's
+ * or a forged store holds, gets a buffer of its own size until its chunk is reused). The
+ * consumer meets every check in the order a single thread would (per event: record check,
+ * time, anchor, decode, apply; then the reader's finding after the chunk's last event), so the
+ * first failure reported, its seq, its reason and the events counted are the same with 1
+ * thread or 16.
  *
  * Load per event: one RocksDB step and one copy (read), one envelope parse, one BLAKE2b and one
  * event decode (process), one apply (consume). Failures are rare, so the processing takes a
@@ -99,20 +99,20 @@ typedef struct {
 
 /* The consumer's state, owned by whichever thread holds the consume task. */
 typedef struct {
-    int64_t prev_ts;   /* the previous event's sequencer time */
-    oms_arena_t arena; /* for the events it decodes itself */
-    replay_pass_t *out;
+    int64_t prev_ts;    /* the previous event's sequencer time */
+    oms_arena_t arena;  /* for the events it decodes itself */
+    replay_pass_t *out; /* the result it writes */
 } consumer_t;
 
 typedef struct {
-    const replay_pass_cfg_t *cfg;
-    uint32_t chunk_events;
-    uint32_t depth; /* chunks in the ring */
-    chunk_t *chunk;
-    reader_t rd;
-    consumer_t co;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    const replay_pass_cfg_t *cfg; /* what to do */
+    uint32_t chunk_events;        /* events per chunk */
+    uint32_t depth;               /* chunks in the ring */
+    chunk_t *chunk;               /* the ring */
+    reader_t rd;                  /* the read task's state */
+    consumer_t co;                /* the consume task's state */
+    pthread_mutex_t mu;           /* guards the fields below and hands chunks over */
+    pthread_cond_t cv;            /* broadcast on every change of them */
     /* under mu: chunks [next_apply, next_proc) are being or have been processed,
      * [next_proc, next_read) are read and wait for a processor */
     uint64_t next_read, next_proc, next_apply;
@@ -122,6 +122,7 @@ typedef struct {
     int rc;                 /* OMS_ERR_IO / OMS_ERR_NOMEM: the run could not complete */
 } pass_t;
 
+/* The ring slot of chunk number k. */
 static chunk_t *s_slot(pass_t *p, uint64_t k)
 {
     return &p->chunk[k % p->depth];

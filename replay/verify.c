@@ -355,16 +355,16 @@ static int s_find_missing(void *ctx, evlog_cf_t cf, const uint8_t *key, size_t k
 #define CMP_SAMPLES    32   /* sampled keys per part */
 #define CMP_SPLIT_ROWS 1024 /* a range with fewer rebuilt records is not cut */
 
-/* One range [lo, hi) of a family's keys (no bound when the length is 0 and has_* is false). */
+/* One range [lo, hi) of a family's keys. */
 typedef struct {
-    evlog_cf_t cf;
-    bool has_lo, has_hi;
-    uint8_t lo[CMP_KEY_CAP], hi[CMP_KEY_CAP];
-    size_t lo_len, hi_len;
+    evlog_cf_t cf;                            /* the family */
+    bool has_lo, has_hi;                      /* false: no bound on that side */
+    uint8_t lo[CMP_KEY_CAP], hi[CMP_KEY_CAP]; /* the bounds */
+    size_t lo_len, hi_len;                    /* their lengths */
 } job_t;
 
-/* The base ranges: family, bounds, and the table whose records the range's rows are (for the
- * cuts; PROJ_T_COUNT_: not cut). */
+/* The base ranges: family, bounds, whether to cut it, and the table whose records its rows are
+ * (to sample keys from). */
 static const struct {
     evlog_cf_t cf;
     const char *lo, *hi;
@@ -387,11 +387,13 @@ static int s_key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
     return c ? c : (al > bl) - (al < bl);
 }
 
+/* A key sampled from the rebuilt state, to cut a range at. */
 typedef struct {
-    uint8_t k[CMP_KEY_CAP];
-    size_t len;
+    uint8_t k[CMP_KEY_CAP]; /* the key */
+    size_t len;             /* its length */
 } sample_t;
 
+/* qsort's comparison of two sampled keys (s_key_cmp). */
 static int s_sample_cmp(const void *a, const void *b)
 {
     const sample_t *x = a, *y = b;
@@ -455,10 +457,10 @@ static size_t s_add_range(const proj_state_t *st, size_t r, unsigned parts, uint
 
 /* The comparison's shared state: jobs taken in order by any thread, one result per job. */
 typedef struct {
-    evlog_t *log;
-    const proj_state_t *st;
-    const job_t *jobs;
-    size_t n_jobs;
+    evlog_t *log;                /* read from several threads (evlog_scan_range allows it) */
+    const proj_state_t *st;      /* the rebuilt state, read only */
+    const job_t *jobs;           /* the ranges, in key order */
+    size_t n_jobs;               /* how many */
     replay_verify_result_t *res; /* per job (ok = true when it passed) */
     uint64_t *n;                 /* stored rows compared per job */
     int *rc;                     /* per job: an I/O or encode error */
