@@ -37,6 +37,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -610,7 +611,11 @@ static int s_alloc(pass_t *p)
 unsigned replay__threads(unsigned asked, uint64_t events)
 {
     if (asked == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        /* The CPUs this process may run on (a container or taskset may allow fewer than the
+         * machine has): more threads than that only take turns, and the apply with them. */
+        cpu_set_t set;
+        long n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                             : sysconf(_SC_NPROCESSORS_ONLN);
         asked = events < PASS_SHORT_EVENTS || n < 1 ? 1u : (unsigned)n;
     }
     return asked > REPLAY_THREADS_MAX ? REPLAY_THREADS_MAX : asked;

@@ -99,8 +99,8 @@ typedef struct {
     uint64_t anchor_seq; /* an externally recorded (seq, hash) */
     oms_hash_t anchor_hash;
     replay_progress_t *progress; /* may be NULL */
-    unsigned threads; /* 0 (default): one per online CPU, at most REPLAY_THREADS_MAX (one for a
-                         log under about a thousand events); 1: all in the calling thread; n: n
+    unsigned threads; /* 0 (default): one per CPU it may run on, at most REPLAY_THREADS_MAX (one for
+                         a log under about a thousand events); 1: all in the calling thread; n: n
                          threads, the caller included, for the pass over the log (read, check,
                          decode, apply pipelined) and the row comparison. Same results either
                          way. */

@@ -122,9 +122,9 @@ typedef struct {
  * returns the iterator's OMS_ERR_CORRUPT for a malformed key. */
 int replay__pass(evlog_t *log, const replay_pass_cfg_t *cfg, replay_pass_t *out);
 
-/* The threads to use: asked (capped at REPLAY_THREADS_MAX), or when asked is 0 one per online
- * CPU, and one for a log of fewer than about a thousand events (a thread costs more than it
- * saves). */
+/* The threads to use: asked (capped at REPLAY_THREADS_MAX), or when asked is 0 one per CPU this
+ * process may run on, and one for a log of fewer than about a thousand events (a thread costs
+ * more than it saves). */
 unsigned replay__threads(unsigned asked, uint64_t events);
 
 #endif /* OMS_REPLAY_INTERNAL_H */
