@@ -27,6 +27,8 @@
 #define HASH_MANY_X86 1
 #endif
 
+#ifdef HASH_MANY_X86
+
 static const uint64_t k_iv[8] = {
     0x6a09e667f3bcc908ull, 0xbb67ae8584caa73bull, 0x3c6ef372fe94f82bull, 0xa54ff53a5f1d36f1ull,
     0x510e527fade682d1ull, 0x9b05688c2b3e6c1full, 0x1f83d9abfb41bd6bull, 0x5be0cd19137e2179ull,
@@ -49,8 +51,6 @@ static const uint8_t k_sigma[12][16] = {
 
 /* The first state word after the parameter block: digest length 32, no key, fanout 1, depth 1. */
 #define H0_PARAM (k_iv[0] ^ 0x01010000ull ^ OMS_HASH_LEN)
-
-#ifdef HASH_MANY_X86
 
 #define MAX_LANES 8
 
