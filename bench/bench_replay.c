@@ -6,19 +6,23 @@
  * realistic order flow (the mix of `oms-bench engine`: 40% new limit orders over 16 accounts and
  * 64 instruments under firm limits and a collar, 45% fills (three in four complete the order),
  * 7.5% cancel requests, 7.5% cancel confirmations) appended with their projection and
- * idempotency rows in batches of 512 commands (async durability: the build is not measured).
- * Then, on a read-only handle as the tool uses it:
+ * idempotency rows in batches of 512 commands (async durability: the build is not measured), or
+ * takes an existing one (--store DIR, e.g. one left by --keep). Then, on a read-only handle as
+ * the tool uses it, each round measures back to back:
  *
  *   raw       a RocksDB iterator over the events family touching every key and value (the
- *             baseline: what reading the log costs at all)
+ *             baseline: what reading the log costs at all), before and after the others
  *   chain     replay_verify without the rebuild: contiguity + BLAKE2b chain + head
  *   verify    replay_verify with the rebuild: the chain, decode + apply of every event, and the
  *             comparison of every stored projection row with the rebuilt one (the figure that
  *             counts: target >= 1,000,000 events/s and >= 40% of raw)
  *   dump      replay_dump as JSON lines to /dev/null (codec_json of every event)
  *
- * Best of --rounds rounds (default 1: each round reads the whole store). The store is deleted
- * at the end unless --keep (then its path is printed).
+ * Each figure is the median of --rounds rounds (default 3) with its range; each ratio is the
+ * median of the rounds' paired ratios (a figure over the mean of the two raw iterations around
+ * it in the same round), so that both sides of a ratio saw the same machine. --threads sets
+ * verify's threads (default: one per CPU). The store is deleted at the end unless --keep (then
+ * its path is printed) or --store.
  */
 #include "bench.h"
 
@@ -32,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #define DEFAULT_EVENTS      1000000ull
 #define MAX_EVENTS          50000000ull
@@ -298,7 +303,8 @@ static double s_raw(const char *dir, uint64_t *n_out)
 
 /* replay_verify with or without the rebuild: events/s (0 on failure). *phase (may be NULL)
  * gets the result with its phase times. */
-static double s_verify(const char *dir, bool rebuild, uint64_t *rows, replay_verify_result_t *phase)
+static double s_verify(const char *dir, bool rebuild, unsigned threads, uint64_t *rows,
+                       replay_verify_result_t *phase)
 {
     evlog_t *log = NULL;
     char err[512];
@@ -309,6 +315,7 @@ static double s_verify(const char *dir, bool rebuild, uint64_t *rows, replay_ver
     replay_verify_opts_t o;
     replay_verify_opts_default(&o);
     o.rebuild = rebuild;
+    o.threads = threads;
     replay_verify_result_t r;
     int64_t t0 = oms_clock_mono_ns();
     double c0 = s_cpu_s();
@@ -358,24 +365,60 @@ static double s_dump(const char *dir)
     return s > 0 ? (double)n / s : 0;
 }
 
-static double s_max(double a, double b)
+/* The median of v[0..n) (sorts v). */
+static double s_median(double *v, int n)
 {
-    return a > b ? a : b;
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
+
+/* One measured quantity over the rounds: median, min, max. */
+typedef struct {
+    double v[100];
+    int n;
+    double med, lo, hi;
+} series_t;
+
+static void s_add(series_t *s, double x)
+{
+    if (s->n < 100)
+        s->v[s->n++] = x;
+}
+
+static void s_summarize(series_t *s)
+{
+    double c[100];
+    memcpy(c, s->v, sizeof(double) * (size_t)s->n);
+    s->med = s->n ? s_median(c, s->n) : 0;
+    s->lo = s->n ? c[0] : 0;
+    s->hi = s->n ? c[s->n - 1] : 0;
+}
+
+#define USAGE                                                                                      \
+    "usage: oms-bench replay [--events N] [--keep] [--store DIR] [--threads N] [--json]\n"         \
+    "                        [--rounds N] [--dir D]\n"
 
 int bench_replay_main(int argc, char **argv)
 {
     uint64_t want = DEFAULT_EVENTS;
     bool keep = false, rounds_given = false;
+    const char *given_store = NULL;
+    unsigned threads = 0;
     char *rest[64];
     int n_rest = 0;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: oms-bench replay [--events N] [--keep] [--json] [--rounds N] [--dir D]\n"
-                   "  builds a store of N events (default %llu) by driving the engine, then "
-                   "measures\n  oms-replay verify (with and without the rebuild) and dump "
-                   "against a raw RocksDB\n  iteration over the same events; --keep leaves the "
-                   "store for oms-replay.\n",
+            printf(USAGE "  builds a store of N events (default %llu) by driving the engine (or "
+                         "takes DIR),\n  then measures oms-replay verify (with and without the "
+                         "rebuild, in --threads\n  threads: default one per CPU) and dump "
+                         "against a raw RocksDB iteration over the\n  same events, --rounds "
+                         "times (default 3): medians, ranges, and the medians of the\n  rounds' "
+                         "paired ratios; --keep leaves the store for oms-replay.\n",
                    (unsigned long long)DEFAULT_EVENTS);
             return 0;
         }
@@ -388,6 +431,15 @@ int bench_replay_main(int argc, char **argv)
             }
         } else if (strcmp(argv[i], "--keep") == 0) {
             keep = true;
+        } else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc) {
+            given_store = argv[++i];
+        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            int t = atoi(argv[++i]);
+            if (t < 1 || t > REPLAY_THREADS_MAX) {
+                fprintf(stderr, "oms-bench replay: --threads must be 1..%d\n", REPLAY_THREADS_MAX);
+                return 2;
+            }
+            threads = (unsigned)t;
         } else if (n_rest < 64) {
             rounds_given |= strcmp(argv[i], "--rounds") == 0;
             rest[n_rest++] = argv[i];
@@ -395,90 +447,133 @@ int bench_replay_main(int argc, char **argv)
     }
     bench_args_t a;
     if (bench_parse_args(n_rest, rest, &a) != 0) {
-        fprintf(stderr, "usage: oms-bench replay [--events N] [--keep] [--json] [--rounds N] "
-                        "[--dir D]\n");
+        fprintf(stderr, USAGE);
         return 2;
     }
     if (!rounds_given)
-        a.rounds = 1;
-    char dir[512];
-    if (bench_make_dir(a.dir, dir, sizeof dir) != 0)
-        return 1;
+        a.rounds = 3;
+    char dir[512] = "";
     char store[600];
-    snprintf(store, sizeof store, "%s/store", dir);
-    if (!a.json)
-        printf("oms-bench replay: building a store of %llu events...\n", (unsigned long long)want);
-    fflush(stdout);
-    int64_t t0 = oms_clock_mono_ns();
-    uint64_t head = s_build(store, want);
-    double build_s = (double)(oms_clock_mono_ns() - t0) / 1e9;
+    double build_s = 0;
+    uint64_t head = 0;
+    if (given_store) {
+        snprintf(store, sizeof store, "%s", given_store);
+        evlog_t *log = NULL;
+        char err[512];
+        if (replay_open(store, NULL, &log, err, sizeof err) != 0) {
+            fprintf(stderr, "oms-bench replay: %s\n", err);
+            return 1;
+        }
+        evlog_head(log, &head, NULL);
+        evlog_destroy(&log);
+    } else {
+        if (bench_make_dir(a.dir, dir, sizeof dir) != 0)
+            return 1;
+        snprintf(store, sizeof store, "%s/store", dir);
+        if (!a.json)
+            printf("oms-bench replay: building a store of %llu events...\n",
+                   (unsigned long long)want);
+        fflush(stdout);
+        int64_t t0 = oms_clock_mono_ns();
+        head = s_build(store, want);
+        build_s = (double)(oms_clock_mono_ns() - t0) / 1e9;
+    }
     if (head == 0) {
-        bench_rmrf(dir);
+        if (!given_store)
+            bench_rmrf(dir);
         return 1;
     }
-    double raw = 0, chain = 0, verify = 0, dump = 0, log_s = 0, rows_s = 0;
+    series_t raw = {0}, chain = {0}, verify = {0}, dump = {0}, chain_r = {0}, verify_r = {0},
+             dump_r = {0}, log_s = {0}, rows_s = {0};
+    series_t cpu_raw = {0}, cpu_chain = {0}, cpu_verify = {0}, cpu_dump = {0};
     uint64_t raw_n = 0, rows = 0;
-    /* CPU microseconds per event, lowest of the rounds. */
-    double cpu_raw = 1e9, cpu_chain = 1e9, cpu_verify = 1e9, cpu_dump = 1e9;
-#define KEEP_CPU(v) v = s_last_cpu_us < v ? s_last_cpu_us : v
     for (int r = 0; r < a.rounds; r++) {
-        raw = s_max(raw, s_raw(store, &raw_n));
-        KEEP_CPU(cpu_raw);
-        chain = s_max(chain, s_verify(store, false, NULL, NULL));
-        KEEP_CPU(cpu_chain);
+        double raw_a = s_raw(store, &raw_n);
+        s_add(&cpu_raw, s_last_cpu_us);
+        double c = s_verify(store, false, threads, NULL, NULL);
+        s_add(&cpu_chain, s_last_cpu_us);
         replay_verify_result_t ph;
-        double v = s_verify(store, true, &rows, &ph);
-        KEEP_CPU(cpu_verify);
-        if (v > verify) {
-            verify = v;
-            log_s = (double)ph.log_ns / 1e9;
-            rows_s = (double)ph.rows_ns / 1e9;
-        }
-        dump = s_max(dump, s_dump(store));
-        KEEP_CPU(cpu_dump);
-        raw = s_max(raw, s_raw(store, &raw_n)); /* again, after the cache is warm */
-        KEEP_CPU(cpu_raw);
+        double v = s_verify(store, true, threads, &rows, &ph);
+        s_add(&cpu_verify, s_last_cpu_us);
+        double d = s_dump(store);
+        s_add(&cpu_dump, s_last_cpu_us);
+        double raw_b = s_raw(store, &raw_n);
+        s_add(&cpu_raw, s_last_cpu_us);
+        double base = (raw_a + raw_b) / 2;
+        s_add(&raw, raw_a);
+        s_add(&raw, raw_b);
+        s_add(&chain, c);
+        s_add(&verify, v);
+        s_add(&dump, d);
+        s_add(&chain_r, base > 0 ? c / base : 0);
+        s_add(&verify_r, base > 0 ? v / base : 0);
+        s_add(&dump_r, base > 0 ? d / base : 0);
+        s_add(&log_s, (double)ph.log_ns / 1e9);
+        s_add(&rows_s, (double)ph.rows_ns / 1e9);
     }
-#undef KEEP_CPU
-    double vr = raw > 0 ? verify / raw : 0, cr = raw > 0 ? chain / raw : 0,
-           dr = raw > 0 ? dump / raw : 0;
+    series_t *all[] = {&raw,   &chain,  &verify,  &dump,      &chain_r,    &verify_r, &dump_r,
+                       &log_s, &rows_s, &cpu_raw, &cpu_chain, &cpu_verify, &cpu_dump};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        s_summarize(all[i]);
+    bool met = verify.med >= TARGET_EVENTS_PER_S && verify_r.med >= TARGET_RATIO;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     if (a.json) {
         printf("{\"bench\":\"replay\",\"events\":%" PRIu64 ",\"rows\":%" PRIu64
-               ",\"build_s\":%.2f,\"rounds\":%d,"
+               ",\"build_s\":%.2f,\"rounds\":%d,\"threads\":%u,\"cpus\":%ld,"
                "\"baseline\":{\"raw_rocksdb_iter_events_per_s\":%.0f},"
                "\"figures\":{\"verify_rebuild_events_per_s\":%.0f,"
                "\"verify_chain_events_per_s\":%.0f,\"dump_json_events_per_s\":%.0f},"
+               "\"ranges\":{\"raw\":[%.0f,%.0f],\"verify_rebuild\":[%.0f,%.0f],"
+               "\"verify_chain\":[%.0f,%.0f],\"dump_json\":[%.0f,%.0f],"
+               "\"verify_rebuild_vs_raw\":[%.4f,%.4f]},"
                "\"ratios\":{\"verify_rebuild_vs_raw\":%.4f,\"verify_chain_vs_raw\":%.4f,"
                "\"dump_json_vs_raw\":%.4f},"
                "\"verify_phases_s\":{\"log_chain_and_rebuild\":%.3f,\"row_compare\":%.3f},"
                "\"cpu_us_per_event\":{\"raw\":%.3f,\"verify_chain\":%.3f,"
                "\"verify_rebuild\":%.3f,\"dump_json\":%.3f},"
                "\"target\":{\"verify_rebuild_events_per_s\":%.0f,\"min_ratio\":%.2f},"
-               "\"met\":%s}\n",
-               head, rows, build_s, a.rounds, raw, verify, chain, dump, vr, cr, dr, log_s, rows_s,
-               cpu_raw, cpu_chain, cpu_verify, cpu_dump, TARGET_EVENTS_PER_S, TARGET_RATIO,
-               verify >= TARGET_EVENTS_PER_S && vr >= TARGET_RATIO ? "true" : "false");
+               "\"judged_by\":\"medians: events/s and paired ratio\",\"met\":%s}\n",
+               head, rows, build_s, a.rounds, threads, cpus, raw.med, verify.med, chain.med,
+               dump.med, raw.lo, raw.hi, verify.lo, verify.hi, chain.lo, chain.hi, dump.lo, dump.hi,
+               verify_r.lo, verify_r.hi, verify_r.med, chain_r.med, dump_r.med, log_s.med,
+               rows_s.med, cpu_raw.med, cpu_chain.med, cpu_verify.med, cpu_dump.med,
+               TARGET_EVENTS_PER_S, TARGET_RATIO, met ? "true" : "false");
     } else {
-        printf("store: %" PRIu64 " events, %" PRIu64 " projection rows, built in %.1f s; best of "
-               "%d round(s)\n",
-               head, rows, build_s, a.rounds);
-        printf("%-34s %14s %10s %12s\n", "what", "events/s", "vs raw", "CPU us/event");
-        printf("%-34s %14.0f %9.1f%% %12.3f\n", "raw RocksDB iteration (baseline)", raw, 100.0,
-               cpu_raw);
-        printf("%-34s %14.0f %9.1f%% %12.3f\n", "verify: chain only", chain, 100 * cr, cpu_chain);
-        printf("%-34s %14.0f %9.1f%% %12.3f  (target >= %.0f/s and >= %.0f%%: %s)\n",
-               "verify: chain + rebuild + rows", verify, 100 * vr, cpu_verify, TARGET_EVENTS_PER_S,
-               100 * TARGET_RATIO,
-               verify >= TARGET_EVENTS_PER_S && vr >= TARGET_RATIO ? "met" : "missed");
-        printf("%-34s %14.0f %9.1f%% %12.3f\n", "dump: JSON lines to /dev/null", dump, 100 * dr,
-               cpu_dump);
-        printf("verify phases: log pass (chain + pipelined decode/apply) %.2f s, row comparison "
-               "%.2f s\n",
-               log_s, rows_s);
+        printf("store: %" PRIu64 " events, %" PRIu64 " projection rows", head, rows);
+        if (given_store)
+            printf(" (%s)", store);
+        else
+            printf(", built in %.1f s", build_s);
+        char th[16] = "auto";
+        if (threads)
+            snprintf(th, sizeof th, "%u", threads);
+        printf("; %d round(s), verify threads: %s (%ld CPUs)\n", a.rounds, th, cpus);
+        printf("median of the rounds [min..max]; vs raw: median of the rounds' paired ratios\n");
+        printf("%-32s %10s %21s %7s %15s %8s\n", "what", "events/s", "[range]", "vs raw", "[range]",
+               "CPU us");
+        series_t *fig[] = {&raw, &chain, &verify, &dump};
+        series_t *rat[] = {NULL, &chain_r, &verify_r, &dump_r};
+        series_t *cpu[] = {&cpu_raw, &cpu_chain, &cpu_verify, &cpu_dump};
+        const char *name[] = {"raw RocksDB iteration (baseline)", "verify: chain only",
+                              "verify: chain + rebuild + rows", "dump: JSON lines to /dev/null"};
+        for (int i = 0; i < 4; i++) {
+            printf("%-32s %10.0f [%9.0f..%9.0f]", name[i], fig[i]->med, fig[i]->lo, fig[i]->hi);
+            if (rat[i])
+                printf(" %6.1f%% [%5.1f..%5.1f%%]", 100 * rat[i]->med, 100 * rat[i]->lo,
+                       100 * rat[i]->hi);
+            else
+                printf(" %6.1f%% %15s", 100.0, "");
+            printf(" %8.3f\n", cpu[i]->med);
+        }
+        printf("target (verify >= %.0f/s and >= %.0f%% of raw, medians): %s\n", TARGET_EVENTS_PER_S,
+               100 * TARGET_RATIO, met ? "met" : "missed");
+        printf("verify phases: log pass (read, chain, decode, apply) %.2f s [%.2f..%.2f], row "
+               "comparison %.2f s [%.2f..%.2f]\n",
+               log_s.med, log_s.lo, log_s.hi, rows_s.med, rows_s.lo, rows_s.hi);
     }
-    if (keep)
+    if (keep && !given_store)
         fprintf(stderr, "oms-bench replay: store kept in %s\n", store);
-    else
+    else if (!given_store)
         bench_rmrf(dir);
     return 0;
 }

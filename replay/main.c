@@ -26,11 +26,12 @@ static const char k_usage[] =
     "change the output.\n"
     "\n"
     "commands:\n"
-    "  verify [--anchor SEQ:HASHHEX] [--no-rebuild] [--format text|json]\n"
+    "  verify [--anchor SEQ:HASHHEX] [--no-rebuild] [--threads N] [--format text|json]\n"
     "      seq contiguity, the full hash chain, the recorded head, the anchor (a (seq, hash)\n"
     "      recorded earlier must still be in the log), and a from-scratch rebuild of every\n"
     "      projection compared row by row with the stored rows. Prints the head seq and head\n"
-    "      hash: record \"SEQ:HASH\" externally as the next anchor.\n"
+    "      hash: record \"SEQ:HASH\" externally as the next anchor. --threads: how many\n"
+    "      threads (default one per CPU, at most 16; fewer leaves CPUs to a daemon beside it).\n"
     "  dump [--format json|csv|text] [--from-seq N] [--to-seq N] [--from-time T] [--to-time T]\n"
     "       [--order ID] [--account ID] [--instrument ID] [--principal ID] [--type NAME]...\n"
     "      events as JSON lines (default; decimals as exact strings), CSV or text. Filters\n"
@@ -260,6 +261,13 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--no-rebuild") == 0) {
             verify_opt = a;
             rebuild = false;
+        } else if (strcmp(a, "--threads") == 0) {
+            verify_opt = a;
+            NEED_VALUE();
+            uint64_t n;
+            if (s_parse_u64(v, &n) != 0 || n == 0 || n > REPLAY_THREADS_MAX)
+                return s_usage_error("bad --threads '%s' (1 to 16)", v);
+            vo.threads = (unsigned)n;
         } else if (strcmp(a, "--from-seq") == 0 || strcmp(a, "--to-seq") == 0 ||
                    strcmp(a, "--seq") == 0) {
             NEED_VALUE();

@@ -25,9 +25,9 @@
  * OMS_ERR_NOT_FOUND for an unknown order. A damaged log is not an error of replay_verify: it
  * returns 0 with result.ok == false.
  *
- * Threads: replay_verify and replay_rebuild run the rebuild in one helper thread of their own
- * (joined before they return) and replay_verify compares rows in two; an evlog_t handle serves
- * one call at a time.
+ * Threads: replay_verify and replay_rebuild spread the pass over the log over helper threads
+ * of their own (one per CPU by default, joined before they return on every path) and
+ * replay_verify compares rows in up to two; an evlog_t handle serves one call at a time.
  */
 #ifndef OMS_REPLAY_H
 #define OMS_REPLAY_H
@@ -39,6 +39,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+
+/* Most threads replay_verify and replay_rebuild use (the caller's included). */
+#define REPLAY_THREADS_MAX 16
 
 /* Exit codes of oms-replay (also what the library's results map to). */
 enum {
@@ -96,13 +99,12 @@ typedef struct {
     uint64_t anchor_seq; /* an externally recorded (seq, hash) */
     oms_hash_t anchor_hash;
     replay_progress_t *progress; /* may be NULL */
-    unsigned threads; /* 1: all in the calling thread; 2 (default): decode + apply run in a
-                         second thread, pipelined behind the chain check, and the row
-                         comparison is split over two threads. Same results either way. */
-    /* Tuning of the two-thread pipeline, for tests: 0 = the defaults. */
-    uint32_t pipe_chunk_bytes; /* fill a chunk up to this many bytes (default 512 KiB) */
-    int pipe_reader_decodes;   /* who decodes: 0 adaptive (the reader helps when the applier
-                                  lags), 1 always the reader, -1 always the applier */
+    unsigned threads; /* 0 (default): one per CPU it may run on, at most REPLAY_THREADS_MAX (one for
+                         a log under about a thousand events); 1: all in the calling thread; n: n
+                         threads, the caller included, for the pass over the log (read, check,
+                         decode, apply pipelined) and the row comparison. Same results either
+                         way. */
+    uint32_t pipe_chunk_events; /* events per chunk of the pipeline, for tests (0 = 256) */
 } replay_verify_opts_t;
 
 typedef struct {
@@ -187,11 +189,11 @@ int replay_order(evlog_t *log, const char *order_id, replay_fmt_t fmt, FILE *out
 
 /* Builds a fresh engine and applies every event with seq <= to_seq (0 = the head) and sequencer
  * time <= to_ts_ns (0 = no bound), in order, with oms_engine_apply_event: the daemon's own
- * projection code (decode + apply in a helper thread behind the reader beyond 1024 events).
- * *reached = the last seq applied. On success *out owns the engine (oms_engine_destroy).
- * OMS_ERR_NOT_FOUND when to_seq is past the head; OMS_ERR_CORRUPT for an event that does not parse
- * or decode; proj_apply's errors (OMS_ERR_STATE: the log could not have been produced by the
- * handlers) with the seq in *reached + 1; OMS_ERR_IO; OMS_ERR_NOMEM. */
+ * projection code (read, parse and decode spread over one thread per CPU beyond about a
+ * thousand events, applied in seq order). *reached = the last seq applied. On success *out owns the
+ * engine (oms_engine_destroy). OMS_ERR_NOT_FOUND when to_seq is past the head; OMS_ERR_CORRUPT for
+ * an event that does not parse or decode; proj_apply's errors (OMS_ERR_STATE: the log could not
+ * have been produced by the handlers) with the seq in *reached + 1; OMS_ERR_IO; OMS_ERR_NOMEM. */
 int replay_rebuild(evlog_t *log, uint64_t to_seq, int64_t to_ts_ns, replay_progress_t *progress,
                    oms_engine_t **out, uint64_t *reached);
 

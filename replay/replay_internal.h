@@ -1,7 +1,7 @@
 /*
  * replay_internal.h - what the replay library's files share and nothing else sees: event
  * summaries for text and CSV, the fields filters look at, output escaping, progress, and the
- * one-event-at-a-time decode step.
+ * pass over the log that verify and state share (pass.c).
  */
 #ifndef OMS_REPLAY_INTERNAL_H
 #define OMS_REPLAY_INTERNAL_H
@@ -61,5 +61,70 @@ int replay__write_event_json(FILE *out, const evlog_record_t *rec, const char *t
                              const char *body_json, size_t body_json_len);
 /* The CSV header line of replay__write_event. */
 void replay__csv_header(FILE *out);
+
+/* ---- many hashes at once (hash_many.c) ------------------------------------------------------ */
+
+/* Implementations of replay__hash_many_with. */
+enum {
+    REPLAY_HASH_AUTO = 0, /* the best this CPU has */
+    REPLAY_HASH_ONE,      /* oms_hash, one message after the other */
+    REPLAY_HASH_AVX2,     /* 4 messages side by side */
+    REPLAY_HASH_AVX512,   /* 8 messages side by side */
+};
+
+/* out[i] = oms_hash(msg[i], len[i]) for i < n, exactly (BLAKE2b-256 without key), several
+ * messages at once when the CPU allows. Cannot fail; allocates nothing. */
+void replay__hash_many(const uint8_t *const *msg, const size_t *len, size_t n, oms_hash_t *out);
+/* The same with a given implementation (for tests); -1 when this CPU does not have it. */
+int replay__hash_many_with(int impl, const uint8_t *const *msg, const size_t *len, size_t n,
+                           oms_hash_t *out);
+
+/* ---- the pass over the log (pass.c) ---------------------------------------------------------- */
+
+/* What one pass does. verify: replay_verify's checks on every envelope (contiguity, malformed
+ * keys, seq, prev hash, own hash, a log past the recorded head, sequencer time going back, the
+ * anchor); otherwise replay_rebuild's (each envelope parses and has the key's seq; stop after
+ * to_seq, or before the first event later than to_ts_ns). */
+typedef struct {
+    bool verify;            /* see above */
+    oms_engine_t *eng;      /* decode every event and apply it to eng (its caller's); NULL: don't */
+    bool head_known;        /* verify: head_seq is the recorded head */
+    uint64_t head_seq;      /* verify: the recorded head seq */
+    bool has_anchor;        /* verify: check anchor_seq's hash */
+    uint64_t anchor_seq;    /* verify */
+    oms_hash_t anchor_hash; /* verify */
+    uint64_t to_seq;        /* rebuild: the last seq (0: nothing is read) */
+    int64_t to_ts_ns;       /* rebuild: 0, or stop before the first event later than this */
+    unsigned threads;       /* 1..REPLAY_THREADS_MAX (replay__threads); the caller is one */
+    uint32_t chunk_events;  /* events per chunk (0: the default); tests use small ones */
+    replay_progress_t *progress; /* may be NULL; started by the caller */
+    uint64_t progress_total;     /* the total shown in progress lines */
+} replay_pass_cfg_t;
+
+/* What one pass found. */
+typedef struct {
+    bool failed;          /* a check failed (or an event did not apply) at bad_seq */
+    replay_bad_t bad;     /* which (verify's kinds; a rebuild reads bad_rc) */
+    uint64_t bad_seq;     /* the first bad seq */
+    int bad_rc;           /* OMS_ERR_CORRUPT, or proj_apply's error */
+    char reason[512];     /* for humans */
+    uint64_t events;      /* events that passed every check (and were applied) */
+    uint64_t last_seq;    /* the last of them (0: none) */
+    oms_hash_t last_hash; /* its hash */
+    bool anchor_seen;     /* verify: the anchor's seq was met (and matched) */
+} replay_pass_t;
+
+/* Runs one pass over log from seq 1 in cfg->threads threads (the calling thread is one; each
+ * helper is joined before this returns, on every path). The result does not depend on the
+ * number of threads or the chunk size. Memory: a ring of chunks, bounded whatever the log's
+ * length, plus the engine's state. Returns 0 when the pass completed (*out says whether it
+ * failed and where), OMS_ERR_IO when the store could not be read, OMS_ERR_NOMEM; a rebuild also
+ * returns the iterator's OMS_ERR_CORRUPT for a malformed key. */
+int replay__pass(evlog_t *log, const replay_pass_cfg_t *cfg, replay_pass_t *out);
+
+/* The threads to use: asked (capped at REPLAY_THREADS_MAX), or when asked is 0 one per CPU this
+ * process may run on, and one for a log of fewer than about a thousand events (a thread costs
+ * more than it saves). */
+unsigned replay__threads(unsigned asked, uint64_t events);
 
 #endif /* OMS_REPLAY_INTERNAL_H */

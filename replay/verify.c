@@ -1,11 +1,13 @@
 /*
- * verify.c - replay_rebuild and replay_verify: one pass over the log that checks contiguity and
- * the hash chain and feeds every event to a fresh engine (the daemon's own projection code),
- * then a comparison of every stored projection row with the row the rebuilt state encodes.
+ * verify.c - replay_rebuild and replay_verify: one pass over the log (pass.c) that checks
+ * contiguity and the hash chain and feeds every event to a fresh engine (the daemon's own
+ * projection code), then a comparison of every stored projection row with the row the rebuilt
+ * state encodes.
  *
- * Load: one BLAKE2b per event, one protobuf decode and one proj_apply per event, then one row
- * encode per stored row. Memory: one event at a time plus the rebuilt state; the row comparison
- * looks each stored row's record up by key, so it keeps no copy of either side.
+ * Load: the pass (one BLAKE2b, one decode and one proj_apply per event, over several threads),
+ * then one row encode per stored row. Memory: the pass's bounded ring plus the rebuilt state;
+ * the row comparison looks each stored row's record up by key, so it keeps no copy of either
+ * side.
  */
 #include "replay_internal.h"
 
@@ -13,52 +15,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- applying one stored event ----------------------------------------------------------------
- */
-
-/* Decodes the parsed envelope rec's event into *ev (lists into arena). 0, or OMS_ERR_CORRUPT with
- * the reason in why; OMS_ERR_LIMIT when the arena is full. */
-static int s_decode(const evlog_record_t *rec, oms_arena_t *arena, oms_event_t *ev, char *why,
-                    size_t cap)
-{
-    int rc = codec_decode_event(rec->body, rec->body_len, arena, ev);
-    if (rc == OMS_ERR_LIMIT)
-        return rc;
-    if (rc) {
-        snprintf(why, cap, "seq %" PRIu64 ": the event does not decode (%s)", rec->seq,
-                 oms_strerror(rc));
-        return OMS_ERR_CORRUPT;
-    }
-    return 0;
-}
-
-/* Applies a decoded event. 0, or proj_apply's errors with the reason in why. */
-static int s_apply_ev(oms_engine_t *eng, uint64_t seq, int64_t ts_ns, const oms_event_t *ev,
-                      char *why, size_t cap)
-{
-    int rc = oms_engine_apply_event(eng, seq, ts_ns, ev);
-    if (rc)
-        snprintf(why, cap, "seq %" PRIu64 " (%s): the projections refuse it: %s", seq,
-                 oms_event_type_name(ev->type), oms_strerror(rc));
-    return rc;
-}
-
-/* Decodes and applies the parsed envelope rec. 0; OMS_ERR_CORRUPT (the event does not decode,
- * reason in why); proj_apply's errors (reason in why). */
-static int s_apply(oms_engine_t *eng, oms_arena_t *arena, const evlog_record_t *rec, char *why,
-                   size_t cap)
-{
-    oms_event_t ev;
-    oms_arena_reset(arena);
-    int rc = s_decode(rec, arena, &ev, why, cap);
-    if (rc == OMS_ERR_LIMIT) {
-        snprintf(why, cap, "seq %" PRIu64 ": the event's lists do not fit the decode arena",
-                 rec->seq);
-        rc = OMS_ERR_CORRUPT;
-    }
-    return rc ? rc : s_apply_ev(eng, rec->seq, rec->ts_ns, &ev, why, cap);
-}
 
 /* A fresh engine with an empty state (the rebuild needs no idempotency lookups). NULL on out
  * of memory. */
@@ -69,7 +25,18 @@ static oms_engine_t *s_new_engine(void)
     return oms_engine_new(&o, 0);
 }
 
+/* Marks the result failed at seq (the caller writes the reason). */
+static void s_fail(replay_verify_result_t *r, replay_bad_t bad, uint64_t seq)
+{
+    r->ok = false;
+    r->bad = bad;
+    r->first_bad_seq = seq;
+}
+
 /* ---- comparing rows -------------------------------------------------------------------------- */
+
+#define CMP_GUESS_MISS  8   /* failed guesses in a row before s_guess pauses */
+#define CMP_GUESS_PAUSE 256 /* rows compared without guessing after that */
 
 /* Splits key[klen] (after a prefix of skip bytes) at 0x1f into up to 3 NUL-terminated ids.
  * Returns the number of parts, or -1 when a part is too long or there are too many. */
@@ -202,6 +169,12 @@ typedef struct {
     uint64_t n[EVLOG_CF_COUNT_]; /* stored rows compared, per family */
     replay_verify_result_t *res;
     int err; /* an encode error (a bug) */
+    /* The guess (s_cmp_row): the record the previous row was, and how guessing goes. */
+    bool have_last;      /* last_t / last_idx are set */
+    proj_table_t last_t; /* its table */
+    uint32_t last_idx;   /* its index */
+    uint32_t misses;     /* failed guesses in a row */
+    uint32_t pause;      /* rows still to compare without guessing */
 } cmp_t;
 
 static const char k_trade_date_key[] = "proj.trade_date";
@@ -245,6 +218,36 @@ static bool s_same(cmp_t *c, const uint8_t *key, size_t klen, const uint8_t *v, 
     return false;
 }
 
+/* The rebuilt record that follows the one the previous row was, when its row has exactly this
+ * key: stored rows come in key order and records in creation order, and ids that grow with time
+ * (order ids, exec ids) make the two the same order, so this finds most records without a
+ * lookup. Keys are unique in a family, so a key match is the record s_locate would find. The
+ * row is left encoded in *row. false when the guess is wrong (then it guesses less often). */
+static bool s_guess(cmp_t *c, const uint8_t *key, size_t klen, codec_row_t *row, proj_table_t *t,
+                    uint32_t *idx)
+{
+    if (!c->have_last)
+        return false;
+    if (c->pause) {
+        c->pause--;
+        return false;
+    }
+    uint32_t next = c->last_idx + 1;
+    if (next < proj_count(c->st, c->last_t) &&
+        codec_row_encode(c->st, c->last_t, next, row, c->buf, REPLAY_ROW_BUF_BYTES) == 0 &&
+        row->cf == c->cf && row->klen == klen && memcmp(row->key, key, klen) == 0) {
+        c->misses = 0;
+        *t = c->last_t;
+        *idx = next;
+        return true;
+    }
+    if (++c->misses >= CMP_GUESS_MISS) {
+        c->misses = 0;
+        c->pause = CMP_GUESS_PAUSE;
+    }
+    return false;
+}
+
 /* evlog_scan callback: compares one stored row with the rebuilt record its key names. 0 to go
  * on; 1 at the first difference (recorded in c->res) or an encode error (c->err). */
 static int s_cmp_row(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v, size_t vl)
@@ -271,17 +274,22 @@ static int s_cmp_row(void *ctx, const uint8_t *key, size_t klen, const uint8_t *
     }
     proj_table_t t;
     uint32_t idx;
-    if (!s_locate(c->st, c->cf, key, klen, &t, &idx)) {
-        s_row_bad(c, key, klen, 0, "%s",
-                  "no event produced this row (it is not in the rebuilt "
-                  "state)");
-        return 1;
+    if (!s_guess(c, key, klen, &row, &t, &idx)) {
+        if (!s_locate(c->st, c->cf, key, klen, &t, &idx)) {
+            s_row_bad(c, key, klen, 0, "%s",
+                      "no event produced this row (it is not in the rebuilt "
+                      "state)");
+            return 1;
+        }
+        int rc = codec_row_encode(c->st, t, idx, &row, c->buf, REPLAY_ROW_BUF_BYTES);
+        if (rc) {
+            c->err = rc;
+            return 1;
+        }
     }
-    int rc = codec_row_encode(c->st, t, idx, &row, c->buf, REPLAY_ROW_BUF_BYTES);
-    if (rc) {
-        c->err = rc;
-        return 1;
-    }
+    c->have_last = true;
+    c->last_t = t;
+    c->last_idx = idx;
     c->n[c->cf]++;
     return s_same(c, key, klen, v, vl, &row, s_last_seq(c->st, t, idx)) ? 0 : 1;
 }
@@ -335,111 +343,232 @@ static int s_find_missing(void *ctx, evlog_cf_t cf, const uint8_t *key, size_t k
     return 1;
 }
 
-/* One range of stored rows to compare: a family, or part of one ([lo, hi) in key order). */
+/* ---- the comparison's jobs: ranges of stored rows, compared in parallel ------------------------
+ * Each family (the orders family split at "p": order rows "o..." and executions "x...") is one
+ * range, in the order a sequential scan meets them, so that the first failure reported is the
+ * same whatever thread found it. With more than two threads the big ranges are cut further at
+ * keys sampled from the rebuilt state (every record has its row), so that every thread gets a
+ * share; the cuts only need to be roughly even. */
+
+#define CMP_KEY_CAP    OMS_LIMIT_ROW_KEY_BYTES
+#define CMP_MAX_JOBS   (6 + 4 * (REPLAY_THREADS_MAX - 1))
+#define CMP_SAMPLES    32   /* sampled keys per part */
+#define CMP_SPLIT_ROWS 1024 /* a range with fewer rebuilt records is not cut */
+
+/* One range [lo, hi) of a family's keys. */
 typedef struct {
-    evlog_cf_t cf;
-    const char *lo, *hi; /* NULL: unbounded */
+    evlog_cf_t cf;                            /* the family */
+    bool has_lo, has_hi;                      /* false: no bound on that side */
+    uint8_t lo[CMP_KEY_CAP], hi[CMP_KEY_CAP]; /* the bounds */
+    size_t lo_len, hi_len;                    /* their lengths */
 } job_t;
 
-/* The ranges in the order a sequential scan would meet them, so that the first failure
- * reported is the same whatever thread found it. The orders family is split at "p": order
- * rows ("o...") and executions ("x...") are about as many. */
-static const job_t k_jobs[] = {
-    {EVLOG_CF_REFDATA, NULL, NULL},     {EVLOG_CF_ORDERS, NULL, "p"},
-    {EVLOG_CF_ORDERS, "p", NULL},       {EVLOG_CF_POSITIONS, NULL, NULL},
-    {EVLOG_CF_ALLOCATIONS, NULL, NULL}, {EVLOG_CF_META, NULL, NULL},
+/* The base ranges: family, bounds, whether to cut it, and the table whose records its rows are
+ * (to sample keys from). */
+static const struct {
+    evlog_cf_t cf;
+    const char *lo, *hi;
+    proj_table_t t;
+    bool cut;
+} k_ranges[] = {
+    {EVLOG_CF_REFDATA, NULL, NULL, PROJ_T_INSTRUMENT, false},
+    {EVLOG_CF_ORDERS, NULL, "p", PROJ_T_ORDER, true},
+    {EVLOG_CF_ORDERS, "p", NULL, PROJ_T_EXEC, true},
+    {EVLOG_CF_POSITIONS, NULL, NULL, PROJ_T_POSITION, true},
+    {EVLOG_CF_ALLOCATIONS, NULL, NULL, PROJ_T_ALLOC, true},
+    {EVLOG_CF_META, NULL, NULL, PROJ_T_INSTRUMENT, false},
 };
-#define N_JOBS (sizeof k_jobs / sizeof k_jobs[0])
+#define N_RANGES (sizeof k_ranges / sizeof k_ranges[0])
 
-/* What one comparison thread does: the jobs whose bit is set, each with its own result. */
+/* Byte order of RocksDB's default comparator: memcmp, then the shorter first. */
+static int s_key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
+
+/* A key sampled from the rebuilt state, to cut a range at. */
 typedef struct {
-    evlog_t *log;
-    const proj_state_t *st;
-    unsigned mask;                      /* jobs to run */
-    replay_verify_result_t res[N_JOBS]; /* per job (ok = true when it passed) */
-    uint64_t n[N_JOBS];                 /* stored rows compared per job */
-    int rc;                             /* an I/O or encode error */
-} cmp_worker_t;
+    uint8_t k[CMP_KEY_CAP]; /* the key */
+    size_t len;             /* its length */
+} sample_t;
 
-/* Runs a worker's jobs; its own row buffer, freed before it returns. Errors in w->rc. */
+/* qsort's comparison of two sampled keys (s_key_cmp). */
+static int s_sample_cmp(const void *a, const void *b)
+{
+    const sample_t *x = a, *y = b;
+    return s_key_cmp(x->k, x->len, y->k, y->len);
+}
+
+/* Appends range r to jobs, cut into up to `parts` pieces at keys sampled from the rebuilt
+ * records of its table. Sampling needs memory and encodes; when either fails the range is
+ * simply not cut (the result is the same, only less parallel). Returns the new job count. */
+static size_t s_add_range(const proj_state_t *st, size_t r, unsigned parts, uint8_t *buf,
+                          job_t *jobs, size_t n)
+{
+    job_t base = {.cf = k_ranges[r].cf};
+    if (k_ranges[r].lo) {
+        base.has_lo = true;
+        base.lo_len = strlen(k_ranges[r].lo);
+        memcpy(base.lo, k_ranges[r].lo, base.lo_len);
+    }
+    if (k_ranges[r].hi) {
+        base.has_hi = true;
+        base.hi_len = strlen(k_ranges[r].hi);
+        memcpy(base.hi, k_ranges[r].hi, base.hi_len);
+    }
+    uint32_t count = k_ranges[r].cut ? proj_count(st, k_ranges[r].t) : 0;
+    uint32_t n_samples = parts * CMP_SAMPLES;
+    sample_t *smp =
+        parts > 1 && count >= CMP_SPLIT_ROWS && buf ? malloc(n_samples * sizeof *smp) : NULL;
+    uint32_t got = 0;
+    for (uint32_t i = 0; smp && i < n_samples; i++) {
+        codec_row_t row;
+        uint32_t idx = (uint32_t)((uint64_t)i * count / n_samples);
+        if (codec_row_encode(st, k_ranges[r].t, idx, &row, buf, REPLAY_ROW_BUF_BYTES) != 0 ||
+            row.klen > CMP_KEY_CAP || row.cf != base.cf ||
+            (base.has_lo && s_key_cmp(row.key, row.klen, base.lo, base.lo_len) < 0) ||
+            (base.has_hi && s_key_cmp(row.key, row.klen, base.hi, base.hi_len) >= 0))
+            continue;
+        memcpy(smp[got].k, row.key, row.klen);
+        smp[got++].len = row.klen;
+    }
+    if (got >= parts)
+        qsort(smp, got, sizeof *smp, s_sample_cmp);
+    job_t *j = &jobs[n++];
+    *j = base;
+    for (unsigned k = 1; got >= parts && k < parts; k++) {
+        const sample_t *cut = &smp[(size_t)k * got / parts];
+        if (j->has_lo && s_key_cmp(cut->k, cut->len, j->lo, j->lo_len) <= 0)
+            continue; /* the same cut twice (many equal samples) */
+        j->has_hi = true;
+        j->hi_len = cut->len;
+        memcpy(j->hi, cut->k, cut->len);
+        job_t *next = &jobs[n++];
+        *next = base;
+        next->has_lo = true;
+        next->lo_len = cut->len;
+        memcpy(next->lo, cut->k, cut->len);
+        j = next;
+    }
+    free(smp);
+    return n;
+}
+
+/* The comparison's shared state: jobs taken in order by any thread, one result per job. */
+typedef struct {
+    evlog_t *log;                /* read from several threads (evlog_scan_range allows it) */
+    const proj_state_t *st;      /* the rebuilt state, read only */
+    const job_t *jobs;           /* the ranges, in key order */
+    size_t n_jobs;               /* how many */
+    replay_verify_result_t *res; /* per job (ok = true when it passed) */
+    uint64_t *n;                 /* stored rows compared per job */
+    int *rc;                     /* per job: an I/O or encode error */
+    pthread_mutex_t mu;
+    size_t next;  /* the next job to take (under mu) */
+    size_t first; /* the first job that failed so far (under mu); later ones need not run */
+} cmp_run_t;
+
+/* What every comparison thread runs (the caller too): takes the next job until none is left
+ * or none can come before a failure already found. Its own row buffer, freed before it
+ * returns; no buffer: the job records OMS_ERR_NOMEM. */
 static void *s_cmp_worker(void *arg)
 {
-    cmp_worker_t *w = arg;
+    cmp_run_t *x = arg;
     uint8_t *buf = malloc(REPLAY_ROW_BUF_BYTES);
-    if (buf == NULL) {
-        w->rc = OMS_ERR_NOMEM;
-        return NULL;
-    }
-    for (size_t j = 0; j < N_JOBS && w->rc == 0; j++) {
-        if (!(w->mask & (1u << j)))
-            continue;
-        w->res[j].ok = true;
-        cmp_t c = {.st = w->st, .buf = buf, .cf = k_jobs[j].cf, .res = &w->res[j]};
-        const job_t *jb = &k_jobs[j];
-        int rc =
-            evlog_scan_range(w->log, jb->cf, (const uint8_t *)jb->lo, jb->lo ? strlen(jb->lo) : 0,
-                             (const uint8_t *)jb->hi, jb->hi ? strlen(jb->hi) : 0, s_cmp_row, &c);
-        w->n[j] = c.n[jb->cf];
-        if (c.err) {
-            snprintf(w->res[j].reason, sizeof w->res[j].reason, "cannot encode a rebuilt row: %s",
-                     oms_strerror(c.err));
-            w->rc = c.err;
-        } else if (rc < 0) {
-            w->rc = rc;
+    for (;;) {
+        pthread_mutex_lock(&x->mu);
+        size_t j = x->next < x->n_jobs && x->next < x->first ? x->next++ : x->n_jobs;
+        pthread_mutex_unlock(&x->mu);
+        if (j == x->n_jobs)
+            break;
+        const job_t *jb = &x->jobs[j];
+        x->res[j].ok = true;
+        if (buf == NULL) {
+            x->rc[j] = OMS_ERR_NOMEM;
+        } else {
+            cmp_t c = {.st = x->st, .buf = buf, .cf = jb->cf, .res = &x->res[j]};
+            int rc = evlog_scan_range(x->log, jb->cf, jb->has_lo ? jb->lo : NULL, jb->lo_len,
+                                      jb->has_hi ? jb->hi : NULL, jb->hi_len, s_cmp_row, &c);
+            x->n[j] = c.n[jb->cf];
+            if (c.err) {
+                snprintf(x->res[j].reason, sizeof x->res[j].reason,
+                         "cannot encode a rebuilt row: %s", oms_strerror(c.err));
+                x->rc[j] = c.err;
+            } else if (rc < 0) {
+                x->rc[j] = rc;
+            }
         }
-        if (!w->res[j].ok)
-            break; /* this thread's first failure; later jobs cannot come first */
+        if (!x->res[j].ok || x->rc[j]) {
+            pthread_mutex_lock(&x->mu);
+            if (j < x->first)
+                x->first = j;
+            pthread_mutex_unlock(&x->mu);
+        }
     }
     free(buf);
     return NULL;
 }
 
-/* Compares every stored projection row with the rebuilt state, in one or two threads. 0 (res
- * says), or an error. */
+/* Compares every stored projection row with the rebuilt state, over up to `threads` threads
+ * (the caller included; every helper joined before it returns). 0 (res says), or an error
+ * (OMS_ERR_IO, OMS_ERR_NOMEM, an encode error), as one thread scanning the ranges in order
+ * would meet them. */
 static int s_compare(evlog_t *log, const oms_engine_t *eng, unsigned threads,
                      replay_verify_result_t *res)
 {
-    /* Two workers: jobs 0, 1, 4, 5 here and 2, 3 in a second thread (the split balances the
-     * order rows against the executions). */
-    cmp_worker_t *w = calloc(2, sizeof *w);
-    if (w == NULL)
-        return OMS_ERR_NOMEM;
     const proj_state_t *st = oms_engine_state(eng);
-    w[0] = (cmp_worker_t){.log = log, .st = st, .mask = threads > 1 ? 0x33u : 0x3fu};
-    w[1] = (cmp_worker_t){.log = log, .st = st, .mask = threads > 1 ? 0x0cu : 0u};
-    pthread_t th;
-    bool started = threads > 1 && pthread_create(&th, NULL, s_cmp_worker, &w[1]) == 0;
-    if (threads > 1 && !started)
-        w[0].mask = 0x3fu; /* no second thread: do it all here */
-    s_cmp_worker(&w[0]);
-    if (started)
-        pthread_join(th, NULL);
-    int rc = w[0].rc ? w[0].rc : w[1].rc;
-    /* The first failure in key order across the families; rows are counted up to it, as a
-     * single thread would have (the other thread may have gone further). */
-    size_t first = N_JOBS;
-    for (size_t j = 0; j < N_JOBS && first == N_JOBS; j++) {
-        cmp_worker_t *x = &w[(w[1].mask >> j) & 1u];
-        if ((x->mask & (1u << j)) && x->res[j].bad != REPLAY_BAD_NONE)
+    cmp_run_t x = {.log = log, .st = st};
+    job_t *jobs = malloc(CMP_MAX_JOBS * sizeof *jobs);
+    uint8_t *buf = threads > 2 ? malloc(REPLAY_ROW_BUF_BYTES) : NULL;
+    x.res = calloc(CMP_MAX_JOBS, sizeof *x.res);
+    x.n = calloc(CMP_MAX_JOBS, sizeof *x.n);
+    x.rc = calloc(CMP_MAX_JOBS, sizeof *x.rc);
+    int rc = jobs && x.res && x.n && x.rc ? 0 : OMS_ERR_NOMEM;
+    for (size_t r = 0; rc == 0 && r < N_RANGES; r++)
+        x.n_jobs = s_add_range(st, r, threads > 2 ? threads : 1, buf, jobs, x.n_jobs);
+    free(buf);
+    x.jobs = jobs;
+    x.first = x.n_jobs;
+    pthread_t th[REPLAY_THREADS_MAX];
+    unsigned started = 0;
+    if (rc == 0) {
+        pthread_mutex_init(&x.mu, NULL);
+        while (started + 1 < threads && started + 1 < x.n_jobs &&
+               pthread_create(&th[started], NULL, s_cmp_worker, &x) == 0)
+            started++;
+        s_cmp_worker(&x);
+        for (unsigned i = 0; i < started; i++)
+            pthread_join(th[i], NULL);
+        pthread_mutex_destroy(&x.mu);
+    }
+    /* The first failure or error in key order across the ranges; rows are counted up to it,
+     * as a single thread would have (other threads may have gone further). */
+    size_t first = x.n_jobs;
+    uint64_t got[EVLOG_CF_COUNT_] = {0};
+    for (size_t j = 0; rc == 0 && j < x.n_jobs && first == x.n_jobs; j++) {
+        got[jobs[j].cf] += x.n[j];
+        res->rows += x.n[j];
+        if (x.rc[j])
+            rc = x.rc[j];
+        else if (x.res[j].bad != REPLAY_BAD_NONE)
             first = j;
     }
-    uint64_t got[EVLOG_CF_COUNT_] = {0};
-    for (size_t j = 0; j < N_JOBS && j <= first; j++) {
-        cmp_worker_t *x = &w[(w[1].mask >> j) & 1u];
-        got[k_jobs[j].cf] += x->n[j];
-        res->rows += x->n[j];
-    }
-    if (rc == 0 && first < N_JOBS) {
+    if (rc == 0 && first < x.n_jobs) {
         uint64_t events = res->events, rows = res->rows, hs = res->head_seq;
         int64_t log_ns = res->log_ns;
         oms_hash_t hh = res->head_hash;
-        *res = w[(w[1].mask >> first) & 1u].res[first];
+        *res = x.res[first];
         res->log_ns = log_ns;
         res->events = events;
         res->rows = rows;
         res->head_seq = hs;
         res->head_hash = hh;
     }
+    free(jobs);
+    free(x.res);
+    free(x.n);
+    free(x.rc);
     if (rc == 0 && res->ok) {
         uint64_t want[EVLOG_CF_COUNT_];
         s_expected(st, want);
@@ -448,12 +577,12 @@ static int s_compare(evlog_t *log, const oms_engine_t *eng, unsigned threads,
             short_count |= got[c] != want[c];
         if (short_count) {
             /* Every stored row matched a rebuilt one, so some rebuilt row is not stored. */
-            uint8_t *buf = malloc(REPLAY_ROW_BUF_BYTES);
-            cmp_t c = {.st = st, .buf = buf, .res = res};
+            uint8_t *mbuf = malloc(REPLAY_ROW_BUF_BYTES);
+            cmp_t c = {.st = st, .buf = mbuf, .res = res};
             missing_t m = {&c, log, 0};
-            rc = buf ? oms_engine_rows(eng, s_find_missing, &m) : OMS_ERR_NOMEM;
+            rc = mbuf ? oms_engine_rows(eng, s_find_missing, &m) : OMS_ERR_NOMEM;
             rc = m.err ? m.err : rc > 0 ? 0 : rc;
-            free(buf);
+            free(mbuf);
             if (rc == 0 && res->ok) {
                 res->ok = false;
                 res->bad = REPLAY_BAD_PROJECTION;
@@ -462,7 +591,6 @@ static int s_compare(evlog_t *log, const oms_engine_t *eng, unsigned threads,
             }
         }
     }
-    free(w);
     return rc;
 }
 
@@ -472,7 +600,6 @@ void replay_verify_opts_default(replay_verify_opts_t *o)
 {
     memset(o, 0, sizeof *o);
     o->rebuild = true;
-    o->threads = 2;
 }
 
 int replay_parse_anchor(const char *s, uint64_t *seq, oms_hash_t *hash)
@@ -509,246 +636,6 @@ int replay_parse_anchor(const char *s, uint64_t *seq, oms_hash_t *hash)
     return 0;
 }
 
-/* Marks the result failed at seq (the caller writes the reason). */
-static void s_fail(replay_verify_result_t *r, replay_bad_t bad, uint64_t seq)
-{
-    r->ok = false;
-    r->bad = bad;
-    r->first_bad_seq = seq;
-}
-
-/* ---- the rebuild, pipelined behind the chain check ---------------------------------------------
- * The reading thread checks each envelope and copies it into the open chunk; full chunks go to
- * the applying thread through a ring of PIPE_DEPTH chunks (bounded memory: PIPE_DEPTH x
- * (PIPE_CHUNK_BYTES + PIPE_ARENA_BYTES)). Decoding is the largest cost, so it is shared: when
- * the reader opens a chunk while the applier still has a full one queued (the applier is the
- * slower), the reader decodes that chunk's events itself into the chunk's own arena; otherwise
- * it passes the bytes and the applier decodes. Either way each event is decoded once, by the
- * same pure function, and applied in seq order, so the result does not depend on the split.
- *
- * An entry: entry_t, the body (padded to 16), then, when decoded, the oms_event_t. */
-#define PIPE_DEPTH       6
-#define PIPE_CHUNK_BYTES (512u << 10) /* > OMS_LIMIT_EVENT_BYTES + one entry's overhead */
-#define PIPE_ARENA_BYTES (512u << 10) /* >= any one event's lists */
-#define PAD16(n)         (((n) + 15) & ~(size_t)15)
-
-typedef struct {
-    uint64_t seq;
-    int64_t ts_ns;
-    uint64_t len;     /* body bytes */
-    uint64_t decoded; /* 1: an oms_event_t follows the body */
-} entry_t;
-
-typedef struct {
-    uint8_t *buf;      /* PIPE_CHUNK_BYTES, 16-aligned */
-    size_t used;       /* bytes of entries */
-    oms_arena_t arena; /* the decoded entries' lists */
-    bool decoding;     /* the reader decodes this chunk's events */
-} chunk_t;
-
-typedef struct pipe pipe_t;
-
-struct pipe {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    chunk_t chunk[PIPE_DEPTH];
-    uint64_t head, tail; /* chunks [head, tail) are queued for the applier */
-    bool done;           /* the reader published its last chunk */
-    bool failed;         /* the applier stopped at bad_seq */
-    oms_engine_t *eng;
-    oms_arena_t arena; /* the applier's, for the entries it decodes */
-    size_t fill;       /* fill chunks up to this many bytes (<= PIPE_CHUNK_BYTES) */
-    int who_decodes;   /* replay_verify_opts_t.pipe_reader_decodes */
-    pthread_t thread;  /* the applier */
-    uint64_t bad_seq;
-    int bad_rc;
-    char reason[512];
-};
-
-/* Whether the applier has stopped at a failure (a snapshot, under the lock). */
-static bool s_pipe_failed(pipe_t *p)
-{
-    pthread_mutex_lock(&p->mu);
-    bool f = p->failed;
-    pthread_mutex_unlock(&p->mu);
-    return f;
-}
-
-/* Applies one chunk; false (with the failure recorded) at the first event that fails. */
-static bool s_apply_chunk(pipe_t *p, const chunk_t *c)
-{
-    for (size_t off = 0; off < c->used;) {
-        entry_t e;
-        memcpy(&e, c->buf + off, sizeof e);
-        const uint8_t *body = c->buf + off + sizeof e;
-        size_t size = sizeof e + PAD16((size_t)e.len);
-        int rc;
-        if (e.decoded) {
-            const oms_event_t *ev = (const oms_event_t *)(const void *)(c->buf + off + size);
-            rc = s_apply_ev(p->eng, e.seq, e.ts_ns, ev, p->reason, sizeof p->reason);
-            size += PAD16(sizeof(oms_event_t));
-        } else {
-            evlog_record_t rec = {0};
-            rec.seq = e.seq;
-            rec.ts_ns = e.ts_ns;
-            rec.body = body;
-            rec.body_len = (size_t)e.len;
-            rc = s_apply(p->eng, &p->arena, &rec, p->reason, sizeof p->reason);
-        }
-        if (rc) {
-            p->bad_seq = e.seq;
-            p->bad_rc = rc;
-            return false;
-        }
-        off += size;
-    }
-    return true;
-}
-
-/* The applying thread: applies queued chunks in order until the reader is done; after a
- * failure it keeps draining (so the reader never blocks) without applying. */
-static void *s_applier(void *arg)
-{
-    pipe_t *p = arg;
-    bool ok = true;
-    pthread_mutex_lock(&p->mu);
-    for (;;) {
-        while (p->head == p->tail && !p->done)
-            pthread_cond_wait(&p->cv, &p->mu);
-        if (p->head == p->tail)
-            break; /* done and drained */
-        chunk_t *c = &p->chunk[p->head % PIPE_DEPTH];
-        pthread_mutex_unlock(&p->mu);
-        if (ok)
-            ok = s_apply_chunk(p, c); /* after a failure: drain without applying */
-        c->used = 0;
-        oms_arena_reset(&c->arena);
-        pthread_mutex_lock(&p->mu);
-        p->head++;
-        if (!ok)
-            p->failed = true;
-        pthread_cond_broadcast(&p->cv);
-    }
-    pthread_mutex_unlock(&p->mu);
-    return NULL;
-}
-
-/* Queues the open chunk for the applier, waits for a free one and opens it (deciding who
- * decodes it). false once the applier has failed (nothing later can be reported first). */
-static bool s_publish(pipe_t *p)
-{
-    pthread_mutex_lock(&p->mu);
-    if (p->chunk[p->tail % PIPE_DEPTH].used)
-        p->tail++;
-    pthread_cond_broadcast(&p->cv);
-    while (p->tail - p->head >= PIPE_DEPTH && !p->failed)
-        pthread_cond_wait(&p->cv, &p->mu);
-    p->chunk[p->tail % PIPE_DEPTH].decoding =
-        p->who_decodes > 0 || (p->who_decodes == 0 && p->tail - p->head >= 2);
-    bool ok = !p->failed;
-    pthread_mutex_unlock(&p->mu);
-    return ok;
-}
-
-/* Copies a checked envelope into the open chunk (publishing it first when full), decoding it
- * when the chunk is the reader's to decode. 0; false from s_publish as OMS_ERR_STATE (the
- * applier failed); a decode failure as OMS_ERR_CORRUPT with the reason in why. */
-static int s_enqueue(pipe_t *p, const evlog_record_t *rec, char *why, size_t cap)
-{
-    for (int attempt = 0; attempt < 2; attempt++) {
-        chunk_t *c = &p->chunk[p->tail % PIPE_DEPTH];
-        size_t need =
-            sizeof(entry_t) + PAD16(rec->body_len) + (c->decoding ? PAD16(sizeof(oms_event_t)) : 0);
-        bool fits = c->used + need <= p->fill || (c->used == 0 && need <= PIPE_CHUNK_BYTES);
-        if (!fits || (attempt > 0 && c->used > 0)) {
-            if (c->used == 0)
-                return OMS_ERR_STATE; /* not reached: events are at most OMS_LIMIT_EVENT_BYTES */
-            if (!s_publish(p))
-                return OMS_ERR_STATE;
-            continue; /* the new chunk may decode or not: size again */
-        }
-        entry_t e = {rec->seq, rec->ts_ns, rec->body_len, c->decoding};
-        uint8_t *at = c->buf + c->used;
-        memcpy(at, &e, sizeof e);
-        memcpy(at + sizeof e, rec->body, rec->body_len);
-        if (c->decoding) {
-            evlog_record_t local = *rec;
-            local.body = at + sizeof e; /* a refused command's raw bytes point into the chunk */
-            oms_event_t *ev = (oms_event_t *)(void *)(at + sizeof e + PAD16(rec->body_len));
-            int rc = s_decode(&local, &c->arena, ev, why, cap);
-            if (rc == OMS_ERR_LIMIT && c->used > 0)
-                continue; /* the chunk's arena is full: retry in a fresh chunk */
-            if (rc == OMS_ERR_LIMIT) {
-                snprintf(why, cap, "seq %" PRIu64 ": the event's lists do not fit the arena",
-                         rec->seq);
-                rc = OMS_ERR_CORRUPT;
-            }
-            if (rc)
-                return rc;
-        }
-        c->used += need;
-        return 0;
-    }
-    return OMS_ERR_STATE; /* not reached: a fresh chunk holds any one event */
-}
-
-/* Frees the chunks and arenas (the applier has been joined). */
-static void s_pipe_free(pipe_t *p)
-{
-    for (int i = 0; i < PIPE_DEPTH; i++) {
-        free(p->chunk[i].buf);
-        oms_arena_free(&p->chunk[i].arena);
-    }
-    oms_arena_free(&p->arena);
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cv);
-}
-
-/* ---- verify ---------------------------------------------------------------------------------- */
-
-/* Starts the applier thread over eng (chunk_bytes, who: replay_verify_opts_t's pipe tuning).
- * NULL when memory or a thread is not available: the caller then applies in its own thread. The
- * pipe owns nothing of eng's. */
-static pipe_t *s_pipe_start(oms_engine_t *eng, uint32_t chunk_bytes, int who)
-{
-    pipe_t *p = calloc(1, sizeof *p);
-    if (p == NULL)
-        return NULL;
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
-    p->eng = eng;
-    p->fill = chunk_bytes && chunk_bytes < PIPE_CHUNK_BYTES ? chunk_bytes : PIPE_CHUNK_BYTES;
-    p->who_decodes = who;
-    p->chunk[0].decoding = who > 0;
-    bool ok = oms_arena_init(&p->arena, REPLAY_ARENA_BYTES) == 0;
-    for (int i = 0; i < PIPE_DEPTH && ok; i++)
-        ok = (p->chunk[i].buf = aligned_alloc(16, PIPE_CHUNK_BYTES)) != NULL &&
-             oms_arena_init(&p->chunk[i].arena, PIPE_ARENA_BYTES) == 0;
-    if (ok && pthread_create(&p->thread, NULL, s_applier, p) == 0)
-        return p;
-    s_pipe_free(p);
-    free(p);
-    return NULL;
-}
-
-/* Hands over the last chunk (unless the applier already failed), waits for the applier to
- * apply everything queued and joins it. Returns true when it failed (p->bad_seq, bad_rc,
- * reason). The caller then frees p with s_pipe_free + free. */
-static bool s_pipe_finish(pipe_t *p, bool failed_already)
-{
-    if (!failed_already)
-        (void)s_publish(p);
-    pthread_mutex_lock(&p->mu);
-    p->done = true;
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-    pthread_join(p->thread, NULL);
-    return p->failed;
-}
-
-/* ---- verify ------------------------------------------------------------------------------------
- */
-
 int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_result_t *res)
 {
     if (log == NULL || res == NULL)
@@ -758,146 +645,44 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
         replay_verify_opts_default(&dflt);
         o = &dflt;
     }
-    unsigned threads = o->threads == 0 ? 2 : o->threads > 2 ? 2 : o->threads;
     memset(res, 0, sizeof *res);
     res->ok = true;
     int rc = replay__read_head(log, &res->head_seq, &res->head_hash);
     if (rc == OMS_ERR_IO)
         return rc;
     bool head_known = rc == 0;
-
-    /* The rebuild: in this thread, or in the applier behind a pipe. */
+    unsigned threads = replay__threads(o->threads, res->head_seq);
     oms_engine_t *eng = NULL;
-    oms_arena_t arena = {0};
-    pipe_t *pipe = NULL;
-    if (o->rebuild) {
-        eng = s_new_engine();
-        if (eng == NULL)
-            return OMS_ERR_NOMEM;
-        if (threads > 1)
-            pipe = s_pipe_start(eng, o->pipe_chunk_bytes, o->pipe_reader_decodes);
-        if (pipe == NULL && oms_arena_init(&arena, REPLAY_ARENA_BYTES) != 0) {
-            oms_engine_destroy(&eng);
-            return OMS_ERR_NOMEM;
-        }
-    }
-    evlog_iter_t *it = NULL;
+    if (o->rebuild && (eng = s_new_engine()) == NULL)
+        return OMS_ERR_NOMEM;
+
+    /* The pass over the log: every check in seq order, and the rebuild. */
     int64_t t0 = oms_clock_mono_ns();
-    rc = evlog_iter_new(log, 1, &it);
     replay__progress_start(o->progress, "verify");
-    oms_hash_t prev = {{0}};
-    uint64_t expect = 1;
-    bool anchor_seen = false, applier_failed = false;
-    int64_t prev_ts = INT64_MIN;
-    while (rc == 0) {
-        uint64_t seq;
-        const uint8_t *v;
-        size_t len;
-        int r = evlog_iter_next(it, &seq, &v, &len);
-        if (r == 0)
-            break;
-        if (r == OMS_ERR_IO) {
-            rc = r;
-            break;
-        }
-        if (r == OMS_ERR_CORRUPT) {
-            s_fail(res, REPLAY_BAD_CHAIN, expect);
-            snprintf(res->reason, sizeof res->reason,
-                     "seq %" PRIu64 ": the events family holds a malformed key", expect);
-            break;
-        }
-        if (seq != expect) {
-            s_fail(res, REPLAY_BAD_CHAIN, expect);
-            snprintf(res->reason, sizeof res->reason,
-                     "seq %" PRIu64 " is missing (the next stored event is seq %" PRIu64 ")",
-                     expect, seq);
-            break;
-        }
-        if (head_known && seq > res->head_seq) {
-            s_fail(res, REPLAY_BAD_HEAD, seq);
-            snprintf(res->reason, sizeof res->reason,
-                     "the log continues past the recorded head seq %" PRIu64 " (seq %" PRIu64
-                     " exists)",
-                     res->head_seq, seq);
-            break;
-        }
-        oms_hash_t h;
-        char why[200];
-        evlog_record_t rec;
-        if (evlog_record_check_parse(v, len, expect, &prev, &h, &rec, why, sizeof why) != 0) {
-            s_fail(res, REPLAY_BAD_CHAIN, expect);
-            snprintf(res->reason, sizeof res->reason, "%s", why);
-            break;
-        }
-        if (rec.ts_ns < prev_ts) {
-            /* The sequencer's time never goes back (omsd holds it when the wall clock steps
-             * back); time filters and `state --time` rely on it. */
-            s_fail(res, REPLAY_BAD_EVENT, seq);
-            snprintf(res->reason, sizeof res->reason,
-                     "seq %" PRIu64 ": sequencer time %" PRId64 " ns is before the previous "
-                     "event's %" PRId64 " ns",
-                     seq, rec.ts_ns, prev_ts);
-            break;
-        }
-        prev_ts = rec.ts_ns;
-        if (o->has_anchor && seq == o->anchor_seq) {
-            anchor_seen = true;
-            if (!oms_hash_equal(&h, &o->anchor_hash)) {
-                s_fail(res, REPLAY_BAD_ANCHOR, seq);
-                snprintf(res->reason, sizeof res->reason,
-                         "anchor: seq %" PRIu64 " has another hash than the one recorded", seq);
-                break;
-            }
-        }
-        if (pipe) {
-            int er = s_enqueue(pipe, &rec, res->reason, sizeof res->reason);
-            if (er == OMS_ERR_STATE) {
-                applier_failed = true; /* its failure is earlier: merged below */
-                break;
-            }
-            if (er) {
-                s_fail(res, REPLAY_BAD_EVENT, seq);
-                break;
-            }
-        } else if (eng) {
-            int ar = s_apply(eng, &arena, &rec, res->reason, sizeof res->reason);
-            if (ar == OMS_ERR_NOMEM) {
-                rc = ar;
-                break;
-            }
-            if (ar) {
-                s_fail(res, REPLAY_BAD_EVENT, seq);
-                break;
-            }
-        }
-        prev = h;
-        res->events++;
-        if ((expect & (REPLAY_PROGRESS_EVERY - 1)) == 0)
-            replay__progress_tick(o->progress, expect, res->head_seq);
-        expect++;
-    }
-    evlog_iter_destroy(&it);
-    oms_arena_free(&arena);
-    if (pipe) {
-        /* An event that failed to apply comes before anything the reader found later. */
-        bool failed = s_pipe_finish(pipe, applier_failed);
-        if (failed && (res->ok || pipe->bad_seq < res->first_bad_seq)) {
-            if (pipe->bad_rc == OMS_ERR_NOMEM) {
-                rc = OMS_ERR_NOMEM;
-            } else {
-                res->ok = true; /* replaced by the earlier failure */
-                s_fail(res, REPLAY_BAD_EVENT, pipe->bad_seq);
-                snprintf(res->reason, sizeof res->reason, "%s", pipe->reason);
-                res->events = pipe->bad_seq - 1;
-            }
-            applier_failed = true;
-        }
-        s_pipe_free(pipe);
-        free(pipe);
-        pipe = NULL;
+    replay_pass_cfg_t cfg = {
+        .verify = true,
+        .eng = eng,
+        .head_known = head_known,
+        .head_seq = res->head_seq,
+        .has_anchor = o->has_anchor,
+        .anchor_seq = o->anchor_seq,
+        .anchor_hash = o->anchor_hash,
+        .threads = threads,
+        .chunk_events = o->pipe_chunk_events,
+        .progress = o->progress,
+        .progress_total = res->head_seq,
+    };
+    replay_pass_t pass;
+    rc = replay__pass(log, &cfg, &pass);
+    res->events = pass.events;
+    if (rc == 0 && pass.failed) {
+        s_fail(res, pass.bad, pass.bad_seq);
+        snprintf(res->reason, sizeof res->reason, "%s", pass.reason);
     }
     res->log_ns = oms_clock_mono_ns() - t0;
-    uint64_t last = expect - 1;
+
+    /* What only the end of the log tells: the recorded head, the anchor's presence. */
+    uint64_t last = pass.last_seq;
     if (rc == 0 && res->ok) {
         if (!head_known && last > 0) {
             s_fail(res, REPLAY_BAD_HEAD, last);
@@ -908,13 +693,13 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
                      "the log ends at seq %" PRIu64 " but the recorded head is seq %" PRIu64
                      " (truncated)",
                      last, res->head_seq);
-        } else if (last > 0 && !oms_hash_equal(&prev, &res->head_hash)) {
+        } else if (last > 0 && !oms_hash_equal(&pass.last_hash, &res->head_hash)) {
             s_fail(res, REPLAY_BAD_HEAD, last);
             snprintf(res->reason, sizeof res->reason,
                      "the recorded head hash is not seq %" PRIu64 "'s hash", last);
         }
     }
-    if (rc == 0 && res->ok && o->has_anchor && !anchor_seen) {
+    if (rc == 0 && res->ok && o->has_anchor && !pass.anchor_seen) {
         s_fail(res, REPLAY_BAD_ANCHOR, o->anchor_seq);
         snprintf(res->reason, sizeof res->reason,
                  "anchor: the log no longer contains seq %" PRIu64 " (it ends at seq %" PRIu64 ")",
@@ -933,9 +718,6 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
 
 /* ---- state as of a seq or a time ------------------------------------------------------------- */
 
-/* A rebuild shorter than this runs in one thread (a thread costs more than it saves). */
-#define PIPE_MIN_EVENTS 1024
-
 int replay_rebuild(evlog_t *log, uint64_t to_seq, int64_t to_ts_ns, replay_progress_t *progress,
                    oms_engine_t **out, uint64_t *reached)
 {
@@ -952,67 +734,25 @@ int replay_rebuild(evlog_t *log, uint64_t to_seq, int64_t to_ts_ns, replay_progr
     oms_engine_t *eng = s_new_engine();
     if (eng == NULL)
         return OMS_ERR_NOMEM;
-    /* Decode + apply in a second thread behind the reader, as verify does; alone if not. */
-    pipe_t *pipe = to_seq > PIPE_MIN_EVENTS ? s_pipe_start(eng, 0, 0) : NULL;
-    oms_arena_t arena = {0};
-    evlog_iter_t *it = NULL;
-    int rc = 0;
-    if (pipe == NULL && oms_arena_init(&arena, REPLAY_ARENA_BYTES) != 0)
-        rc = OMS_ERR_NOMEM;
-    if (rc == 0 && to_seq)
-        rc = evlog_iter_new(log, 1, &it);
     replay__progress_start(progress, "state");
-    uint64_t expect = 1, last = 0;
-    char why[256];
-    while (rc == 0 && expect <= to_seq) {
-        uint64_t seq;
-        const uint8_t *v;
-        size_t len;
-        int r = evlog_iter_next(it, &seq, &v, &len);
-        if (r < 0) {
-            rc = r;
-            break;
-        }
-        evlog_record_t rec;
-        if (r == 0 || seq != expect || evlog_record_parse(v, len, &rec) != 0 || rec.seq != seq) {
-            rc = OMS_ERR_CORRUPT; /* a gap or a damaged envelope: run verify */
-            break;
-        }
-        if (to_ts_ns && rec.ts_ns > to_ts_ns)
-            break; /* sequencer time never goes back: nothing later is in range */
-        if (pipe) {
-            rc = s_enqueue(pipe, &rec, why, sizeof why);
-            if (rc == OMS_ERR_STATE)
-                rc = 0; /* the applier failed: its error is reported below */
-            if (rc || s_pipe_failed(pipe))
-                break; /* the applier's failure is reported below */
-        } else {
-            rc = s_apply(eng, &arena, &rec, why, sizeof why);
-            if (rc)
-                break;
-        }
-        last = seq;
-        if ((expect & (REPLAY_PROGRESS_EVERY - 1)) == 0)
-            replay__progress_tick(progress, expect, to_seq);
-        expect++;
-    }
-    evlog_iter_destroy(&it);
-    oms_arena_free(&arena);
-    if (pipe) {
-        /* The applier's failure is at a seq the reader had passed: it comes first. */
-        if (s_pipe_finish(pipe, false)) {
-            last = pipe->bad_seq - 1;
-            rc = pipe->bad_rc;
-        }
-        s_pipe_free(pipe);
-        free(pipe);
-    }
-    *reached = last;
+    replay_pass_cfg_t cfg = {
+        .eng = eng,
+        .to_seq = to_seq,
+        .to_ts_ns = to_ts_ns,
+        .threads = replay__threads(0, to_seq),
+        .progress = progress,
+        .progress_total = to_seq,
+    };
+    replay_pass_t pass;
+    int rc = replay__pass(log, &cfg, &pass);
+    if (rc == 0 && pass.failed)
+        rc = pass.bad_rc;
+    *reached = pass.last_seq;
     if (rc) {
         oms_engine_destroy(&eng);
         return rc;
     }
-    replay__progress_end(progress, last);
+    replay__progress_end(progress, pass.last_seq);
     *out = eng;
     return 0;
 }

@@ -7,8 +7,10 @@
  *  - on copies edited behind the log's back through RocksDB (a flipped byte, a deleted event,
  *    two swapped events, a truncated tail, a changed / deleted / extra projection row, an
  *    altered or vanished anchor) verify fails with the right kind and first bad seq, in one
- *    thread and in two with the same result; a forged copy whose chain was recomputed is still
- *    caught by the rebuild;
+ *    thread and in up to 16 with chunks of 1 to 256 events with the same result; a forged copy
+ *    whose chain was recomputed is still caught by the rebuild; on a log many times longer than
+ *    the pipeline's ring with several faults at once, the first is reported exactly; the
+ *    hashes it computes several at a time are exactly oms_hash;
  *  - state as of seq N (and as of a time) is byte for byte the live engine's rows at N, for 40
  *    N across a seeded run (OMS_REPLAY_STATE_BATCHES=<n> makes the run longer), and
  *    state_write prints the same text for both;
@@ -31,10 +33,12 @@
 #include "codec.h"
 #include "enginefix.h"
 #include "replay.h"
+#include "replay_internal.h" /* replay__hash_many_with */
 #include "testutil.h"
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,17 +266,15 @@ static replay_verify_result_t s_verify(const char *dir, const replay_verify_opts
     replay_verify_result_t r, r1;
     oo.threads = 2;
     assert_int_equal(replay_verify(log, &oo, &r), 0);
-    /* One thread, then the pipeline with small chunks decoded by the reader, by the applier,
-     * and adaptively: every way gives the same result. */
+    /* One thread, then the pipeline with more threads and chunks from one event (every
+     * envelope's link crosses a chunk boundary) to 64: every way gives the same result. */
     static const struct {
         unsigned threads;
         uint32_t chunk;
-        int who;
-    } k_ways[] = {{1, 0, 0}, {2, 2048, 1}, {2, 2048, -1}, {2, 1024, 0}};
+    } k_ways[] = {{1, 0}, {2, 1}, {2, 5}, {3, 7}, {8, 64}};
     for (size_t w = 0; w < sizeof k_ways / sizeof k_ways[0]; w++) {
         oo.threads = k_ways[w].threads;
-        oo.pipe_chunk_bytes = k_ways[w].chunk;
-        oo.pipe_reader_decodes = k_ways[w].who;
+        oo.pipe_chunk_events = k_ways[w].chunk;
         assert_int_equal(replay_verify(log, &oo, &r1), 0);
         assert_int_equal(r.ok, r1.ok);
         assert_int_equal(r.bad, r1.bad);
@@ -309,6 +311,10 @@ static void s_key(uint8_t key[8], uint64_t seq)
 }
 
 /* ---- verify ---------------------------------------------------------------------------------- */
+
+static void s_rehash_event(const char *dir, uint64_t seq);
+static void s_pad_events(const char *dir, uint64_t from, size_t pad);
+static void s_flip_event(const char *dir, uint64_t seq);
 
 static void test_replay_verify_intact_store(void **state)
 {
@@ -374,7 +380,30 @@ static void test_replay_verify_catches_flipped_byte(void **state)
     }
     assert_int_equal(tu_raw_put(dir, "events", key, 8, v, len), 0);
     assert_true(s_verify(dir, NULL).ok);
+    /* Rewritten whole, its own hash recomputed: the next event's link no longer holds. */
+    s_rehash_event(dir, 37);
+    replay_verify_result_t r = s_verify(dir, NULL);
+    assert_int_equal(r.bad, REPLAY_BAD_CHAIN);
+    assert_int_equal(r.first_bad_seq, 38);
+    assert_non_null(strstr(r.reason, "prev_hash"));
+    assert_int_equal(tu_raw_put(dir, "events", key, 8, v, len), 0);
     free(v);
+    tu_rmrf(dir);
+}
+
+/* A newer writer's envelopes may carry fields this version does not know, covered by the hash:
+ * two events with a 300 KB one (more than a pipeline chunk holds) in a rewritten chain still
+ * verify, in every way; a flipped bit in one of them is still found. */
+static void test_replay_verify_accepts_unknown_envelope_fields(void **state)
+{
+    (void)state;
+    const char *dir = s_copy();
+    s_pad_events(dir, 100, 300 << 10);
+    replay_verify_result_t r = s_verify(dir, NULL);
+    assert_true(r.ok);
+    assert_int_equal(r.events, s_head);
+    s_flip_event(dir, 101);
+    s_expect_bad(dir, REPLAY_BAD_CHAIN, 101);
     tu_rmrf(dir);
 }
 
@@ -541,8 +570,8 @@ static int s_copy_row(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, 
     return evlog_append(c->dst, NULL, 0, &row, 1, NULL);
 }
 
-static const char *s_forge_ts(uint64_t bad_seq, void (*edit)(uint8_t *body, size_t len),
-                              int64_t ts_delta)
+static const char *s_forge_from(const char *src_dir, uint64_t bad_seq,
+                                void (*edit)(uint8_t *body, size_t len), int64_t ts_delta)
 {
     const char *dir = tu_mkdtemp(4, "replay-forged");
     evlog_options_t lo;
@@ -551,7 +580,7 @@ static const char *s_forge_ts(uint64_t bad_seq, void (*edit)(uint8_t *body, size
     evlog_t *dst = NULL;
     char err[512];
     assert_int_equal(evlog_open(dir, &lo, &dst, err, sizeof err), 0);
-    evlog_t *src = s_open(s_store);
+    evlog_t *src = s_open(src_dir);
     evlog_iter_t *it = NULL;
     assert_int_equal(evlog_iter_new(src, 1, &it), 0);
     uint64_t seq;
@@ -584,6 +613,12 @@ static const char *s_forge_ts(uint64_t bad_seq, void (*edit)(uint8_t *body, size
     evlog_destroy(&src);
     evlog_destroy(&dst);
     return dir;
+}
+
+static const char *s_forge_ts(uint64_t bad_seq, void (*edit)(uint8_t *body, size_t len),
+                              int64_t ts_delta)
+{
+    return s_forge_from(s_store, bad_seq, edit, ts_delta);
 }
 
 static const char *s_forge(uint64_t bad_seq, void (*edit)(uint8_t *body, size_t len))
@@ -698,6 +733,234 @@ static void test_replay_verify_catches_forged_chain_by_rebuild(void **state)
     tu_rmrf(dir);
 }
 
+/* Flips one bit in the middle of event seq's body, behind the log's back. */
+static void s_flip_event(const char *dir, uint64_t seq)
+{
+    uint8_t key[8];
+    s_key(key, seq);
+    size_t len = 0;
+    uint8_t *v = tu_raw_get(dir, "events", key, 8, &len);
+    assert_non_null(v);
+    evlog_record_t rec;
+    assert_int_equal(evlog_record_parse(v, len, &rec), 0);
+    v[(size_t)(rec.body - v) + rec.body_len / 2] ^= 0x10;
+    assert_int_equal(tu_raw_put(dir, "events", key, 8, v, len), 0);
+    free(v);
+}
+
+/* Rewrites event seq with a bit of its body flipped and its own hash recomputed (what a forger
+ * who does not rewrite the rest of the chain leaves): only the next event's link shows it. */
+static void s_rehash_event(const char *dir, uint64_t seq)
+{
+    uint8_t key[8];
+    s_key(key, seq);
+    size_t len = 0;
+    uint8_t *v = tu_raw_get(dir, "events", key, 8, &len);
+    assert_non_null(v);
+    evlog_record_t rec;
+    assert_int_equal(evlog_record_parse(v, len, &rec), 0);
+    v[(size_t)(rec.body - v) + rec.body_len / 2] ^= 0x10;
+    oms_hash_t h;
+    oms_hash(v, rec.hashed_len, &h);
+    memcpy(v + len - OMS_HASH_LEN, h.bytes, OMS_HASH_LEN);
+    oms_hash_t prev;
+    memcpy(prev.bytes, rec.prev_hash, OMS_HASH_LEN);
+    assert_int_equal(evlog_record_check(v, len, seq, &prev, NULL, NULL, 0),
+                     0); /* self-consistent */
+    assert_int_equal(tu_raw_put(dir, "events", key, 8, v, len), 0);
+    free(v);
+}
+
+/* Rewrites the log from seq `from` to the head behind the log's back, as a newer writer could
+ * have written it: events from..from+1 get an unknown field (number 16) of `pad` bytes before
+ * their hash, and every envelope from `from` on gets the prev hash and own hash that follow,
+ * and the recorded head the new last hash. The store stays intact. */
+static void s_pad_events(const char *dir, uint64_t from, size_t pad)
+{
+    uint64_t head = 0;
+    oms_hash_t prev = {{0}};
+    uint8_t key[8];
+    if (from > 1) {
+        s_key(key, from - 1);
+        size_t len = 0;
+        uint8_t *v = tu_raw_get(dir, "events", key, 8, &len);
+        assert_non_null(v);
+        memcpy(prev.bytes, v + len - OMS_HASH_LEN, OMS_HASH_LEN);
+        free(v);
+    }
+    for (uint64_t seq = from;; seq++) {
+        s_key(key, seq);
+        size_t len = 0;
+        uint8_t *v = tu_raw_get(dir, "events", key, 8, &len);
+        if (v == NULL)
+            break;
+        evlog_record_t rec;
+        assert_int_equal(evlog_record_parse(v, len, &rec), 0);
+        size_t body = rec.hashed_len, extra = seq < from + 2 ? pad : 0;
+        uint8_t *w = calloc(1, body + extra + 8 + EVLOG_HASH_FIELD_LEN);
+        assert_non_null(w);
+        memcpy(w, v, body);
+        memcpy(w + (rec.prev_hash - v), prev.bytes, OMS_HASH_LEN);
+        size_t n = body;
+        if (extra) {
+            w[n++] = 0x82; /* field 16, length-delimited */
+            w[n++] = 0x01;
+            for (size_t x = extra; x; x >>= 7) /* varint length */
+                w[n++] = (uint8_t)((x & 0x7f) | (x >> 7 ? 0x80 : 0));
+            memset(w + n, 'p', extra);
+            n += extra;
+        }
+        oms_hash(w, n, &prev);
+        w[n++] = 0x7a;
+        w[n++] = OMS_HASH_LEN;
+        memcpy(w + n, prev.bytes, OMS_HASH_LEN);
+        n += OMS_HASH_LEN;
+        assert_int_equal(tu_raw_put(dir, "events", key, 8, w, n), 0);
+        free(w);
+        free(v);
+        head = seq;
+    }
+    uint8_t h[8 + OMS_HASH_LEN];
+    oms_put_be64(h, head);
+    memcpy(h + 8, prev.bytes, OMS_HASH_LEN);
+    assert_int_equal(tu_raw_put(dir, "meta", "evlog.head", 10, h, sizeof h), 0);
+}
+
+/* Flips the last bit of a stored order row. */
+static void s_flip_order_row(const char *dir, const char *order_id)
+{
+    char key[OMS_ID_CAP + 1];
+    snprintf(key, sizeof key, "o%s", order_id);
+    size_t len = 0;
+    uint8_t *v = tu_raw_get(dir, "orders", key, strlen(key), &len);
+    assert_non_null(v);
+    v[len - 1] ^= 0x01;
+    assert_int_equal(tu_raw_put(dir, "orders", key, strlen(key), v, len), 0);
+    free(v);
+}
+
+/* A log many times longer than the pipeline's ring, so its chunks are reused over and over, with
+ * several faults at once: the first in seq order is reported, exactly, whichever thread meets
+ * which fault first (a later chunk's fault is often found before an earlier chunk is
+ * consumed), and so is the first differing row in key order when the rows are compared in
+ * ranges cut for many threads. */
+static void test_replay_verify_long_log_reports_the_first_of_several_faults(void **state)
+{
+    (void)state;
+    const char *base = tu_mkdtemp(5, "replay-long");
+    uint64_t head = s_build(base, 2500, 20261130);
+    assert_true(head > 10000);
+    replay_verify_result_t r = s_verify(base, NULL);
+    assert_true(r.ok);
+    assert_int_equal(r.events, head);
+    uint64_t a = head * 3 / 4, b = head - 20;
+
+    /* A flipped bit far into the log, then a deleted event after it too. */
+    const char *dir = tu_mkdtemp(6, "replay-long-copy");
+    tu_rmrf(dir);
+    assert_int_equal(tu_copy_dir(base, dir), 0);
+    s_flip_event(dir, a);
+    r = s_verify(dir, NULL);
+    assert_int_equal(r.bad, REPLAY_BAD_CHAIN);
+    assert_int_equal(r.first_bad_seq, a);
+    assert_int_equal(r.events, a - 1);
+    uint8_t key[8];
+    s_key(key, b);
+    assert_int_equal(tu_raw_delete(dir, "events", key, 8), 0);
+    s_expect_bad(dir, REPLAY_BAD_CHAIN, a);
+    s_flip_event(dir, a); /* flipped back: now the gap is the first fault */
+    r = s_verify(dir, NULL);
+    assert_int_equal(r.bad, REPLAY_BAD_CHAIN);
+    assert_int_equal(r.first_bad_seq, b);
+    assert_non_null(strstr(r.reason, "missing"));
+    /* An event rewritten with its own hash recomputed, before the gap: the next link. */
+    s_rehash_event(dir, a);
+    r = s_verify(dir, NULL);
+    assert_int_equal(r.bad, REPLAY_BAD_CHAIN);
+    assert_int_equal(r.first_bad_seq, a + 1);
+    assert_non_null(strstr(r.reason, "prev_hash"));
+    tu_rmrf(dir);
+
+    /* An event that does not decode in a chain recomputed by a forger, and a flipped bit after
+     * it: the event comes first. Then sequencer time going back, likewise. */
+    dir = s_forge_from(base, a, s_edit_garbage, 0);
+    s_flip_event(dir, b);
+    r = s_verify(dir, NULL);
+    assert_int_equal(r.bad, REPLAY_BAD_EVENT);
+    assert_int_equal(r.first_bad_seq, a);
+    assert_int_equal(r.events, a - 1);
+    assert_non_null(strstr(r.reason, "does not decode"));
+    tu_rmrf(dir);
+    dir = s_forge_from(base, a, NULL, -1000000000LL);
+    s_flip_event(dir, b);
+    r = s_verify(dir, NULL);
+    assert_int_equal(r.bad, REPLAY_BAD_EVENT);
+    assert_int_equal(r.first_bad_seq, a);
+    assert_non_null(strstr(r.reason, "sequencer time"));
+    tu_rmrf(dir);
+
+    /* Two changed order rows far apart in key order: the first ("oO2000" < "oO999"). */
+    dir = tu_mkdtemp(6, "replay-long-copy");
+    tu_rmrf(dir);
+    assert_int_equal(tu_copy_dir(base, dir), 0);
+    uint64_t last = s_order_last_seq(dir, "O2000");
+    s_flip_order_row(dir, "O999");
+    s_flip_order_row(dir, "O2000");
+    r = s_verify(dir, NULL);
+    assert_int_equal(r.bad, REPLAY_BAD_PROJECTION);
+    assert_string_equal(r.row_key, "oO2000");
+    assert_int_equal(r.first_bad_seq, last);
+    evlog_t *log = s_open(dir);
+    replay_verify_opts_t o;
+    replay_verify_opts_default(&o);
+    o.threads = REPLAY_THREADS_MAX;
+    o.pipe_chunk_events = 3;
+    replay_verify_result_t r16;
+    assert_int_equal(replay_verify(log, &o, &r16), 0);
+    assert_int_equal(r16.bad, REPLAY_BAD_PROJECTION);
+    assert_string_equal(r16.row_key, "oO2000");
+    assert_int_equal(r16.rows, r.rows);
+    evlog_destroy(&log);
+    tu_rmrf(dir);
+    tu_rmrf(base);
+}
+
+/* The pass hashes many envelopes at once (8 or 4 per SIMD lane set): every implementation this
+ * CPU has gives exactly oms_hash, for every length from 0 to 700 (empty, block boundaries at
+ * 128, 256, ...), for groups of 1 to 37 messages of mixed lengths (lanes change messages at
+ * different times). */
+static void test_replay_hash_many_is_blake2b(void **state)
+{
+    (void)state;
+    static uint8_t buf[2048];
+    uint64_t rng = 99;
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (uint8_t)tu_rand(&rng);
+    int tested = 0;
+    for (int impl = REPLAY_HASH_AUTO; impl <= REPLAY_HASH_AVX512; impl++) {
+        const uint8_t *msg[40];
+        size_t len[40];
+        oms_hash_t out[40], ref;
+        if (replay__hash_many_with(impl, msg, len, 0, out) != 0)
+            continue; /* not on this CPU */
+        tested++;
+        for (size_t n = 1; n <= 37; n += 4) {
+            for (size_t base = 0; base <= 700; base++) {
+                for (size_t i = 0; i < n; i++) {
+                    len[i] = i == 0 ? base : (base * 7 + i * 131) % 701;
+                    msg[i] = buf + (base + i * 17) % 1024;
+                }
+                assert_int_equal(replay__hash_many_with(impl, msg, len, n, out), 0);
+                for (size_t i = 0; i < n; i++) {
+                    oms_hash(msg[i], len[i], &ref);
+                    assert_memory_equal(ref.bytes, out[i].bytes, OMS_HASH_LEN);
+                }
+            }
+        }
+    }
+    assert_true(tested >= 2); /* AUTO and ONE at least */
+}
+
 /* ---- state ----------------------------------------------------------------------------------- */
 
 #define N_SAMPLES 40
@@ -807,12 +1070,13 @@ static void test_replay_state_matches_live_state_at_every_seq(void **state)
 /* ---- a writer appending while the replay reads ------------------------------------------------
  */
 
+/* stop, batches and failed cross threads (atomics: the test runs clean under TSan). */
 typedef struct {
     fx_t *f;
     gen_t *g;
-    volatile int stop;
-    uint32_t batches;
-    int failed;
+    atomic_int stop;
+    atomic_uint batches;
+    atomic_int failed;
 } writer_t;
 
 /* Appends generated batches through the engine and the log until told to stop (no cmocka
@@ -1487,6 +1751,12 @@ static void test_replay_tool_exit_codes(void **state)
     fclose(fp);
     assert_non_null(strstr(text, "verify: OK"));
     assert_non_null(strstr(text, "anchor to record: "));
+    const char *one_thread[] = {"--store", s_store, "--quiet", "verify", "--threads", "1", NULL};
+    assert_int_equal(s_run_tool(one_thread, NULL), 0);
+    const char *no_threads[] = {"--store", s_store, "verify", "--threads", "0", NULL};
+    assert_int_equal(s_run_tool(no_threads, NULL), 2);
+    const char *many_threads[] = {"--store", s_store, "verify", "--threads", "17", NULL};
+    assert_int_equal(s_run_tool(many_threads, NULL), 2);
     const char *missing[] = {"--store", "/nonexistent/oms-store", "verify", NULL};
     assert_int_equal(s_run_tool(missing, NULL), 3);
     /* The store as the last argument (how oms-bench soak calls it), not twice. */
@@ -1538,12 +1808,15 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_verify_intact_store),
         cmocka_unit_test(test_replay_verify_catches_flipped_byte),
+        cmocka_unit_test(test_replay_verify_accepts_unknown_envelope_fields),
         cmocka_unit_test(test_replay_verify_catches_deleted_event),
         cmocka_unit_test(test_replay_verify_catches_swapped_events),
         cmocka_unit_test(test_replay_verify_catches_truncated_tail),
         cmocka_unit_test(test_replay_verify_catches_changed_projection_row),
         cmocka_unit_test(test_replay_verify_catches_altered_anchor),
         cmocka_unit_test(test_replay_verify_catches_forged_chain_by_rebuild),
+        cmocka_unit_test(test_replay_verify_long_log_reports_the_first_of_several_faults),
+        cmocka_unit_test(test_replay_hash_many_is_blake2b),
         cmocka_unit_test(test_replay_state_matches_live_state_at_every_seq),
         cmocka_unit_test(test_replay_consistent_while_writer_appends),
         cmocka_unit_test(test_replay_dump_filters_and_formats),
