@@ -3,7 +3,9 @@
  * It answers from its own secondary handle on the store, never from the sequencer's memory, so
  * an answer shows only what is durable; the one thing it shares with the sequencer is the
  * counters (omsd_stats_t), for the Stats query and for knowing when the store has moved on (the
- * handle is refreshed only when the sequencer's durable head is past the handle's).
+ * handle is refreshed only when the sequencer's durable head is past the handle's, and an
+ * answer waits while the handle is past the durable head: it sees WAL bytes before their sync
+ * ends, see s_refresh).
  *
  * Replies are stitched from stored bytes with the codec's reply writer: catch-up envelopes as
  * stored (hashes included), projection rows as stored. Lists that have no key order of their
@@ -24,6 +26,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 enum {
@@ -31,6 +34,8 @@ enum {
     QUERY_ROWS_DEFAULT = 1000,    /* max_rows when the request says 0 */
     QUERY_ID_HEX = 32,            /* routing id bytes shown in the lag table (hex: 64 chars) */
     SORT_ENTRIES = OMS_LIMIT_QUERY_ROWS, /* rows collected for sorting */
+    DURABLE_STEP_US = 50,         /* s_refresh: poll step while the store is ahead of durable */
+    DURABLE_WAIT_MS = 2000,       /* s_refresh: longest wait for it to become durable */
 };
 
 /* One catch-up client in the lag table. */
@@ -609,16 +614,31 @@ static int s_stats(omsd_query_t *q, codec_reply_writer_t *w)
 
 /* ---- one request ---------------------------------------------------------------------------- */
 
-/* Brings the handle up to the sequencer's durable head when it is behind. 0 or OMS_ERR_IO. */
+/* Brings the handle up to the sequencer's durable head when it is behind, and answers nothing
+ * the sequencer has not reported durable. A secondary catches up with whatever is in the WAL
+ * file, and the WAL file holds a batch's bytes before its sync ends (during the sync, and for a
+ * group's earlier batches, from their unsynced write): read then, the handle can be a batch or
+ * a group ahead of what is durable, and a row or event read from it could be lost by a power
+ * failure although a client was shown it. So, when the handle is ahead of the durable head the
+ * sequencer publishes, this waits (in steps of DURABLE_STEP_US, at most DURABLE_WAIT_MS) for
+ * the sequencer to catch up; a sync takes well under a millisecond. 0, OMS_ERR_IO (refresh
+ * failed), or OMS_ERR_BUSY when the log did not become durable in time (the caller answers
+ * ERROR and the client asks again). *head is the handle's head. */
 static int s_refresh(omsd_query_t *q, uint64_t *head)
 {
     evlog_head(q->log, head, NULL);
-    if (atomic_load(&q->stats->head_seq_pub) <= *head)
-        return 0;
-    int rc = evlog_refresh(q->log);
-    if (rc)
-        return rc;
-    evlog_head(q->log, head, NULL);
+    if (atomic_load(&q->stats->head_seq_pub) > *head) {
+        int rc = evlog_refresh(q->log);
+        if (rc)
+            return rc;
+        evlog_head(q->log, head, NULL);
+    }
+    for (int i = 0; atomic_load(&q->stats->head_seq_pub) < *head; i++) {
+        if (i >= DURABLE_WAIT_MS * 1000 / DURABLE_STEP_US)
+            return OMS_ERR_BUSY;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = DURABLE_STEP_US * 1000L};
+        nanosleep(&ts, NULL);
+    }
     return 0;
 }
 
@@ -647,8 +667,12 @@ static void s_answer(omsd_query_t *q, const uint8_t *id, size_t idlen, const uin
             snprintf(why, sizeof why, "the request holds no query");
         }
     }
-    if (rc == 0 && rq.kind != CODEC_Q_STATS && (rc = s_refresh(q, &head)) != 0)
-        snprintf(why, sizeof why, "the store could not be read: %s", evlog_errmsg(q->log));
+    if (rc == 0 && rq.kind != CODEC_Q_STATS && (rc = s_refresh(q, &head)) != 0) {
+        if (rc == OMS_ERR_BUSY)
+            snprintf(why, sizeof why, "the store is not yet durable; ask again");
+        else
+            snprintf(why, sizeof why, "the store could not be read: %s", evlog_errmsg(q->log));
+    }
     if (rq.kind == CODEC_Q_STATS && rc == 0)
         head = atomic_load(&q->stats->head_seq_pub);
     int brc = codec_qreply_begin(&r.w, q->reply, CODEC_QREPLY_CAP, rq.request_id, head);

@@ -56,6 +56,7 @@ typedef struct {
     double rates[RATES_MAX]; /* --rates */
     int n_rates;             /* how many */
     bool sync;               /* --durability */
+    bool paced_only;         /* --paced-only: no closed loop, no raw RocksDB baseline */
     uint64_t orders[8];      /* restart: --orders */
     int n_orders;            /* how many */
 } e2e_args_t;
@@ -118,6 +119,8 @@ static int s_parse(int argc, char **argv, e2e_args_t *e)
                 e->orders[k] = (uint64_t)o[k];
             }
             e->n_orders = n, i++;
+        } else if (strcmp(argv[i], "--paced-only") == 0) {
+            e->paced_only = true;
         } else if (strcmp(argv[i], "--durability") == 0 && v) {
             if (strcmp(v, "sync") != 0 && strcmp(v, "async") != 0)
                 return -1;
@@ -319,10 +322,12 @@ static int s_run_transport(const e2e_args_t *e, const char *base, bool tcp, tran
     codec_qreply_t *q0 = malloc(sizeof *q0), *q1 = malloc(sizeof *q1);
     char run[24];
     snprintf(run, sizeof run, "c%s%d", tr->transport, (int)getpid());
-    drv_t *drv = drv_new(d.cmd_ep, run, DRV_MIX, e->window, 4, 0);
+    drv_t *drv = e->paced_only ? NULL : drv_new(d.cmd_ep, run, DRV_MIX, e->window, 4, 0);
     drv_result_t res;
-    if (q0 && q1 && drv && s_stats(&d, q0) == 0 && drv_closed(drv, 1.0, e->a.seconds, &res) == 0 &&
-        s_stats(&d, q1) == 0) {
+    if (e->paced_only) {
+        rc = q0 && q1 ? 0 : -1;
+    } else if (q0 && q1 && drv && s_stats(&d, q0) == 0 &&
+               drv_closed(drv, 1.0, e->a.seconds, &res) == 0 && s_stats(&d, q1) == 0) {
         double dcmd = (double)(q1->stats.commands_total - q0->stats.commands_total);
         double dev = (double)(q1->stats.events_total - q0->stats.events_total);
         double dbat = (double)(q1->stats.batches_total - q0->stats.batches_total);
@@ -361,7 +366,7 @@ int bench_e2e_main(int argc, char **argv)
     if (s_parse(argc, argv, &e) != 0) {
         fprintf(stderr, "usage: oms-bench e2e [--json] [--seconds S] [--dir D] [--omsd PATH]\n"
                         "         [--transport tcp|ipc|both] [--window W] [--rates R1,R2,..]\n"
-                        "         [--durability sync|async]\n");
+                        "         [--durability sync|async] [--paced-only]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -375,8 +380,8 @@ int bench_e2e_main(int argc, char **argv)
         return 1;
     }
     static const size_t batches[] = {1, 64, 512};
-    double raw[3];
-    for (int b = 0; b < 3; b++) {
+    double raw[3] = {0, 0, 0};
+    for (int b = 0; b < 3 && !e.paced_only; b++) {
         char dir[1100];
         snprintf(dir, sizeof dir, "%s/raw-%d", base, b);
         raw[b] = bench_raw_append_rate(dir, e.sync, batches[b], ENV_BYTES,
@@ -402,13 +407,16 @@ int bench_e2e_main(int argc, char **argv)
                raw[2]);
         for (int t = 0; t < nt; t++) {
             double budget = fsync_cost.p50_us + tr[t].rtt.p50_us;
-            printf("%s{\"transport\":\"%s\",\"rtt_us_p50\":%.1f,\"rtt_us_p99\":%.1f,"
-                   "\"closed_loop\":{\"commands_per_s\":%.0f,\"events_per_s\":%.0f,"
-                   "\"commands_per_batch\":%.1f,\"not_accepted\":%llu,"
-                   "\"ratio_to_raw_512\":%.3f},\"paced\":[",
-                   t ? "," : "", tr[t].transport, tr[t].rtt.p50_us, tr[t].rtt.p99_us,
-                   tr[t].closed_cmds_per_s, tr[t].closed_events_per_s, tr[t].cmds_per_batch,
-                   (unsigned long long)tr[t].closed_problems, tr[t].closed_cmds_per_s / raw[2]);
+            printf("%s{\"transport\":\"%s\",\"rtt_us_p50\":%.1f,\"rtt_us_p99\":%.1f,", t ? "," : "",
+                   tr[t].transport, tr[t].rtt.p50_us, tr[t].rtt.p99_us);
+            if (e.paced_only)
+                printf("\"closed_loop\":null,\"paced\":[");
+            else
+                printf("\"closed_loop\":{\"commands_per_s\":%.0f,\"events_per_s\":%.0f,"
+                       "\"commands_per_batch\":%.1f,\"not_accepted\":%llu,"
+                       "\"ratio_to_raw_512\":%.3f},\"paced\":[",
+                       tr[t].closed_cmds_per_s, tr[t].closed_events_per_s, tr[t].cmds_per_batch,
+                       (unsigned long long)tr[t].closed_problems, tr[t].closed_cmds_per_s / raw[2]);
             for (int i = 0; i < e.n_rates; i++) {
                 const drv_result_t *p = &tr[t].paced[i];
                 printf("%s{\"rate\":%.0f,\"samples\":%zu,\"starved\":%llu,\"p50_us\":%.1f,"
@@ -428,23 +436,26 @@ int bench_e2e_main(int argc, char **argv)
     printf("baselines measured in this run:\n");
     printf("  fdatasync of a 4 KiB write     p50 %8.1f us   p99 %8.1f us\n", fsync_cost.p50_us,
            fsync_cost.p99_us);
-    printf("  raw RocksDB WriteBatch (%s)  batch 1: %.0f ev/s  batch 64: %.0f ev/s  batch 512: "
-           "%.0f ev/s\n",
-           dur, raw[0], raw[1], raw[2]);
+    if (!e.paced_only)
+        printf("  raw RocksDB WriteBatch (%s)  batch 1: %.0f ev/s  batch 64: %.0f ev/s  batch "
+               "512: %.0f ev/s\n",
+               dur, raw[0], raw[1], raw[2]);
     for (int t = 0; t < nt; t++) {
         const transport_result_t *r = &tr[t];
         double budget = fsync_cost.p50_us + r->rtt.p50_us;
         printf("\n[%s]  DEALER/ROUTER round trip without the OMS: p50 %.1f us, p99 %.1f us\n",
                r->transport, r->rtt.p50_us, r->rtt.p99_us);
-        printf("  closed loop, %u orders in flight: %.0f commands/s, %.0f events/s, %.1f "
-               "commands per batch%s\n",
-               e.window, r->closed_cmds_per_s, r->closed_events_per_s, r->cmds_per_batch,
-               r->closed_problems ? " (some replies not ACCEPTED: see stderr)" : "");
-        printf("    / raw RocksDB %s batch 512 = %.1f%%%s\n", dur,
-               100 * r->closed_cmds_per_s / raw[2],
-               e.sync ? (r->closed_cmds_per_s / raw[2] >= 0.5 ? "   target >= 50%: met"
-                                                              : "   target >= 50%: MISSED")
-                      : "");
+        if (!e.paced_only) {
+            printf("  closed loop, %u orders in flight: %.0f commands/s, %.0f events/s, %.1f "
+                   "commands per batch%s\n",
+                   e.window, r->closed_cmds_per_s, r->closed_events_per_s, r->cmds_per_batch,
+                   r->closed_problems ? " (some replies not ACCEPTED: see stderr)" : "");
+            printf("    / raw RocksDB %s batch 512 = %.1f%%%s\n", dur,
+                   100 * r->closed_cmds_per_s / raw[2],
+                   e.sync ? (r->closed_cmds_per_s / raw[2] >= 0.5 ? "   target >= 50%: met"
+                                                                  : "   target >= 50%: MISSED")
+                          : "");
+        }
         printf("  %10s %9s %9s %10s %10s %10s %10s %s\n", "rate/s", "samples", "starved", "p50 us",
                "p99 us", "p99.9 us", "max us", "p99/(fsync+rtt)");
         for (int i = 0; i < e.n_rates; i++) {

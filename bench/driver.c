@@ -24,6 +24,8 @@
 #include "codec.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <sys/prctl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,22 +346,43 @@ static int s_cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void s_sleep_until(int64_t t_ns)
+/* Waits until a reply may be read from one of the driver's sockets, or until t_ns (monotonic),
+ * whichever comes first, to the precision of ppoll. A sleep, or zmq_poll (whole milliseconds),
+ * would notice a reply only when it ends and add that delay to every measured latency, which
+ * the round-trip baseline (a blocking receive) does not pay. Each socket's ZMQ_EVENTS is read
+ * before blocking on its ZMQ_FD, as libzmq requires (the fd only says "look again"); a spurious
+ * wake-up is harmless, since the caller loops. 0, or -1 when a socket option cannot be read. */
+static int s_wait_until(drv_t *d, int64_t t_ns)
 {
-    int64_t now = bench_mono_ns();
-    if (t_ns <= now)
-        return;
-    int64_t dt = t_ns - now;
-    if (dt > 200000)
-        dt = 200000; /* wake at least every 200 us to read replies */
-    struct timespec ts = {.tv_sec = 0, .tv_nsec = dt};
-    nanosleep(&ts, NULL);
+    struct pollfd fds[DRV_SOCKS_MAX];
+    for (uint32_t i = 0; i < d->n_socks; i++) {
+        int events = 0, fd = -1;
+        size_t len = sizeof events;
+        if (zmq_getsockopt(d->socks[i], ZMQ_EVENTS, &events, &len) != 0)
+            return -1;
+        if (events & ZMQ_POLLIN)
+            return 0;
+        len = sizeof fd;
+        if (zmq_getsockopt(d->socks[i], ZMQ_FD, &fd, &len) != 0)
+            return -1;
+        fds[i] = (struct pollfd){.fd = fd, .events = POLLIN};
+    }
+    int64_t dt = t_ns - bench_mono_ns();
+    if (dt <= 0)
+        return 0;
+    struct timespec ts = {.tv_sec = dt / 1000000000, .tv_nsec = dt % 1000000000};
+    if (ppoll(fds, d->n_socks, &ts, NULL) < 0 && errno != EINTR)
+        return -1;
+    return 0;
 }
 
 int drv_paced(drv_t *d, double rate, double warm_s, double secs, drv_result_t *res)
 {
     memset(res, 0, sizeof *res);
     d->lat_n = 0;
+    /* Wake at the scheduled send times, not up to the default 50 us of timer slack later
+     * (latency counts from the schedule, so a late wake-up would be charged to the OMS). */
+    (void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     int64_t interval = (int64_t)(1e9 / rate);
     if (interval < 1)
         interval = 1;
@@ -387,8 +410,9 @@ int drv_paced(drv_t *d, double rate, double warm_s, double secs, drv_result_t *r
         if (d->n_idle == 0) {
             if (s_pump(d, 1, false, m0) < 0)
                 return -1;
-        } else
-            s_sleep_until(next);
+        } else if (s_wait_until(d, next) != 0) {
+            return -1;
+        }
     }
     /* The tail's replies are measured too (they were scheduled inside the window). */
     int64_t dl = bench_mono_ns() + 30 * (int64_t)1000000000;

@@ -46,6 +46,8 @@ struct evlog_t {
     rocksdb_column_family_handle_t *cf[EVLOG_CF_COUNT_]; /* our families */
     rocksdb_column_family_handle_t *cf_default;          /* RocksDB's default family */
     rocksdb_writeoptions_t *wopts;                       /* sync or not */
+    rocksdb_writeoptions_t *wopts_group;                 /* never sync: a group's first writes */
+    bool sync;                                           /* durability is EVLOG_SYNC */
     rocksdb_readoptions_t *ropts;                        /* point reads */
     rocksdb_writebatch_t *wb;                            /* for the initial meta write */
     evlog_mode_t mode;                                   /* write, read-only, secondary */
@@ -65,6 +67,7 @@ struct evlog_t {
     uint64_t next_ticket;                     /* ticket of the next submit */
     uint64_t next_commit;                     /* ticket the committer does next */
     uint64_t durable_ticket;                  /* tickets < this are durable */
+    uint64_t groups_written;                  /* groups the committer wrote (one sync each) */
     uint64_t durable_seq;                     /* head seq that is durable */
     oms_hash_t durable_hash;                  /* head hash that is durable */
     bool commit_failed;                       /* a write failed: refuse more */
@@ -502,6 +505,8 @@ int evlog_open(const char *path, const evlog_options_t *opts, evlog_t **out, cha
     self->opts = s_make_options(&o);
     self->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(self->wopts, o.durability == EVLOG_SYNC);
+    self->wopts_group = rocksdb_writeoptions_create();
+    self->sync = o.durability == EVLOG_SYNC;
     self->ropts = rocksdb_readoptions_create();
     self->wb = rocksdb_writebatch_create();
 
@@ -592,6 +597,8 @@ void evlog_destroy(evlog_t **self_p)
         rocksdb_readoptions_destroy(self->ropts);
     if (self->wopts)
         rocksdb_writeoptions_destroy(self->wopts);
+    if (self->wopts_group)
+        rocksdb_writeoptions_destroy(self->wopts_group);
     if (self->opts)
         rocksdb_options_destroy(self->opts);
     free(self->scratch);
@@ -716,8 +723,32 @@ static int s_check_batch(evlog_t *self, const evlog_event_t *events, size_t n_ev
     return 0;
 }
 
-/* The committer thread: writes queued batches in ticket order. After a failure it fails every
- * later batch without writing it, so the store stays a prefix of what was submitted. */
+/* Writes the queued batches with tickets [t0, t1) in ticket order, each as one RocksDB write
+ * (so each stays atomic), paying the durability once for the group: with sync durability
+ * every write but the last skips the sync, and the last one syncs the WAL, which makes the
+ * whole group durable (fdatasync covers everything written to the file before it, and RocksDB
+ * syncs every WAL file not yet synced, should the group span a WAL switch). Stops at the first
+ * failure. Returns how many of the group are durable (all or, after a failure, none with sync
+ * durability; with async durability those written before the failure) and leaves the first
+ * failure's message in *rerr (RocksDB's, owned by the caller). Runs without the mutex: the
+ * slots [t0, t1) belong to the committer until next_commit passes them. */
+static uint64_t s_write_group(evlog_t *self, uint64_t t0, uint64_t t1, char **rerr)
+{
+    uint64_t t = t0;
+    for (; t < t1 && *rerr == NULL; t++) {
+        evlog_slot_t *slot = &self->slots[t % EVLOG_PIPELINE_DEPTH];
+        rocksdb_write(self->db, t + 1 == t1 ? self->wopts : self->wopts_group, slot->wb, rerr);
+    }
+    if (*rerr == NULL)
+        return t1 - t0;
+    return self->sync ? 0 : t - 1 - t0; /* t - 1 is the write that failed */
+}
+
+/* The committer thread: writes queued batches in ticket order, all those queued when it looks
+ * as one group with one sync (group commit across the pipeline: a batch submitted while a
+ * sync is under way waits for that sync and then for one more, never for one sync per batch
+ * queued ahead of it). After a failure it fails every later batch without writing it, so the
+ * store stays a prefix of what was submitted. */
 static void *s_committer(void *arg)
 {
     evlog_t *self = arg;
@@ -727,37 +758,46 @@ static void *s_committer(void *arg)
             pthread_cond_wait(&self->cv_work, &self->mu);
         if (self->next_commit == self->next_ticket && self->stopping)
             break;
-        uint64_t t = self->next_commit;
-        evlog_slot_t *slot = &self->slots[t % EVLOG_PIPELINE_DEPTH];
+        uint64_t t0 = self->next_commit, t1 = self->next_ticket;
         bool skip = self->commit_failed;
         pthread_mutex_unlock(&self->mu);
 
         char *rerr = NULL;
-        if (!skip)
-            rocksdb_write(self->db, self->wopts, slot->wb, &rerr);
-        rocksdb_writebatch_clear(slot->wb);
+        uint64_t ok = skip ? 0 : s_write_group(self, t0, t1, &rerr);
+        for (uint64_t t = t0; t < t1; t++)
+            rocksdb_writebatch_clear(self->slots[t % EVLOG_PIPELINE_DEPTH].wb);
 
         pthread_mutex_lock(&self->mu);
+        if (!skip)
+            self->groups_written++;
+        if (ok) {
+            const evlog_slot_t *last = &self->slots[(t0 + ok - 1) % EVLOG_PIPELINE_DEPTH];
+            self->durable_seq = last->last_seq;
+            self->durable_hash = last->last_hash;
+            self->durable_ticket = t0 + ok;
+        }
         if (skip || rerr) {
             self->commit_failed = true;
+            const evlog_slot_t *bad = &self->slots[(t0 + ok) % EVLOG_PIPELINE_DEPTH];
             if (rerr && !self->commit_errmsg[0])
                 snprintf(self->commit_errmsg, sizeof self->commit_errmsg,
-                         "append of batch %llu (seqs %llu..%llu) failed: %s", (unsigned long long)t,
-                         (unsigned long long)slot->first_seq, (unsigned long long)slot->last_seq,
-                         rerr);
-        } else {
-            self->durable_seq = slot->last_seq;
-            self->durable_hash = slot->last_hash;
-            self->durable_ticket = t + 1;
+                         "append of batches %llu..%llu (seqs %llu..) failed: %s",
+                         (unsigned long long)(t0 + ok), (unsigned long long)(t1 - 1),
+                         (unsigned long long)bad->first_seq, rerr);
         }
         rocksdb_free(rerr);
-        self->next_commit = t + 1;
+        self->next_commit = t1;
         pthread_cond_broadcast(&self->cv_done);
+        pthread_mutex_unlock(&self->mu);
+        /* Outside the mutex: the sequencer wakes on this and takes the mutex at once
+         * (evlog_poll, evlog_head); waking it while we still hold the mutex would make it
+         * sleep again on the lock. The counter keeps any number of signals. */
         if (self->notify_fd >= 0) {
             uint64_t one = 1;
             ssize_t w = write(self->notify_fd, &one, sizeof one);
             (void)w; /* an eventfd counter cannot fill up in practice; readers poll state */
         }
+        pthread_mutex_lock(&self->mu);
     }
     pthread_mutex_unlock(&self->mu);
     return NULL;
@@ -895,6 +935,17 @@ int evlog_wait(evlog_t *self, uint64_t ticket)
     return rc;
 }
 
+void evlog_commit_counts(evlog_t *self, uint64_t *batches, uint64_t *groups)
+{
+    assert(self != NULL);
+    pthread_mutex_lock(&self->mu);
+    if (batches)
+        *batches = self->mode == EVLOG_MODE_WRITE ? self->next_commit : 0;
+    if (groups)
+        *groups = self->groups_written;
+    pthread_mutex_unlock(&self->mu);
+}
+
 int evlog_poll(evlog_t *self, uint64_t *durable_tickets)
 {
     assert(self != NULL);
@@ -936,6 +987,7 @@ int evlog_append(evlog_t *self, const evlog_event_t *events, size_t n_events,
     pthread_mutex_lock(&self->mu);
     self->next_ticket = t + 1;
     self->next_commit = t + 1;
+    self->groups_written++;
     if (rerr) {
         self->commit_failed = true;
         snprintf(self->commit_errmsg, sizeof self->commit_errmsg,

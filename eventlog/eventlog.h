@@ -176,7 +176,10 @@ int evlog_append(evlog_t *self, const evlog_event_t *events, size_t n_events,
  *
  * evlog_submit validates the batch exactly as evlog_append does (same errors, nothing changed
  * on failure), assigns its seqs, encodes and chains its envelopes, and queues it for the log's
- * committer thread, which writes queued batches one at a time in submission order. It returns
+ * committer thread, which writes queued batches in submission order, each as its own atomic
+ * write, and everything queued when it looks as one group with a single WAL sync (a batch
+ * submitted during a sync waits for that sync and one more, never for one per batch ahead of
+ * it). It returns
  * at once with the batch's ticket (0, 1, 2, ... since open) unless EVLOG_PIPELINE_DEPTH
  * batches are already in flight, then it waits for one to finish. Seqs and hashes continue
  * from the previous submitted batch, durable or not.
@@ -188,6 +191,11 @@ int evlog_append(evlog_t *self, const evlog_event_t *events, size_t n_events,
  * Only one thread may submit. */
 int evlog_submit(evlog_t *self, const evlog_event_t *events, size_t n_events,
                  const evlog_row_t *rows, size_t n_rows, uint64_t *ticket, uint64_t *first_seq);
+
+/* Counts of a writer's committer since open: batches it wrote and the groups they were
+ * written in (with sync durability, one WAL sync per group). Either pointer may be NULL; both
+ * 0 for a handle that is not a writer. For tests and diagnostics. */
+void evlog_commit_counts(evlog_t *self, uint64_t *batches, uint64_t *groups);
 
 /* Blocks until the batch with this ticket is written: 0, or OMS_ERR_IO if it failed. */
 int evlog_wait(evlog_t *self, uint64_t ticket);

@@ -4,7 +4,8 @@
  * rows that are all-or-nothing; limits that refuse bad input and change nothing; verify that
  * finds a flipped byte, a deleted event, two swapped events and a truncated tail with the right
  * first bad seq; refusal of a store with another schema or a wrong head; readers (read-only,
- * secondary, checkpoint) beside a writer; and a full disk that fails an append cleanly.
+ * secondary, checkpoint) beside a writer; a full disk that fails an append cleanly; and
+ * pipelined batches that keep their order and share one WAL sync when queued together.
  */
 #include <setjmp.h>
 #include <stdbool.h>
@@ -885,6 +886,81 @@ static void test_eventlog_pipelined_submit_in_order(void **state)
     tu_rmrf(dir);
 }
 
+/* Batches queued behind a write in progress are written as one group with one WAL sync (the
+ * committer's group commit), each still atomic, in ticket order, and durable together: with
+ * sync durability, rounds of EVLOG_PIPELINE_DEPTH back-to-back submits need fewer groups than
+ * batches (each sync takes far longer than a submit), and a reopened store holds every batch's
+ * events and rows. Async durability goes through the same path. */
+static void test_eventlog_queued_batches_share_one_sync(void **state)
+{
+    (void)state;
+    for (int sync = 1; sync >= 0; sync--) {
+        const char *dir = tu_mkdtemp(0, "evlog-group");
+        evlog_options_t o;
+        evlog_options_default(&o);
+        o.durability = sync ? EVLOG_SYNC : EVLOG_ASYNC;
+        evlog_t *log = NULL;
+        assert_int_equal(evlog_open(dir, &o, &log, NULL, 0), 0);
+        enum { ROUNDS = 40, PER = EVLOG_PIPELINE_DEPTH, EVS = 3 };
+        test_event_t t[EVS];
+        evlog_event_t evs[EVS];
+        for (int i = 0; i < EVS; i++) {
+            s_make_event(&t[i], (uint64_t)i + 1, 100);
+            evs[i] = t[i].ev;
+        }
+        uint64_t expect_first = 1, ticket = 0;
+        for (int r = 0; r < ROUNDS; r++) {
+            for (int b = 0; b < PER; b++) {
+                char key[32];
+                uint8_t val[8];
+                int kl = snprintf(key, sizeof key, "k%04d", r * PER + b);
+                oms_put_be64(val, (uint64_t)(r * PER + b));
+                evlog_row_t row = {.cf = EVLOG_CF_ORDERS,
+                                   .key = (const uint8_t *)key,
+                                   .key_len = (size_t)kl,
+                                   .value = val,
+                                   .value_len = sizeof val};
+                uint64_t first = 0;
+                assert_int_equal(evlog_submit(log, evs, EVS, &row, 1, &ticket, &first), 0);
+                assert_int_equal(first, expect_first);
+                expect_first += EVS;
+            }
+            assert_int_equal(evlog_wait(log, ticket), 0);
+            uint64_t durable = 0, head = 0;
+            assert_int_equal(evlog_poll(log, &durable), 0);
+            assert_int_equal(durable, ticket + 1);
+            evlog_head(log, &head, NULL);
+            assert_int_equal(head, expect_first - 1);
+        }
+        uint64_t batches = 0, groups = 0;
+        evlog_commit_counts(log, &batches, &groups);
+        assert_int_equal(batches, ROUNDS * PER);
+        assert_true(groups >= ROUNDS && groups <= batches);
+        if (sync)
+            assert_true(groups < batches);
+        evlog_destroy(&log);
+
+        log = s_open(dir);
+        evlog_verify_t rep;
+        assert_int_equal(evlog_verify(log, &rep, NULL, NULL), 0);
+        assert_true(rep.ok);
+        assert_int_equal(rep.events, (uint64_t)ROUNDS * PER * EVS);
+        for (int i = 0; i < ROUNDS * PER; i++) {
+            char key[32];
+            int kl = snprintf(key, sizeof key, "k%04d", i);
+            uint8_t *v = NULL;
+            size_t vl = 0;
+            assert_int_equal(
+                evlog_row_get(log, EVLOG_CF_ORDERS, (const uint8_t *)key, (size_t)kl, &v, &vl), 0);
+            assert_int_equal(vl, 8);
+            assert_int_equal(oms_get_be64(v), (uint64_t)i);
+            evlog_free(v);
+        }
+        evlog_destroy(&log);
+        tu_rmrf(dir);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -903,6 +979,7 @@ int main(void)
         cmocka_unit_test(test_eventlog_full_disk_fails_append_cleanly),
         cmocka_unit_test(test_eventlog_full_disk_fails_pipeline_cleanly),
         cmocka_unit_test(test_eventlog_pipelined_submit_in_order),
+        cmocka_unit_test(test_eventlog_queued_batches_share_one_sync),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,9 @@
  *                           held and answered DUPLICATE; each command is in the log once.
  *   second_daemon_refused   a second daemon on the same store exits non-zero saying the store is
  *                           in use; the first is unaffected.
+ *   query_never_ahead_of_durable
+ *                           catch-up during a burst of one-command batches never answers past
+ *                           the durable head (the secondary handle sees unsynced WAL bytes).
  *   sigterm_under_burst     SIGTERM while thousands of commands are in flight: exit status 0,
  *                           and every command that got a reply is in the log at its seqs.
  *   kill9_restart           SIGKILL mid-stream, restart, resend everything: the state reloads,
@@ -796,6 +799,65 @@ static void s_burst(void *sock, const char *prefix, uint8_t (*bufs)[512], size_t
 }
 
 
+/* Under a burst of one-command batches (one sync each), catch-up queries never answer beyond
+ * what the sequencer has reported durable: the head a catch-up reply gives, and its last
+ * event, are at most the durable head a stats query returns right after it. (The query thread
+ * reads through a secondary handle, which sees a batch as soon as it is in the WAL file, before
+ * its sync ends; without the wait in s_refresh about one catch-up in ten was ahead.) */
+static void test_omsd_query_never_ahead_of_durable(void **state)
+{
+    omsd_t *d = *state;
+    const char *const flags[] = {"--demo-data", "--batch-max", "1", NULL};
+    s_start(d, flags);
+    void *sock = s_dealer(d->cmd_ep);
+    void *q = s_dealer(d->query_ep);
+    uint8_t(*bufs)[512] = calloc(BURST, 512);
+    size_t *lens = calloc(BURST, sizeof *lens);
+    codec_slice_t *items = calloc(OMS_LIMIT_CATCHUP_EVENTS, sizeof *items);
+    assert_true(bufs && lens && items);
+    s_burst(sock, "q", bufs, lens);
+    int replies = 0, checks = 0, moved = 0;
+    uint64_t last_head = 0;
+    while (replies < BURST) {
+        while (replies < BURST && s_recv(sock, 0) >= 0)
+            replies++;
+        codec_query_t rq = {
+            .kind = CODEC_Q_CATCH_UP, .from_seq = last_head ? last_head : 1, .max_events = 10};
+        snprintf(rq.request_id, sizeof rq.request_id, "cu-%d", checks);
+        assert_int_equal(s_query(q, &rq, items, OMS_LIMIT_CATCHUP_EVENTS, s_qr, WAIT_MS), 0);
+        assert_int_equal(s_qr->kind, CODEC_QR_CATCH_UP);
+        uint64_t head = s_qr->catch_up_head_seq, last = 0;
+        for (uint32_t i = 0; i < s_qr->n_items; i++) {
+            evlog_record_t rec;
+            assert_int_equal(evlog_record_parse(items[i].data, items[i].len, &rec), 0);
+            last = rec.seq;
+        }
+        codec_query_t sq = {.kind = CODEC_Q_STATS};
+        strcpy(sq.request_id, "st");
+        assert_int_equal(s_query(q, &sq, NULL, 0, s_qr, WAIT_MS), 0);
+        assert_int_equal(s_qr->kind, CODEC_QR_STATS);
+        uint64_t durable = s_qr->stats.head_seq;
+        if (head > durable || last > durable)
+            fail_msg("catch-up answered head %llu (last event %llu) while the durable head was "
+                     "at most %llu",
+                     (unsigned long long)head, (unsigned long long)last,
+                     (unsigned long long)durable);
+        moved += head > last_head;
+        last_head = head;
+        checks++;
+        if (replies < BURST && s_recv(sock, WAIT_MS) >= 0)
+            replies++;
+    }
+    fprintf(stderr, "      (%d catch-ups during the burst, %d saw the head move)\n", checks, moved);
+    assert_true(moved >= 3); /* the head did move under the queries */
+    free(items);
+    free(bufs);
+    free(lens);
+    zmq_close(q);
+    zmq_close(sock);
+    s_stop(d);
+}
+
 static void test_omsd_sigterm_under_burst(void **state)
 {
     omsd_t *d = *state;
@@ -965,6 +1027,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_omsd_retry_duplicate, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_omsd_retry_while_in_flight, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_omsd_second_daemon_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_omsd_query_never_ahead_of_durable, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_omsd_sigterm_under_burst, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_omsd_kill9_restart, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_omsd_bad_flags, s_setup, s_teardown),
