@@ -379,19 +379,32 @@ int bench_engine_main(int argc, char **argv)
 {
     /* --target-only: only the configuration the target is judged on (rows, batch 256), for
      * profiling it alone (perf, callgrind): no capture round, no rebuild. */
+    /* --batch N (with --target-only): the same configuration at another batch size, to compare
+     * profiles (how the batch's working set costs). */
     bool target_only = false;
+    uint32_t prof_batch = TARGET_BATCH;
     char *rest[64];
     int n_rest = 0;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--target-only") == 0)
             target_only = true;
-        else if (n_rest < 64)
+        else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
+            char *end;
+            unsigned long v = strtoul(argv[++i], &end, 10);
+            if (*end || v == 0 || v > OMS_LIMIT_BATCH_COMMANDS) {
+                fprintf(stderr, "oms-bench engine: --batch wants 1..%d\n",
+                        OMS_LIMIT_BATCH_COMMANDS);
+                return 2;
+            }
+            prof_batch = (uint32_t)v;
+        } else if (n_rest < 64)
             rest[n_rest++] = argv[i];
     }
     bench_args_t a;
     if (n_rest == 64 || bench_parse_args(n_rest, rest, &a) != 0) {
         fprintf(stderr,
-                "usage: oms-bench engine [--json] [--seconds S] [--rounds N] [--target-only]\n");
+                "usage: oms-bench engine [--json] [--seconds S] [--rounds N] [--target-only "
+                "[--batch N]]\n");
         return 2;
     }
     size_t n = (size_t)(a.seconds * 1.5e6);
@@ -412,7 +425,8 @@ int bench_engine_main(int argc, char **argv)
     for (int r = 0; r < 2; r++)
         for (int b = 0; b < 3; b++)
             for (int k = 0; k < a.rounds && (!target_only || (r == 0 && b == 2)); k++) {
-                result_t x = s_round(&s, batches[b], rowss[r], a.seconds, NULL, NULL);
+                uint32_t bs = target_only ? prof_batch : batches[b];
+                result_t x = s_round(&s, bs, rowss[r], a.seconds, NULL, NULL);
                 if (x.cmds_per_s > res[r][b].cmds_per_s)
                     res[r][b] = x;
             }

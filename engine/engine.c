@@ -474,6 +474,56 @@ static const char *s_event_order_id(const oms_event_t *ev, const oms_cmd_t *cmd)
     }
 }
 
+/* The status order `oid` has after events [first, first + n): the projection copies the
+ * status of every order event it applies (projections/apply.c), so the last such event naming
+ * the order says it without a second lookup. false when none does (a refused command, an
+ * allocation): the caller looks the order up. */
+static bool s_status_from_events(const oms_engine_t *e, const char *oid, uint32_t first,
+                                 uint32_t n, oms_ord_status_t *out)
+{
+    for (uint32_t k = first + n; k-- > first;) {
+        const oms_event_t *ev = &e->events[k];
+        const char *id;
+        oms_ord_status_t st;
+        switch (ev->type) {
+        case OMS_EV_ORDER_ACCEPTED:
+            id = ev->u.accepted.order.order_id;
+            st = ev->u.accepted.status;
+            break;
+        case OMS_EV_ORDER_RELEASED:
+            id = ev->u.released.order_id;
+            st = ev->u.released.status;
+            break;
+        case OMS_EV_CANCEL_REQUESTED:
+        case OMS_EV_REPLACE_REQUESTED:
+            id = ev->u.request.order_id;
+            st = ev->u.request.status;
+            break;
+        case OMS_EV_ORDER_FILLED:
+        case OMS_EV_TRADE_BUSTED:
+        case OMS_EV_TRADE_CORRECTED:
+        case OMS_EV_ORDER_ACKNOWLEDGED:
+        case OMS_EV_ORDER_REJECTED_BY_VENUE:
+        case OMS_EV_ORDER_CANCELED:
+        case OMS_EV_CANCEL_REJECTED:
+        case OMS_EV_ORDER_REPLACED:
+        case OMS_EV_REPLACE_REJECTED:
+        case OMS_EV_ORDER_EXPIRED:
+        case OMS_EV_ORDER_DONE_FOR_DAY:
+            id = ev->u.order.h.order_id;
+            st = ev->u.order.status;
+            break;
+        default:
+            continue; /* exceptions and allocations leave the status as it was */
+        }
+        if (strcmp(id, oid) != 0)
+            return false;
+        *out = st;
+        return true;
+    }
+    return false;
+}
+
 static void s_reply_from_events(oms_engine_t *e, const oms_cmd_t *cmd, uint32_t first, uint32_t n,
                                 uint64_t first_seq, oms_reply_t *r)
 {
@@ -510,7 +560,7 @@ static void s_reply_from_events(oms_engine_t *e, const oms_cmd_t *cmd, uint32_t 
     }
     const char *oid = oms_cmd_order_id(cmd);
     oms_strlcpy(r->order_id, oid, OMS_ID_CAP);
-    if (oid[0]) {
+    if (oid[0] && !s_status_from_events(e, oid, first, n, &r->ord_status)) {
         const proj_order_t *o = proj_order(e->st, oid);
         if (o)
             r->ord_status = o->status;

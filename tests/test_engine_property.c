@@ -1286,6 +1286,25 @@ static void s_check_replies(prop_t *p, uint32_t n, uint64_t head0, uint64_t head
         }
     }
     CHECK(next == head1 + 1, "replies' seqs end at %" PRIu64 ", head is %" PRIu64, next - 1, head1);
+    /* A reply's ord_status is its order's status after that command: for the batch's last
+     * command naming an order (with no end of day after it), the status the state holds now. */
+    for (uint32_t i = 0; i < n; i++) {
+        const oms_reply_t *r = &p->replies[i];
+        const char *id = oms_cmd_order_id(&p->cmds[i]);
+        if (r->status == OMS_REPLY_DUPLICATE || !id[0])
+            continue;
+        uint32_t j = i + 1; /* (an end of day changes orders it does not name) */
+        while (j < n && strcmp(oms_cmd_order_id(&p->cmds[j]), id) != 0 &&
+               p->cmds[j].type != OMS_CMD_END_OF_DAY)
+            j++;
+        if (j < n)
+            continue;
+        const proj_order_t *o = proj_order(S(p), id);
+        oms_ord_status_t want = o ? o->status : OMS_ST_NONE;
+        CHECK(r->ord_status == want, "%s %s: reply says order %s is %s, the state says %s",
+              k_kind_name[p->meta[i].kind], r->command_id, id, oms_status_name(r->ord_status),
+              oms_status_name(want));
+    }
 }
 
 /* ---- the run ----------------------------------------------------------------------------------
