@@ -385,6 +385,10 @@ static void s_row_owner(const proj_state_t *st, proj_table_t *t, uint32_t *idx)
 
 static int s_projection_rows(oms_engine_t *e)
 {
+    /* Each record the batch touched once (proj_dirty_at's first touches), in first-touch
+     * order; a chain or instruction record stands for its order, whose own entry writes the row
+     * when the batch touched the order too (it always does today). The few owners reached only
+     * through such children are sorted and made unique. */
     uint32_t n = proj_dirty_count(e->st);
     if (n > e->dirty_cap) { /* the keys, then as many for the sort's scratch */
         uint32_t *d = realloc(e->dirty, 2 * (size_t)n * sizeof *d);
@@ -393,24 +397,37 @@ static int s_projection_rows(oms_engine_t *e)
         e->dirty = d;
         e->dirty_cap = n;
     }
-    uint32_t k = 0;
+    uint32_t k = 0, n_owned = 0;
     for (uint32_t i = 0; i < n; i++) {
         proj_table_t t;
         uint32_t idx;
-        proj_dirty_at(e->st, i, &t, &idx);
+        if (!proj_dirty_at(e->st, i, &t, &idx))
+            continue; /* touched again after a savepoint: its first entry writes it */
         if (t == PROJ_T_PART)
             continue; /* parts are only ever created together with their allocation */
         if (idx >= proj_count(e->st, t))
             continue; /* rolled back to a savepoint */
-        s_row_owner(e->st, &t, &idx);
+        if (t == PROJ_T_CLORDID || t == PROJ_T_INSTR) {
+            s_row_owner(e->st, &t, &idx);
+            if (proj_touched_in_batch(e->st, t, idx))
+                continue; /* the order's own entry writes its row */
+            /* at the end, to be sorted and made unique */
+            e->dirty[n - 1 - n_owned++] = ((uint32_t)t << 27) | idx;
+            continue;
+        }
         assert(idx < (1u << 27));
         e->dirty[k++] = ((uint32_t)t << 27) | idx;
     }
-    if (k > 1)
-        s_sort_u32(e->dirty, e->dirty + e->dirty_cap, k);
+    if (n_owned) {
+        uint32_t *o = e->dirty + n - n_owned;
+        if (n_owned > 1)
+            s_sort_u32(o, e->dirty + e->dirty_cap, n_owned);
+        uint32_t k0 = k; /* (k0 + i <= n - n_owned + i: the copy never passes o[i]) */
+        for (uint32_t i = 0; i < n_owned; i++)
+            if (k == k0 || e->dirty[k - 1] != o[i])
+                e->dirty[k++] = o[i];
+    }
     for (uint32_t i = 0; i < k; i++) {
-        if (i && e->dirty[i] == e->dirty[i - 1])
-            continue;
         proj_table_t t = (proj_table_t)(e->dirty[i] >> 27);
         uint32_t idx = e->dirty[i] & ((1u << 27) - 1);
         codec_row_t row;

@@ -46,9 +46,11 @@ void tbl_truncate(tbl_t *t, uint32_t n);
 
 /* Journal entry: a record's bytes before the batch first touched it. */
 typedef struct {
-    uint8_t table; /* proj_table_t */
-    uint32_t idx;  /* record index */
-    size_t off;    /* offset of the saved bytes in the journal buffer; SIZE_MAX if created */
+    uint8_t table;       /* proj_table_t */
+    uint32_t idx;        /* record index */
+    uint32_t prev_epoch; /* the record's epoch before this entry (restored by a rollback to a
+                            savepoint; below epoch_at_begin = the batch's first touch) */
+    size_t off;          /* offset of the saved bytes in the journal buffer; SIZE_MAX if created */
 } jrnl_entry_t;
 
 /* The text store: NUL-terminated strings appended in blocks that never move. `used` is
@@ -68,7 +70,10 @@ struct proj_state {
     uint64_t text_at_begin;                 /* text.used at proj_begin */
     tbl_t t[PROJ_T_COUNT_];                 /* the tables */
     bool in_batch;                          /* between begin and commit/rollback */
-    uint32_t epoch;                         /* current batch number (starts at 1) */
+    uint32_t epoch;                         /* current epoch (starts at 1; a new one per
+                                               batch and per savepoint) */
+    uint32_t epoch_at_begin;                /* epoch at proj_begin: records whose epoch is at
+                                               least this were touched in the batch */
     jrnl_entry_t *jrnl;                     /* journal entries */
     uint32_t n_jrnl, jrnl_cap;              /* count and capacity */
     uint8_t *jbuf;                          /* saved record bytes */

@@ -325,9 +325,13 @@ void proj_mark(proj_state_t *st, proj_mark_t *m);
 void proj_rollback_to(proj_state_t *st, const proj_mark_t *m);
 
 /* The batch's touched records in first-touch order (a record may appear more than once when a
- * savepoint was taken after it was first touched). */
+ * savepoint was taken after it was first touched). proj_dirty_at returns true for exactly one
+ * entry of each record the batch touched (its first touch; after a rollback to a savepoint, the
+ * first touch that remains), so the entries it returns true for name each record once. */
 uint32_t proj_dirty_count(const proj_state_t *st);
-void proj_dirty_at(const proj_state_t *st, uint32_t i, proj_table_t *t, uint32_t *idx);
+bool proj_dirty_at(const proj_state_t *st, uint32_t i, proj_table_t *t, uint32_t *idx);
+/* Whether record idx of table t was touched or created in the open batch (false outside one). */
+bool proj_touched_in_batch(const proj_state_t *st, proj_table_t t, uint32_t idx);
 
 /* ---- position arithmetic (exposed for tests and for the handlers' projected checks) ---- */
 

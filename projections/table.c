@@ -490,12 +490,24 @@ uint32_t proj_index_of(const proj_state_t *st, proj_table_t t, const void *rec)
 
 /* ---- batch journal ----------------------------------------------------------------------- */
 
+/* proj_begin restarts the epochs past this (a batch takes at most a few thousand). */
+#define S_EPOCH_RESTART (UINT32_MAX - (1u << 24))
+
 void proj_begin(proj_state_t *st)
 {
     assert(!st->in_batch);
     st->in_batch = true;
     st->n_jrnl = 0;
     st->jbuf_used = 0;
+    if (st->epoch > S_EPOCH_RESTART) {
+        /* Epochs are compared by order (proj_dirty_at, proj_touched_in_batch): start them
+         * again long before they wrap. Once in about four billion commands, O(records). */
+        for (int i = 0; i < PROJ_T_COUNT_; i++)
+            if (st->t[i].epoch)
+                memset(st->t[i].epoch, 0, st->t[i].epoch_cap * sizeof *st->t[i].epoch);
+        st->epoch = 1;
+    }
+    st->epoch_at_begin = st->epoch;
     for (int i = 0; i < PROJ_T_COUNT_; i++)
         st->t[i].n_at_begin = st->t[i].n;
     st->text_at_begin = st->text.used;
@@ -531,7 +543,7 @@ static int s_jrnl_push(proj_state_t *st, proj_table_t t, uint32_t idx, bool crea
         memcpy(st->jbuf + off, tbl_rec(&st->t[t], idx), sz);
         st->jbuf_used += sz;
     }
-    st->jrnl[st->n_jrnl++] = (jrnl_entry_t){(uint8_t)t, idx, off};
+    st->jrnl[st->n_jrnl++] = (jrnl_entry_t){(uint8_t)t, idx, st->t[t].epoch[idx], off};
     st->t[t].epoch[idx] = st->epoch;
     return 0;
 }
@@ -593,11 +605,12 @@ uint32_t proj_dirty_count(const proj_state_t *st)
     return st->n_jrnl;
 }
 
-void proj_dirty_at(const proj_state_t *st, uint32_t i, proj_table_t *t, uint32_t *idx)
+bool proj_dirty_at(const proj_state_t *st, uint32_t i, proj_table_t *t, uint32_t *idx)
 {
     assert(i < st->n_jrnl);
     *t = (proj_table_t)st->jrnl[i].table;
     *idx = st->jrnl[i].idx;
+    return st->jrnl[i].prev_epoch < st->epoch_at_begin;
 }
 
 void proj_mark(proj_state_t *st, proj_mark_t *m)
@@ -622,6 +635,9 @@ void proj_rollback_to(proj_state_t *st, const proj_mark_t *m)
         const jrnl_entry_t *e = &st->jrnl[i];
         if (e->off != SIZE_MAX && e->idx < m->n[e->table])
             memcpy(tbl_rec(&st->t[e->table], e->idx), st->jbuf + e->off, st->t[e->table].rec_size);
+        /* (in reverse, so the record ends with its epoch from before the mark: a record first
+         * touched after the mark is again untouched in this batch) */
+        st->t[e->table].epoch[e->idx] = e->prev_epoch;
     }
     for (int t = 0; t < PROJ_T_COUNT_; t++)
         s_truncate(st, (proj_table_t)t, m->n[t]);
@@ -632,4 +648,10 @@ void proj_rollback_to(proj_state_t *st, const proj_mark_t *m)
     st->trade_date_seq = m->trade_date_seq;
     st->trade_date_dirty = m->trade_date_dirty;
     st->epoch++;
+}
+
+bool proj_touched_in_batch(const proj_state_t *st, proj_table_t t, uint32_t idx)
+{
+    assert(t < PROJ_T_COUNT_ && idx < st->t[t].n);
+    return st->in_batch && st->t[t].epoch[idx] >= st->epoch_at_begin;
 }

@@ -19,6 +19,9 @@
  *                   lots) always sum to the total, give whole lots within one lot of the ideal
  *                   share, honour the largest-remainder order, and do not depend on the order
  *                   of the instructions.
+ *   dirty set       the batch journal names each touched record exactly once as a first touch,
+ *                   also when a savepoint rolled back a record's first touch and a later
+ *                   command touched it again (the engine writes one row per such entry).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proj_internal.h"
 #include "projections.h"
 
 __extension__ typedef __int128 i128;
@@ -992,6 +996,71 @@ static void test_projections_split_random_property(void **state)
     }
 }
 
+/* ---- the batch's dirty set ------------------------------------------------------------------ */
+
+/* The records proj_dirty_at flags as first touches, as a bit set of instrument indexes. */
+static unsigned s_first_touches(const proj_state_t *st)
+{
+    unsigned set = 0;
+    for (uint32_t i = 0; i < proj_dirty_count(st); i++) {
+        proj_table_t t;
+        uint32_t idx;
+        if (proj_dirty_at(st, i, &t, &idx)) {
+            assert_int_equal(t, PROJ_T_INSTRUMENT);
+            assert_false(set & (1u << idx)); /* never twice */
+            set |= 1u << idx;
+        }
+    }
+    return set;
+}
+
+static void test_projections_dirty_names_each_record_once(void **state)
+{
+    (void)state;
+    proj_state_t *st = proj_new();
+    assert_non_null(st);
+    /* records 0..3 exist before the batch */
+    proj_begin(st);
+    for (int i = 0; i < 4; i++) {
+        char k[2] = {(char)('a' + i), 0};
+        assert_int_equal(proj_create(st, PROJ_T_INSTRUMENT, k, 1), (uint32_t)i);
+    }
+    proj_commit(st);
+    assert_false(proj_touched_in_batch(st, PROJ_T_INSTRUMENT, 0));
+
+    proj_begin(st);
+    proj_mark_t m1, m2, m3;
+    proj_mark(st, &m1); /* command 1 touches 0 */
+    assert_non_null(proj_touch(st, PROJ_T_INSTRUMENT, 0));
+    proj_mark(st, &m2); /* command 2 touches 0 again, 1 and 2, creates 4, then fails */
+    assert_non_null(proj_touch(st, PROJ_T_INSTRUMENT, 0));
+    assert_non_null(proj_touch(st, PROJ_T_INSTRUMENT, 1));
+    assert_non_null(proj_touch(st, PROJ_T_INSTRUMENT, 2));
+    assert_int_equal(proj_create(st, PROJ_T_INSTRUMENT, "e", 1), 4u);
+    assert_int_equal(s_first_touches(st), 0x17u);
+    proj_rollback_to(st, &m2);
+    assert_int_equal(s_first_touches(st), 0x1u);
+    assert_true(proj_touched_in_batch(st, PROJ_T_INSTRUMENT, 0));
+    assert_false(proj_touched_in_batch(st, PROJ_T_INSTRUMENT, 1));
+    assert_false(proj_touched_in_batch(st, PROJ_T_INSTRUMENT, 2));
+    proj_mark(st, &m3); /* command 3 touches 1 and 0: 1 is a first touch again, 0 is not */
+    assert_non_null(proj_touch(st, PROJ_T_INSTRUMENT, 1));
+    assert_non_null(proj_touch(st, PROJ_T_INSTRUMENT, 0));
+    assert_int_equal(s_first_touches(st), 0x3u);
+    assert_true(proj_touched_in_batch(st, PROJ_T_INSTRUMENT, 1));
+    assert_false(proj_touched_in_batch(st, PROJ_T_INSTRUMENT, 3));
+    proj_commit(st);
+    assert_false(proj_touched_in_batch(st, PROJ_T_INSTRUMENT, 1));
+
+    /* the next batch starts from nothing */
+    proj_begin(st);
+    assert_int_equal(s_first_touches(st), 0u);
+    assert_non_null(proj_touch(st, PROJ_T_INSTRUMENT, 3));
+    assert_int_equal(s_first_touches(st), 0x8u);
+    proj_rollback(st);
+    proj_destroy(&st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1016,6 +1085,7 @@ int main(void)
         cmocka_unit_test(test_projections_split_extremes),
         cmocka_unit_test(test_projections_split_invalid),
         cmocka_unit_test(test_projections_split_random_property),
+        cmocka_unit_test(test_projections_dirty_names_each_record_once),
     };
     return cmocka_run_group_tests_name("projections_math", tests, NULL, NULL);
 }
