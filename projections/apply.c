@@ -299,9 +299,8 @@ static int s_apply_fill(proj_state_t *st, uint64_t seq, int64_t ts, const oms_ev
         return OMS_ERR_LIMIT;
     proj_exec_t *x = tbl_rec(&st->t[PROJ_T_EXEC], xi);
     x->venue = o->venue; /* shared when the order's venue is the fill's (the usual case) */
-    x->exec_id = "";
-    if ((rc = proj_set_str(st, &x->venue, e->h.venue)) != 0 ||
-        (rc = proj_set_str(st, &x->exec_id, e->h.exec_id)) != 0)
+    x->exec_id = proj_exec_id_in_key(st, xi, n, e->h.exec_id);
+    if ((rc = proj_set_str(st, &x->venue, e->h.venue)) != 0)
         return rc;
     x->order = oidx;
     x->next = PROJ_NIL;

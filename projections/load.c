@@ -150,13 +150,15 @@ int proj_load_exec(proj_state_t *st, const char *order_id, const proj_exec_t *r)
     x.next = PROJ_NIL;
     int rc = 0;
     x.venue = proj_text_dup(st, r->venue, &rc); /* r's strings belong to the caller */
-    x.exec_id = proj_text_dup(st, r->exec_id, &rc);
+    x.exec_id = "";
     if (rc)
         return rc;
     uint32_t xi;
     rc = s_put(st, PROJ_T_EXEC, key, n, &x, &xi);
     if (rc)
         return rc;
+    ((proj_exec_t *)tbl_rec(&st->t[PROJ_T_EXEC], xi))->exec_id =
+        proj_exec_id_in_key(st, xi, n, proj_str(r->exec_id));
     proj_order_t *po = tbl_rec(&st->t[PROJ_T_ORDER], oi);
     if (po->n_execs == 0)
         po->first_exec = xi;

@@ -115,6 +115,14 @@ static inline size_t proj_key2(char *out, const char *a, const char *b)
     return la + 1 + lb;
 }
 
+/* An execution's exec id without a copy: the tail of its table key (venue 0x1f exec id), which
+ * never moves. xi is the execution, klen its key's length, exec_id the id it was keyed by. */
+static inline const char *proj_exec_id_in_key(const proj_state_t *st, uint32_t xi, size_t klen,
+                                              const char *exec_id)
+{
+    return tbl_key(&st->t[PROJ_T_EXEC], xi) + (klen - strnlen(exec_id, OMS_ID_CAP - 1));
+}
+
 static inline size_t proj_key3(char *out, const char *a, const char *b, const char *c)
 {
     size_t n = proj_key2(out, a, b);

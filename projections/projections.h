@@ -156,7 +156,7 @@ typedef struct {
 
 typedef struct {
     const char *venue;        /* the venue (a string as in proj_order_t) */
-    const char *exec_id;      /* the fill's id (same) */
+    const char *exec_id;      /* the fill's id (never NULL; the tail of the record's key) */
     uint32_t order;           /* the order (index) */
     uint32_t next;            /* next execution of the order */
     oms_dec_t qty;            /* quantity now (after corrections) */
