@@ -431,7 +431,6 @@ typedef struct {
 typedef struct {
     oms_venue_hdr_t h;               /* fields 1-6 */
     oms_ord_status_t status;         /* status after */
-    char text[OMS_TEXT_CAP];         /* reason / venue text */
     char orig_cl_ord_id[OMS_ID_CAP]; /* replaced: the ClOrdID replaced */
     oms_dec_t qty;                   /* replaced: quantity now in force */
     oms_opt_dec_t price;             /* replaced: price now in force */
@@ -450,6 +449,7 @@ typedef struct {
     char account_id[OMS_ID_CAP];     /* executions: account moved ("" = block) */
     char instrument_id[OMS_ID_CAP];  /* executions: instrument */
     oms_side_t side;                 /* executions: side */
+    char text[OMS_TEXT_CAP];         /* reason / venue text (last: see OMS_EV_TEXT_LAST) */
 } oms_ev_order_t;
 
 typedef struct {
@@ -473,12 +473,12 @@ typedef struct {
 typedef struct {
     char rule_id[OMS_RULE_CAP];  /* stable rule id, e.g. "PTC-004" */
     oms_reject_reason_t reason;  /* stable reason code */
-    char text[OMS_TEXT_CAP];     /* for humans */
     oms_opt_dec_t limit_value;   /* the limit broken, if numeric */
     oms_opt_dec_t actual_value;  /* the value that broke it, if numeric */
     oms_cmd_type_t command_type; /* the refused command's type */
     const oms_cmd_t *command;    /* the refused command (borrowed; its raw bytes are logged) */
     bool order_rejected;         /* a NewOrder whose id now names a REJECTED order */
+    char text[OMS_TEXT_CAP];     /* for humans (last: see OMS_EV_TEXT_LAST) */
 } oms_ev_rejected_t;
 
 typedef struct {
@@ -494,6 +494,10 @@ typedef struct {
     uint32_t orders_expired;       /* how many DAY orders it expired */
 } oms_ev_eod_t;
 
+/* OMS_EV_TEXT_LAST: in every event body with free text (released, request, order, alloc,
+ * rejected, exception), `text` is the last field, so a producer may clear a body only up to and
+ * including text[0] (handlers do: the bytes after a string's NUL are never read). Keep it so;
+ * handlers.c asserts it at compile time. */
 typedef struct {
     oms_event_type_t type; /* which body */
     union {
