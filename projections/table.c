@@ -64,6 +64,26 @@ const char *tbl_key(const tbl_t *t, uint32_t idx)
     return t->keys[idx >> TBL_CHUNK_SHIFT] + (size_t)(idx & (TBL_CHUNK - 1)) * t->key_cap;
 }
 
+/* True when the stored key k (NUL-terminated in its slot) is key[klen]. Inline, eight bytes at
+ * a time: keys are short (ids of about ten bytes, two joined), and every lookup ends in one
+ * such comparison, where a libc call costs more than the bytes. Reads only key[0, klen) and
+ * k[0, klen]. */
+static inline bool s_key_eq(const char *k, const char *key, size_t klen)
+{
+    size_t i = 0;
+    for (; i + 8 <= klen; i += 8) {
+        uint64_t a, b;
+        memcpy(&a, k + i, 8);
+        memcpy(&b, key + i, 8);
+        if (a != b)
+            return false;
+    }
+    for (; i < klen; i++)
+        if (k[i] != key[i])
+            return false;
+    return k[klen] == '\0';
+}
+
 uint32_t tbl_find(const tbl_t *t, const char *key, size_t klen)
 {
     if (klen >= t->key_cap)
@@ -76,8 +96,7 @@ uint32_t tbl_find(const tbl_t *t, const char *key, size_t klen)
             return PROJ_NIL;
         if ((uint32_t)(s >> 32) == h) {
             uint32_t idx = (uint32_t)s - 1;
-            const char *k = tbl_key(t, idx);
-            if (memcmp(k, key, klen) == 0 && k[klen] == '\0')
+            if (s_key_eq(tbl_key(t, idx), key, klen))
                 return idx;
         }
     }
