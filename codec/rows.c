@@ -452,40 +452,75 @@ static bool s_w_finish(pbw_t *w, uint8_t *buf, size_t klen, evlog_cf_t cf, codec
     return true;
 }
 
+/* pbw_str without a strlen call for an empty string (most of an order's optional texts):
+ * the same bytes. Cannot fail (the writer's err is sticky). */
+static inline void s_w_str(pbw_t *w, uint32_t field, const char *s)
+{
+    if (s[0] != '\0')
+        pbw_bytes(w, field, s, strlen(s));
+}
+
+/* A string field whose length the caller already has (it measured it for the key): the same
+ * bytes as pbw_str. */
+static inline void s_w_strn(pbw_t *w, uint32_t field, const char *s, size_t n)
+{
+    if (n)
+        pbw_bytes(w, field, s, n);
+}
+
+/* s_key for one or two parts whose lengths are known (b NULL: one part): the same key, or 0
+ * when it does not fit in out[cap]. */
+static size_t s_key_n(uint8_t *out, size_t cap, const char *pre, size_t plen, const char *a,
+                      size_t la, const char *b, size_t lb)
+{
+    size_t n = plen + la + (b ? 1 + lb : 0);
+    if (n > cap)
+        return 0;
+    memcpy(out, pre, plen);
+    memcpy(out + plen, a, la);
+    if (b) {
+        out[plen + la] = S_US;
+        memcpy(out + plen + la + 1, b, lb);
+    }
+    return n;
+}
+
 /* The Order row as s_enc_order writes it (instructions and ClOrdID chain walked in place). */
 static bool s_fast_order(const proj_state_t *st, const proj_order_t *r, uint8_t *buf, size_t cap,
                          codec_row_t *row)
 {
     if (r->n_instrs > OMS_LIMIT_ALLOC_ACCOUNTS)
         return false;
-    size_t klen = s_key(buf, cap, "o", 1, proj_str(r->order_id), NULL, NULL);
+    const char *oid = proj_str(r->order_id);
+    size_t oid_len = strlen(oid); /* the key, field 1 and the first ClOrdID */
+    size_t klen = s_key_n(buf, cap, "o", 1, oid, oid_len, NULL, 0);
     if (!klen)
         return false;
     pbw_t w;
     pbw_init(&w, buf + klen, cap - klen);
-    pbw_str(&w, 1, proj_str(r->order_id));
-    pbw_str(&w, 2, proj_str(r->account_id));
+    s_w_strn(&w, 1, oid, oid_len);
+    s_w_str(&w, 2, proj_str(r->account_id));
     uint32_t k = 0;
     for (uint32_t i = r->first_instr; i != PROJ_NIL; k++) {
         const proj_instr_t *p = proj_at(st, PROJ_T_INSTR, i);
         if (!p || k >= r->n_instrs)
             return false;
         uint8_t *s = pbw_begin(&w, 3);
-        pbw_str(&w, 1, p->instr.account_id);
+        s_w_str(&w, 1, p->instr.account_id);
         pbw_dec(&w, p->instr.by_weight ? 3 : 2, p->instr.share);
         pbw_end(&w, s);
         i = p->next;
     }
     if (k != r->n_instrs)
         return false;
-    pbw_str(&w, 4, proj_str(r->instrument_id));
+    s_w_str(&w, 4, proj_str(r->instrument_id));
     pbw_i32(&w, 5, (int32_t)r->side);
     pbw_i32(&w, 6, (int32_t)r->ord_type);
     s_w_opt(&w, 7, r->price);
     pbw_dec(&w, 8, r->qty);
     pbw_i32(&w, 9, (int32_t)r->tif);
     pbw_i64(&w, 10, r->expire_ts_ns);
-    pbw_str(&w, 11, proj_str(r->text));
+    s_w_str(&w, 11, proj_str(r->text));
     pbw_i32(&w, 20, (int32_t)r->status);
     pbw_dec(&w, 21, r->cum);
     pbw_dec(&w, 22, r->leaves);
@@ -496,10 +531,10 @@ static bool s_fast_order(const proj_state_t *st, const proj_order_t *r, uint8_t 
     s_w_opt(&w, 27, r->pending_price);
     pbw_u64(&w, 28, r->fill_count);
     pbw_bool(&w, 29, r->overfilled);
-    pbw_str(&w, 40, proj_str(r->cl_ord_id));
+    s_w_str(&w, 40, proj_str(r->cl_ord_id));
     if (r->n_clordids == 0)
         return false;
-    pbw_bytes(&w, 41, proj_str(r->order_id), strlen(proj_str(r->order_id))); /* the implicit first ClOrdID */
+    pbw_bytes(&w, 41, oid, oid_len); /* the implicit first ClOrdID */
     k = 1;
     for (uint32_t i = r->first_clordid; i != PROJ_NIL; k++) {
         const proj_clordid_t *c = proj_at(st, PROJ_T_CLORDID, i);
@@ -510,15 +545,15 @@ static bool s_fast_order(const proj_state_t *st, const proj_order_t *r, uint8_t 
     }
     if (k != r->n_clordids)
         return false;
-    pbw_str(&w, 42, proj_str(r->pending_cl_ord_id));
-    pbw_str(&w, 43, proj_str(r->venue));
-    pbw_str(&w, 44, proj_str(r->venue_order_id));
-    pbw_str(&w, 60, proj_str(r->entered_by));
-    pbw_str(&w, 61, proj_str(r->released_by));
+    s_w_str(&w, 42, proj_str(r->pending_cl_ord_id));
+    s_w_str(&w, 43, proj_str(r->venue));
+    s_w_str(&w, 44, proj_str(r->venue_order_id));
+    s_w_str(&w, 60, proj_str(r->entered_by));
+    s_w_str(&w, 61, proj_str(r->released_by));
     pbw_i32(&w, 62, (int32_t)r->release_policy);
     pbw_i32(&w, 63, (int32_t)r->reject_reason);
-    pbw_str(&w, 64, r->reject_rule_id);
-    pbw_str(&w, 65, proj_str(r->reject_text));
+    s_w_str(&w, 64, r->reject_rule_id);
+    s_w_str(&w, 65, proj_str(r->reject_text));
     pbw_dec(&w, 66, r->allocated_qty);
     pbw_u64(&w, 80, r->created_seq);
     pbw_u64(&w, 81, r->last_seq);
@@ -534,14 +569,16 @@ static bool s_fast_exec(const proj_state_t *st, const proj_exec_t *r, uint8_t *b
     const proj_order_t *ord = proj_at(st, PROJ_T_ORDER, r->order);
     if (!ord)
         return false;
-    size_t klen = s_key(buf, cap, "x", 1, proj_str(r->venue), proj_str(r->exec_id), NULL);
+    const char *venue = proj_str(r->venue), *exec_id = proj_str(r->exec_id);
+    size_t venue_len = strlen(venue), exec_id_len = strlen(exec_id); /* key and fields */
+    size_t klen = s_key_n(buf, cap, "x", 1, venue, venue_len, exec_id, exec_id_len);
     if (!klen)
         return false;
     pbw_t w;
     pbw_init(&w, buf + klen, cap - klen);
-    pbw_str(&w, 1, proj_str(r->venue));
-    pbw_str(&w, 2, proj_str(r->exec_id));
-    pbw_str(&w, 3, ord->order_id);
+    s_w_strn(&w, 1, venue, venue_len);
+    s_w_strn(&w, 2, exec_id, exec_id_len);
+    s_w_str(&w, 3, proj_str(ord->order_id));
     pbw_dec(&w, 4, r->qty);
     pbw_dec(&w, 5, r->px);
     pbw_i64(&w, 6, r->transact_ts_ns);
@@ -556,14 +593,15 @@ static bool s_fast_exec(const proj_state_t *st, const proj_exec_t *r, uint8_t *b
 static bool s_fast_position(const proj_state_t *st, const proj_position_t *r, uint8_t *buf,
                             size_t cap, codec_row_t *row)
 {
-    size_t klen = s_key(buf, cap, "", 0, r->account_id, r->instrument_id, NULL);
+    size_t acc_len = strlen(r->account_id), ins_len = strlen(r->instrument_id);
+    size_t klen = s_key_n(buf, cap, "", 0, r->account_id, acc_len, r->instrument_id, ins_len);
     if (!klen)
         return false;
     const proj_instrument_t *ins = proj_instrument(st, r->instrument_id);
     pbw_t w;
     pbw_init(&w, buf + klen, cap - klen);
-    pbw_str(&w, 1, r->account_id);
-    pbw_str(&w, 2, r->instrument_id);
+    s_w_strn(&w, 1, r->account_id, acc_len);
+    s_w_strn(&w, 2, r->instrument_id, ins_len);
     pbw_dec(&w, 3, r->qty);
     if (r->qty)
         pbw_dec(&w, 4, proj_position_avg_cost(r));
@@ -571,7 +609,7 @@ static bool s_fast_position(const proj_state_t *st, const proj_position_t *r, ui
     pbw_dec(&w, 6, r->realized_pnl);
     pbw_dec(&w, 7, r->open_buy_leaves);
     pbw_dec(&w, 8, r->open_sell_leaves);
-    pbw_str(&w, 9, ins ? ins->def.currency : "");
+    s_w_str(&w, 9, ins ? ins->def.currency : "");
     pbw_u64(&w, 10, r->last_seq);
     return s_w_finish(&w, buf, klen, EVLOG_CF_POSITIONS, row);
 }

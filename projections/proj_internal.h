@@ -31,6 +31,8 @@ typedef struct {
                             probe reads one array and compares keys only on a hash match */
     uint32_t n_slots;    /* power of two, at most 2^32 */
     uint32_t n_at_begin; /* records at proj_begin (later ones were created in the batch) */
+    uint32_t prefault;   /* tbl_reserve's hint: chunks holding records below it are faulted in
+                            whole when allocated (0 = none: the daemon's tables) */
 } tbl_t;
 
 int tbl_init(tbl_t *t, size_t rec_size, uint32_t max, size_t key_cap);
@@ -43,6 +45,10 @@ uint32_t tbl_find(const tbl_t *t, const char *key, size_t klen);
 uint32_t tbl_add(tbl_t *t, const char *key, size_t klen);
 /* Removes records idx >= n (newest first) from the index and the table. */
 void tbl_truncate(tbl_t *t, uint32_t n);
+/* Capacity hint: sizes the index, the chunk list and the per-record array for n records (at
+ * most max) at once, and has the chunks that will hold them faulted in whole when allocated.
+ * Changes no lookup's result. 0, or OMS_ERR_NOMEM with the table as it was (still valid). */
+int tbl_reserve(tbl_t *t, uint32_t n);
 
 /* Journal entry: a record's bytes before the batch first touched it. */
 typedef struct {

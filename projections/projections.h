@@ -259,6 +259,16 @@ void proj_prefetch_order(const proj_state_t *st, const char *order_id, int stage
 void proj_prefetch_exec(const proj_state_t *st, const char *venue, const char *exec_id);
 void proj_prefetch_clordid(const proj_state_t *st, const char *order_id, const char *cl_ord_id);
 
+/* Capacity hint for a state about to grow to about n records of table t (a rebuild from a log
+ * whose length it knows): the table's index is sized once instead of doubling, and the memory
+ * of the chunks that will hold those records is faulted in as each chunk is allocated (one
+ * madvise instead of a page fault per page). Only a hint: a state given a hint too small or
+ * too big holds exactly what it would without it (too small: it grows as usual; too big: the
+ * index and per-record arrays are larger than needed, chunks are still allocated only as
+ * records are added). The daemon does not call it (its state grows a little at a time and
+ * should not hold memory ahead). 0, or OMS_ERR_NOMEM (the state is unchanged and valid). */
+int proj_reserve(proj_state_t *st, proj_table_t t, uint32_t n);
+
 /* Record by table and index, and counts, for iteration (rows, tests, rebuild comparison). */
 const void *proj_at(const proj_state_t *st, proj_table_t t, uint32_t idx);
 uint32_t proj_count(const proj_state_t *st, proj_table_t t);

@@ -14,6 +14,8 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* The hash bits the index keeps: the high half of oms_hash64. */
 static uint32_t s_hash(const char *k, size_t n)
@@ -64,6 +66,26 @@ const char *tbl_key(const tbl_t *t, uint32_t idx)
     return t->keys[idx >> TBL_CHUNK_SHIFT] + (size_t)(idx & (TBL_CHUNK - 1)) * t->key_cap;
 }
 
+/* True when the stored key k (NUL-terminated in its slot) is key[klen]. Inline, eight bytes at
+ * a time: keys are short (ids of about ten bytes, two joined), and every lookup ends in one
+ * such comparison, where a libc call costs more than the bytes. Reads only key[0, klen) and
+ * k[0, klen]. */
+static inline bool s_key_eq(const char *k, const char *key, size_t klen)
+{
+    size_t i = 0;
+    for (; i + 8 <= klen; i += 8) {
+        uint64_t a, b;
+        memcpy(&a, k + i, 8);
+        memcpy(&b, key + i, 8);
+        if (a != b)
+            return false;
+    }
+    for (; i < klen; i++)
+        if (k[i] != key[i])
+            return false;
+    return k[klen] == '\0';
+}
+
 uint32_t tbl_find(const tbl_t *t, const char *key, size_t klen)
 {
     if (klen >= t->key_cap)
@@ -76,8 +98,7 @@ uint32_t tbl_find(const tbl_t *t, const char *key, size_t klen)
             return PROJ_NIL;
         if ((uint32_t)(s >> 32) == h) {
             uint32_t idx = (uint32_t)s - 1;
-            const char *k = tbl_key(t, idx);
-            if (memcmp(k, key, klen) == 0 && k[klen] == '\0')
+            if (s_key_eq(tbl_key(t, idx), key, klen))
                 return idx;
         }
     }
@@ -133,11 +154,10 @@ static void s_place(tbl_t *t, uint64_t slot)
     t->slots[i] = slot;
 }
 
-static int s_grow_index(tbl_t *t)
+/* Rebuilds the index with n_slots slots (a power of two, larger than now). 0 or
+ * OMS_ERR_NOMEM (the index is as it was). */
+static int s_resize_index(tbl_t *t, uint32_t n_slots)
 {
-    if (t->n_slots > UINT32_MAX / 2)
-        return OMS_ERR_LIMIT;
-    uint32_t n_slots = t->n_slots * 2;
     uint64_t *slots = calloc(n_slots, sizeof *slots);
     if (!slots)
         return OMS_ERR_NOMEM;
@@ -152,6 +172,81 @@ static int s_grow_index(tbl_t *t)
     return 0;
 }
 
+static int s_grow_index(tbl_t *t)
+{
+    if (t->n_slots > UINT32_MAX / 2)
+        return OMS_ERR_LIMIT;
+    return s_resize_index(t, t->n_slots * 2);
+}
+
+/* Makes room for cap chunk pointers (never shrinks). 0 or OMS_ERR_NOMEM (nothing lost: the
+ * arrays that did grow keep their content). */
+static int s_chunk_list(tbl_t *t, uint32_t cap)
+{
+    if (cap <= t->chunks_cap)
+        return 0;
+    uint8_t **ch = realloc(t->chunks, cap * sizeof *ch);
+    if (!ch)
+        return OMS_ERR_NOMEM;
+    t->chunks = ch;
+    char **ks = realloc(t->keys, cap * sizeof *ks);
+    if (!ks)
+        return OMS_ERR_NOMEM;
+    t->keys = ks;
+    t->chunks_cap = cap;
+    return 0;
+}
+
+/* Makes room for cap entries of the per-record epoch array (never shrinks). Entries past n are
+ * never read (tbl_add sets a record's entry), so the new part is left as it comes. 0 or
+ * OMS_ERR_NOMEM (the array is as it was). */
+static int s_epoch_cap(tbl_t *t, uint32_t cap)
+{
+    if (cap <= t->epoch_cap)
+        return 0;
+    uint32_t *e = realloc(t->epoch, cap * sizeof *e);
+    if (!e)
+        return OMS_ERR_NOMEM;
+    t->epoch = e;
+    t->epoch_cap = cap;
+    return 0;
+}
+
+/* Faults in the whole pages of p[len] in one system call (a hint: failure, e.g. a kernel
+ * without MADV_POPULATE_WRITE, leaves them to be faulted one by one as they are written). */
+static void s_populate(void *p, size_t len)
+{
+#ifdef MADV_POPULATE_WRITE
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1);
+    uintptr_t hi = ((uintptr_t)p + len) & ~(page - 1);
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+#else
+    (void)p;
+    (void)len;
+#endif
+}
+
+int tbl_reserve(tbl_t *t, uint32_t n)
+{
+    if (n > t->max)
+        n = t->max;
+    uint32_t n_slots = t->n_slots;
+    while ((uint64_t)n * 2 > n_slots && n_slots <= UINT32_MAX / 2)
+        n_slots *= 2;
+    int rc = 0;
+    if (n_slots > t->n_slots)
+        rc = s_resize_index(t, n_slots);
+    if (rc == 0)
+        rc = s_chunk_list(t, (uint32_t)(((uint64_t)n + TBL_CHUNK - 1) >> TBL_CHUNK_SHIFT));
+    if (rc == 0)
+        rc = s_epoch_cap(t, n);
+    if (rc == 0 && n > t->prefault)
+        t->prefault = n;
+    return rc;
+}
+
 uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
 {
     if (t->n >= t->max || klen >= t->key_cap)
@@ -161,18 +256,8 @@ uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
     uint32_t idx = t->n;
     uint32_t c = idx >> TBL_CHUNK_SHIFT;
     if (c >= t->n_chunks) {
-        if (c >= t->chunks_cap) {
-            uint32_t cap = t->chunks_cap ? t->chunks_cap * 2 : 16;
-            uint8_t **ch = realloc(t->chunks, cap * sizeof *ch);
-            if (!ch)
-                return PROJ_NIL;
-            t->chunks = ch;
-            char **ks = realloc(t->keys, cap * sizeof *ks);
-            if (!ks)
-                return PROJ_NIL;
-            t->keys = ks;
-            t->chunks_cap = cap;
-        }
+        if (c >= t->chunks_cap && s_chunk_list(t, t->chunks_cap ? t->chunks_cap * 2 : 16) != 0)
+            return PROJ_NIL;
         /* Not calloc: a record is cleared when it is added (while its lines are being brought
          * into the cache anyway) and a key slot is read only up to its NUL, so zeroing a whole
          * chunk up front would touch every byte twice. */
@@ -183,17 +268,14 @@ uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
             free(t->keys[c]);
             return PROJ_NIL;
         }
+        if (idx < t->prefault) { /* a rebuild's hint: these records are coming */
+            s_populate(t->chunks[c], (size_t)TBL_CHUNK * t->rec_size);
+            s_populate(t->keys[c], (size_t)TBL_CHUNK * t->key_cap);
+        }
         t->n_chunks = c + 1;
     }
-    if (idx >= t->epoch_cap) {
-        uint32_t cap = t->epoch_cap ? t->epoch_cap * 2 : 1024;
-        uint32_t *e = realloc(t->epoch, cap * sizeof *e);
-        if (!e)
-            return PROJ_NIL;
-        memset(e + t->epoch_cap, 0, (cap - t->epoch_cap) * sizeof *e);
-        t->epoch = e;
-        t->epoch_cap = cap;
-    }
+    if (idx >= t->epoch_cap && s_epoch_cap(t, t->epoch_cap ? t->epoch_cap * 2 : 1024) != 0)
+        return PROJ_NIL;
     t->n = idx + 1;
     memset(tbl_rec(t, idx), 0, t->rec_size);
     char *k = (char *)tbl_key(t, idx);
@@ -310,6 +392,13 @@ void proj_destroy(proj_state_t **self_p)
     free(st->jbuf);
     free(st);
     *self_p = NULL;
+}
+
+int proj_reserve(proj_state_t *st, proj_table_t t, uint32_t n)
+{
+    if (!st || (unsigned)t >= PROJ_T_COUNT_)
+        return OMS_ERR_INVALID;
+    return tbl_reserve(&st->t[t], n);
 }
 
 const char *proj_text_dup(proj_state_t *st, const char *s, int *rc)

@@ -48,6 +48,7 @@
 #define PASS_HINT_AHEAD   4            /* events between a record's prefetch and its use */
 #define PASS_HASH_GROUP   64           /* envelopes hashed in one replay__hash_many call */
 #define PASS_SHORT_EVENTS 1024         /* an automatic thread count uses one thread below it */
+#define PASS_SIZE_SHARE   16             /* the size hint is taken after 1/16 of the events */
 
 /* What the processor found first in a chunk (at entry n_good). */
 enum { FAIL_NONE = 0, FAIL_CHECK, FAIL_DECODE };
@@ -103,6 +104,7 @@ typedef struct {
     int64_t prev_ts;    /* the previous event's sequencer time */
     oms_arena_t arena;  /* for the events it decodes itself */
     replay_pass_t *out; /* the result it writes */
+    uint64_t size_at;   /* events after which the state is given its size hint (0: never) */
 } consumer_t;
 
 typedef struct {
@@ -437,6 +439,10 @@ static bool s_consume(pass_t *p, chunk_t *c)
     consumer_t *co = &p->co;
     replay_pass_t *o = co->out;
     const proj_state_t *st = cfg->eng ? oms_engine_state(cfg->eng) : NULL;
+    if (st && co->size_at && o->events >= co->size_at) {
+        replay__size(cfg->eng, o->events, cfg->size_hint);
+        co->size_at = 0;
+    }
     if (st) {
         for (uint32_t i = 0; i < c->n_good; i++)
             if (c->e[i].ev)
@@ -608,6 +614,27 @@ static int s_alloc(pass_t *p)
     return 0;
 }
 
+void replay__size(oms_engine_t *eng, uint64_t done, uint64_t total)
+{
+    /* The tables an event stream keeps adding to; the others hold reference data (small) or
+     * grow with orders anyway. */
+    static const proj_table_t grow[] = {PROJ_T_ORDER, PROJ_T_CLORDID, PROJ_T_INSTR, PROJ_T_EXEC,
+                                        PROJ_T_POSITION, PROJ_T_ALLOC, PROJ_T_PART};
+    if (eng == NULL || done == 0 || total <= done)
+        return;
+    /* The engine hands its state out read-only (queries); the capacity hint is the one change
+     * the replay makes through it, before anything else reads it, and changes no record. */
+    proj_state_t *st = (proj_state_t *)oms_engine_state(eng);
+    for (size_t i = 0; i < sizeof grow / sizeof grow[0]; i++) {
+        uint64_t n = proj_count(st, grow[i]);
+        if (n == 0)
+            continue;
+        uint64_t want = n > UINT64_MAX / total ? UINT32_MAX : n * total / done;
+        want += want / 8;
+        (void)proj_reserve(st, grow[i], want > UINT32_MAX ? UINT32_MAX : (uint32_t)want);
+    }
+}
+
 unsigned replay__threads(unsigned asked, uint64_t events)
 {
     if (asked == 0) {
@@ -634,6 +661,8 @@ int replay__pass(evlog_t *log, const replay_pass_cfg_t *cfg, replay_pass_t *out)
     p->rd.expect = 1;
     p->co.prev_ts = INT64_MIN;
     p->co.out = out;
+    if (cfg->eng && cfg->size_hint > 0)
+        p->co.size_at = cfg->size_hint / PASS_SIZE_SHARE ? cfg->size_hint / PASS_SIZE_SHARE : 1;
     int rc = s_alloc(p);
     if (rc == 0 && (cfg->verify || cfg->to_seq > 0))
         rc = evlog_iter_new(log, 1, &p->rd.it);

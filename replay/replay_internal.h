@@ -14,6 +14,9 @@
 #define REPLAY_ARENA_BYTES (1u << 20)
 /* Scratch for one encoded projection row plus the codec's list structs. */
 #define REPLAY_ROW_BUF_BYTES (2u << 20)
+/* A rebuild of fewer events is given no size hint (replay__size): a small state grows fast
+ * enough by doubling. */
+#define REPLAY_SIZE_MIN 65536u
 /* Progress is checked every this many events (a clock read is cheap but not free). */
 #define REPLAY_PROGRESS_EVERY 4096u
 
@@ -99,6 +102,9 @@ typedef struct {
     uint32_t chunk_events;  /* events per chunk (0: the default); tests use small ones */
     replay_progress_t *progress; /* may be NULL; started by the caller */
     uint64_t progress_total;     /* the total shown in progress lines */
+    uint64_t size_hint;          /* with eng: the events the pass expects to apply (0: no
+                                    hint); after a sixteenth of them (at a chunk's start) the
+                                    state is sized for the whole (replay__size) */
 } replay_pass_cfg_t;
 
 /* What one pass found. */
@@ -121,6 +127,14 @@ typedef struct {
  * failed and where), OMS_ERR_IO when the store could not be read, OMS_ERR_NOMEM; a rebuild also
  * returns the iterator's OMS_ERR_CORRUPT for a malformed key. */
 int replay__pass(evlog_t *log, const replay_pass_cfg_t *cfg, replay_pass_t *out);
+
+/* The capacity hint of a rebuild (proj_reserve): after `done` of the `total` events it will
+ * apply, each table that grows with the log is sized for its count so far scaled to the whole
+ * log, plus an eighth. A hint only: the state holds the same records whatever it says (a wrong
+ * guess costs memory or a later doubling, never a different result). Needs eng's state, which
+ * the caller owns (no other thread may use the engine meanwhile); cannot fail (a refused
+ * reservation leaves the table to grow as usual). */
+void replay__size(oms_engine_t *eng, uint64_t done, uint64_t total);
 
 /* The threads to use: asked (capped at REPLAY_THREADS_MAX), or when asked is 0 one per CPU this
  * process may run on, and one for a log of fewer than about a thousand events (a thread costs

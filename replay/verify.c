@@ -671,6 +671,7 @@ int replay_verify(evlog_t *log, const replay_verify_opts_t *o, replay_verify_res
         .chunk_events = o->pipe_chunk_events,
         .progress = o->progress,
         .progress_total = res->head_seq,
+        .size_hint = res->head_seq >= REPLAY_SIZE_MIN ? res->head_seq : 0,
     };
     replay_pass_t pass;
     rc = replay__pass(log, &cfg, &pass);
@@ -742,6 +743,7 @@ int replay_rebuild(evlog_t *log, uint64_t to_seq, int64_t to_ts_ns, replay_progr
         .threads = replay__threads(0, to_seq),
         .progress = progress,
         .progress_total = to_seq,
+        .size_hint = to_seq >= REPLAY_SIZE_MIN ? to_seq : 0,
     };
     replay_pass_t pass;
     int rc = replay__pass(log, &cfg, &pass);

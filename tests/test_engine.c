@@ -716,6 +716,92 @@ static void test_engine_rollback_forgets_the_batch(void **state)
     fx_free(&f);
 }
 
+/* Runs orders [from, to) ("H<n>", a new order then a fill) in batches of 250 commands. */
+static void s_many_orders(fx_t *f, uint32_t from, uint32_t to)
+{
+    oms_cmd_t cmds[250];
+    oms_reply_t out[250];
+    uint32_t n = 0;
+    for (uint32_t i = from; i < to; i++) {
+        char id[OMS_ID_CAP], ex[OMS_ID_CAP];
+        snprintf(id, sizeof id, "H%u", i);
+        snprintf(ex, sizeof ex, "hx%u", i);
+        cmds[n] = fx_new_order(id, i % 2 ? "ACC1" : "ACC2", "AAPL", OMS_SIDE_BUY, "10", "10");
+        oms_strlcpy(cmds[n++].principal, "pm", OMS_ID_CAP);
+        cmds[n] = fx_fill(id, ex, i % 3 ? "10" : "4", "10");
+        oms_strlcpy(cmds[n++].principal, "venue", OMS_ID_CAP);
+        if (n == 250 || i + 1 == to) {
+            fx_run_batch(f, cmds, n, out);
+            for (uint32_t k = 0; k < n; k++)
+                assert_int_equal(out[k].status, OMS_REPLY_ACCEPTED);
+            n = 0;
+        }
+    }
+}
+
+/* proj_reserve is a capacity hint only: a state told too little, too much, or more than a
+ * table may hold, ends with exactly the rows of a state told nothing, across table chunk
+ * boundaries (4,096 records) and after a rolled-back batch that crossed one. */
+static void test_projections_reserve_wrong_hint_same_rows(void **state)
+{
+    (void)state;
+    static const uint32_t hints[] = {0, 1, 4500, 100000};
+    uint8_t *ref = NULL;
+    size_t ref_len = 0;
+    for (size_t h = 0; h < sizeof hints / sizeof hints[0]; h++) {
+        fx_t f;
+        fx_init(&f, NULL);
+        /* The engine hands its state out read-only; the hint changes no record. */
+        proj_state_t *st = (proj_state_t *)oms_engine_state(f.eng);
+        if (hints[h]) {
+            for (int t = 0; t < PROJ_T_COUNT_; t++)
+                assert_int_equal(proj_reserve(st, (proj_table_t)t, hints[h]), 0);
+            /* Past a table's limit: clamped to it. */
+            assert_int_equal(proj_reserve(st, PROJ_T_PRINCIPAL, UINT32_MAX), 0);
+        }
+        assert_int_equal(proj_reserve(st, PROJ_T_COUNT_, 10), OMS_ERR_INVALID);
+        fx_setup(&f);
+        s_many_orders(&f, 0, 4000);
+        /* A batch that takes the order and execution tables past 4,096 records, undone. */
+        oms_cmd_t cmds[400];
+        for (uint32_t i = 0; i < 200; i++) {
+            char id[OMS_ID_CAP], ex[OMS_ID_CAP];
+            snprintf(id, sizeof id, "RB%u", i);
+            snprintf(ex, sizeof ex, "rbx%u", i);
+            cmds[2 * i] = fx_new_order(id, "ACC1", "AAPL", OMS_SIDE_BUY, "10", "10");
+            oms_strlcpy(cmds[2 * i].principal, "pm", OMS_ID_CAP);
+            snprintf(cmds[2 * i].command_id, OMS_ID_CAP, "rb%u", 2 * i);
+            cmds[2 * i + 1] = fx_fill(id, ex, "10", "10");
+            oms_strlcpy(cmds[2 * i + 1].principal, "venue", OMS_ID_CAP);
+            snprintf(cmds[2 * i + 1].command_id, OMS_ID_CAP, "rb%u", 2 * i + 1);
+        }
+        oms_batch_t b;
+        assert_int_equal(oms_engine_process(f.eng, cmds, 400, f.ts + 1, &b), 0);
+        assert_int_equal(b.n_consumed, 400);
+        assert_true(proj_count(st, PROJ_T_ORDER) > 4096);
+        oms_engine_rollback(f.eng);
+        assert_int_equal(proj_count(st, PROJ_T_ORDER), 4000);
+        assert_null(fx_order(&f, "RB0"));
+        s_many_orders(&f, 4000, 4600);
+        if (hints[h] == 0) /* proj_reserve refused above changed nothing either */
+            assert_int_equal(proj_count(st, PROJ_T_EXEC), 4600);
+        size_t len;
+        uint8_t *rows = fx_rows(f.eng, &len);
+        if (ref == NULL) {
+            ref = rows;
+            ref_len = len;
+        } else {
+            assert_int_equal(len, ref_len);
+            assert_memory_equal(rows, ref, len);
+            free(rows);
+        }
+        assert_non_null(fx_order(&f, "H4599"));
+        assert_non_null(fx_order(&f, "H0"));
+        fx_free(&f);
+    }
+    free(ref);
+}
+
 static void test_engine_end_of_day_expires_day_orders(void **state)
 {
     (void)state;
@@ -1132,6 +1218,7 @@ int main(void)
         cmocka_unit_test(test_engine_entitlements_and_four_eyes),
         cmocka_unit_test(test_engine_idempotency_survives_restart),
         cmocka_unit_test(test_engine_rollback_forgets_the_batch),
+        cmocka_unit_test(test_projections_reserve_wrong_hint_same_rows),
         cmocka_unit_test(test_engine_rollback_restores_texts),
         cmocka_unit_test(test_engine_large_order_row_is_written_whole),
         cmocka_unit_test(test_engine_limits_follow_rollback_and_restart),

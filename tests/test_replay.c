@@ -929,6 +929,68 @@ static void test_replay_verify_long_log_reports_the_first_of_several_faults(void
  * CPU has gives exactly oms_hash, for every length from 0 to 700 (empty, block boundaries at
  * 128, 256, ...), for groups of 1 to 37 messages of mixed lengths (lanes change messages at
  * different times). */
+/* The pass's size hint (replay__size through cfg.size_hint) is only a hint: told nothing, too
+ * few events, the right number or far too many, with one thread or several, the rebuilt state
+ * is the same, row for row. */
+static void test_replay_size_hint_wrong_gives_same_rows(void **state)
+{
+    (void)state;
+    const char *dir = tu_mkdtemp(1, "replay-size");
+    fx_t f;
+    gen_t *g = calloc(1, sizeof *g);
+    assert_non_null(g);
+    s_gen_init(g, 4242);
+    fx_init(&f, dir);
+    fx_setup(&f);
+    s_ref_prices(&f);
+    for (uint32_t b = 0; b < 40; b++)
+        s_gen_batch(g, &f);
+    uint64_t head = oms_engine_head(f.eng);
+    size_t ref_len;
+    uint8_t *ref = fx_rows(f.eng, &ref_len);
+    evlog_t *log = s_open(dir);
+    const uint64_t hints[] = {0, 1, head / 10, head, head * 100};
+    for (size_t h = 0; h < sizeof hints / sizeof hints[0]; h++) {
+        for (unsigned threads = 1; threads <= 3; threads += 2) {
+            oms_engine_opts_t o;
+            oms_engine_opts_default(&o);
+            oms_engine_t *eng = oms_engine_new(&o, 0);
+            assert_non_null(eng);
+            replay_pass_cfg_t cfg = {
+                .eng = eng,
+                .to_seq = head,
+                .threads = threads,
+                .chunk_events = 16,
+                .size_hint = hints[h],
+            };
+            replay_pass_t pass;
+            assert_int_equal(replay__pass(log, &cfg, &pass), 0);
+            assert_false(pass.failed);
+            assert_int_equal(pass.last_seq, head);
+            size_t len;
+            uint8_t *rows = fx_rows(eng, &len);
+            assert_int_equal(len, ref_len);
+            assert_memory_equal(rows, ref, len);
+            free(rows);
+            oms_engine_destroy(&eng);
+        }
+    }
+    /* Called directly with nonsense (nothing done, the end already passed): no effect. */
+    oms_engine_opts_t o;
+    oms_engine_opts_default(&o);
+    oms_engine_t *eng = oms_engine_new(&o, 0);
+    replay__size(eng, 0, 100);
+    replay__size(eng, 100, 10);
+    replay__size(NULL, 1, 2);
+    assert_int_equal(proj_count(oms_engine_state(eng), PROJ_T_ORDER), 0);
+    oms_engine_destroy(&eng);
+    evlog_destroy(&log);
+    free(ref);
+    free(g);
+    fx_free(&f);
+    tu_rmrf(dir);
+}
+
 static void test_replay_hash_many_is_blake2b(void **state)
 {
     (void)state;
@@ -1817,6 +1879,7 @@ int main(void)
         cmocka_unit_test(test_replay_verify_catches_forged_chain_by_rebuild),
         cmocka_unit_test(test_replay_verify_long_log_reports_the_first_of_several_faults),
         cmocka_unit_test(test_replay_hash_many_is_blake2b),
+        cmocka_unit_test(test_replay_size_hint_wrong_gives_same_rows),
         cmocka_unit_test(test_replay_state_matches_live_state_at_every_seq),
         cmocka_unit_test(test_replay_consistent_while_writer_appends),
         cmocka_unit_test(test_replay_dump_filters_and_formats),
