@@ -1237,6 +1237,10 @@ static bool s_rd_dec(const uint8_t *p, const uint8_t *end, int64_t *e8)
 }
 
 /* The fast path: true with *out filled (zeroed first by the caller), false to take protobuf-c's. */
+_Static_assert(sizeof(oms_new_order_t) - offsetof(oms_new_order_t, text) - OMS_TEXT_CAP <
+                   _Alignof(oms_new_order_t),
+               "oms_new_order_t: text must be the last field (s_decode_fast clears up to it)");
+
 static bool s_decode_fast(const uint8_t *buf, size_t len, oms_event_t *out)
 {
     const uint8_t *p = buf, *end = buf + len;
@@ -1247,6 +1251,16 @@ static bool s_decode_fast(const uint8_t *buf, size_t len, oms_event_t *out)
     const s_fdesc_t *tab = s_fast_table(key >> 3);
     if (!tab)
         return false;
+    /* Only the fields before the text need clearing (OMS_EV_TEXT_LAST): every string gets its
+     * NUL below, the text included. An accepted order's text is the new order's last field,
+     * with the acceptance's own fields after it. */
+    if ((key >> 3) == OMS_EV_ORDER_ACCEPTED) {
+        oms_ev_accepted_t *a = &out->u.accepted;
+        memset(a, 0, offsetof(oms_ev_accepted_t, order) + offsetof(oms_new_order_t, text) + 1);
+        memset(&a->status, 0, sizeof *a - offsetof(oms_ev_accepted_t, status));
+    } else {
+        memset(&out->u, 0, oms_event_body_clear((oms_event_type_t)(key >> 3)));
+    }
     uint8_t *base = (uint8_t *)out;
     uint64_t last = 0;
     while (p < end) {
@@ -1267,7 +1281,8 @@ static bool s_decode_fast(const uint8_t *buf, size_t len, oms_event_t *out)
             if (d->kind == F_STR) {
                 if (v >= d->cap || memchr(s, 0, (size_t)v))
                     return false;
-                memcpy(base + d->off, s, (size_t)v); /* the NUL is the zeroed struct's */
+                memcpy(base + d->off, s, (size_t)v);
+                base[d->off + v] = '\0';
             } else {
                 int64_t e8;
                 if (!s_rd_dec(s, p, &e8))
@@ -1301,11 +1316,13 @@ static bool s_decode_fast(const uint8_t *buf, size_t len, oms_event_t *out)
 
 int codec_decode_event(const uint8_t *buf, size_t len, oms_arena_t *arena, oms_event_t *out)
 {
-    memset(out, 0, sizeof *out);
-    if (!buf && len)
+    out->type = OMS_EV_NONE;
+    if (!buf && len) {
+        memset(out, 0, sizeof *out);
         return OMS_ERR_DECODE;
+    }
     if (buf && s_decode_fast(buf, len, out))
-        return 0;
+        return 0; /* (it cleared what the body's type needs) */
     memset(out, 0, sizeof *out);
     return cdc_decode_event_pb(buf, len, arena, out);
 }

@@ -10,7 +10,6 @@
 #include "handlers.h"
 
 #include <assert.h>
-#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,64 +17,14 @@
 
 /* ---- output helpers ----------------------------------------------------------------------- */
 
-#define S_TEXT_LAST(T)                                                                            \
-    _Static_assert(offsetof(T, text) + OMS_TEXT_CAP <= sizeof(T) &&                             \
-                       sizeof(T) - offsetof(T, text) - OMS_TEXT_CAP < _Alignof(T),              \
-                   #T ": text must be the last field (OMS_EV_TEXT_LAST)")
-S_TEXT_LAST(oms_ev_released_t);
-S_TEXT_LAST(oms_ev_request_t);
-S_TEXT_LAST(oms_ev_order_t);
-S_TEXT_LAST(oms_ev_alloc_t);
-S_TEXT_LAST(oms_ev_rejected_t);
-S_TEXT_LAST(oms_ev_exception_t);
-
-/* How much of an event body of type t s_emit clears: up to and including text[0] where the
- * body ends with its text (OMS_EV_TEXT_LAST); nothing for ORDER_ACCEPTED, whose producer sets
- * every field; the whole body otherwise. An order event is 1.2 KB whole, 0.7 KB to its text:
- * clearing it all cost as much as building it. */
-static size_t s_body_clear(oms_event_type_t t)
-{
-    switch (t) {
-    case OMS_EV_ORDER_ACCEPTED:
-        return 0;
-    case OMS_EV_ORDER_RELEASED:
-        return offsetof(oms_ev_released_t, text) + 1;
-    case OMS_EV_CANCEL_REQUESTED:
-    case OMS_EV_REPLACE_REQUESTED:
-        return offsetof(oms_ev_request_t, text) + 1;
-    case OMS_EV_ORDER_ACKNOWLEDGED:
-    case OMS_EV_ORDER_REJECTED_BY_VENUE:
-    case OMS_EV_ORDER_CANCELED:
-    case OMS_EV_CANCEL_REJECTED:
-    case OMS_EV_ORDER_REPLACED:
-    case OMS_EV_REPLACE_REJECTED:
-    case OMS_EV_ORDER_EXPIRED:
-    case OMS_EV_ORDER_DONE_FOR_DAY:
-    case OMS_EV_ORDER_FILLED:
-    case OMS_EV_TRADE_BUSTED:
-    case OMS_EV_TRADE_CORRECTED:
-        return offsetof(oms_ev_order_t, text) + 1;
-    case OMS_EV_ALLOCATION_BOOKED:
-    case OMS_EV_ALLOCATION_REJECTED:
-    case OMS_EV_ALLOCATION_REVERSED:
-        return offsetof(oms_ev_alloc_t, text) + 1;
-    case OMS_EV_COMMAND_REJECTED:
-        return offsetof(oms_ev_rejected_t, text) + 1;
-    case OMS_EV_EXCEPTION_RAISED:
-        return offsetof(oms_ev_exception_t, text) + 1;
-    default:
-        return sizeof(((oms_event_t *)0)->u);
-    }
-}
-
-/* The next event of out, of type t, with its body cleared as s_body_clear says (the bytes
- * after that are left from earlier use and are never read). */
+/* The next event of out, of type t, with its body cleared as oms_event_body_clear says (the
+ * bytes after that are left from earlier use and are never read). */
 static oms_event_t *s_emit(hnd_out_t *out, oms_event_type_t type)
 {
     assert(out->n < out->cap);
     oms_event_t *ev = &out->events[out->n++];
     ev->type = type;
-    memset(&ev->u, 0, s_body_clear(type));
+    memset(&ev->u, 0, oms_event_body_clear(type));
     return ev;
 }
 
@@ -83,7 +32,7 @@ void hnd_reject_event(oms_event_t *ev, const oms_cmd_t *cmd, const char *rule_id
                       oms_reject_reason_t reason, const char *text)
 {
     ev->type = OMS_EV_COMMAND_REJECTED;
-    memset(&ev->u, 0, s_body_clear(OMS_EV_COMMAND_REJECTED));
+    memset(&ev->u, 0, oms_event_body_clear(OMS_EV_COMMAND_REJECTED));
     oms_ev_rejected_t *r = &ev->u.rejected;
     oms_strlcpy(r->rule_id, rule_id, OMS_RULE_CAP);
     r->reason = reason;

@@ -3,6 +3,7 @@
  */
 #include "oms_model.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -328,5 +329,51 @@ const char *oms_cmd_order_id(const oms_cmd_t *c)
         if (c->type >= OMS_CMD_VENUE_ACK && c->type <= OMS_CMD_TRADE_CORRECT)
             return c->u.report.h.order_id;
         return "";
+    }
+}
+
+#define S_TEXT_LAST(T)                                                                            \
+    _Static_assert(offsetof(T, text) + OMS_TEXT_CAP <= sizeof(T) &&                             \
+                       sizeof(T) - offsetof(T, text) - OMS_TEXT_CAP < _Alignof(T),              \
+                   #T ": text must be the last field (OMS_EV_TEXT_LAST)")
+S_TEXT_LAST(oms_ev_released_t);
+S_TEXT_LAST(oms_ev_request_t);
+S_TEXT_LAST(oms_ev_order_t);
+S_TEXT_LAST(oms_ev_alloc_t);
+S_TEXT_LAST(oms_ev_rejected_t);
+S_TEXT_LAST(oms_ev_exception_t);
+
+size_t oms_event_body_clear(oms_event_type_t t)
+{
+    switch (t) {
+    case OMS_EV_ORDER_ACCEPTED:
+        return 0;
+    case OMS_EV_ORDER_RELEASED:
+        return offsetof(oms_ev_released_t, text) + 1;
+    case OMS_EV_CANCEL_REQUESTED:
+    case OMS_EV_REPLACE_REQUESTED:
+        return offsetof(oms_ev_request_t, text) + 1;
+    case OMS_EV_ORDER_ACKNOWLEDGED:
+    case OMS_EV_ORDER_REJECTED_BY_VENUE:
+    case OMS_EV_ORDER_CANCELED:
+    case OMS_EV_CANCEL_REJECTED:
+    case OMS_EV_ORDER_REPLACED:
+    case OMS_EV_REPLACE_REJECTED:
+    case OMS_EV_ORDER_EXPIRED:
+    case OMS_EV_ORDER_DONE_FOR_DAY:
+    case OMS_EV_ORDER_FILLED:
+    case OMS_EV_TRADE_BUSTED:
+    case OMS_EV_TRADE_CORRECTED:
+        return offsetof(oms_ev_order_t, text) + 1;
+    case OMS_EV_ALLOCATION_BOOKED:
+    case OMS_EV_ALLOCATION_REJECTED:
+    case OMS_EV_ALLOCATION_REVERSED:
+        return offsetof(oms_ev_alloc_t, text) + 1;
+    case OMS_EV_COMMAND_REJECTED:
+        return offsetof(oms_ev_rejected_t, text) + 1;
+    case OMS_EV_EXCEPTION_RAISED:
+        return offsetof(oms_ev_exception_t, text) + 1;
+    default:
+        return sizeof(((oms_event_t *)0)->u);
     }
 }

@@ -579,6 +579,12 @@ const char *oms_reject_reason_name(oms_reject_reason_t r);
  * allocation), "" for commands that name none. Never NULL; points into c. */
 const char *oms_cmd_order_id(const oms_cmd_t *c);
 
+/* How many bytes of an event's body (ev->u) a producer of type t must clear before it sets
+ * the fields it means (OMS_EV_TEXT_LAST): up to and including text[0] for bodies that end
+ * with their text, the whole body otherwise; 0 for ORDER_ACCEPTED, whose producers set every
+ * field. An order event is 1.2 KB whole, 0.7 KB up to its text. */
+size_t oms_event_body_clear(oms_event_type_t t);
+
 /* True for CANCELED, REJECTED, EXPIRED, FILLED (no further venue work expected). */
 bool oms_status_is_terminal(oms_ord_status_t s);
 
