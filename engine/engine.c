@@ -193,6 +193,14 @@ const proj_state_t *oms_engine_state(const oms_engine_t *self)
     return self->st;
 }
 
+int oms_engine_reserve(oms_engine_t *self, proj_table_t t, uint32_t n)
+{
+    assert(self && t < PROJ_T_COUNT_);
+    if (self->open)
+        return OMS_ERR_STATE;
+    return proj_reserve(self->st, t, n);
+}
+
 uint64_t oms_engine_head(const oms_engine_t *self)
 {
     return self->head;

@@ -80,6 +80,11 @@ void oms_engine_rollback(oms_engine_t *self);
 
 /* The state, read-only (queries, tests). */
 const proj_state_t *oms_engine_state(const oms_engine_t *self);
+
+/* Capacity hint for a state about to grow to about n records of table t (a rebuild that knows
+ * the log's length): see proj_reserve. Changes no record and no result. 0, or OMS_ERR_NOMEM
+ * (the state is unchanged and valid), OMS_ERR_STATE while a batch is open. */
+int oms_engine_reserve(oms_engine_t *self, proj_table_t t, uint32_t n);
 /* The last seq committed (the log head the state reflects). */
 uint64_t oms_engine_head(const oms_engine_t *self);
 

@@ -622,16 +622,13 @@ void replay__size(oms_engine_t *eng, uint64_t done, uint64_t total)
                                         PROJ_T_POSITION, PROJ_T_ALLOC, PROJ_T_PART};
     if (eng == NULL || done == 0 || total <= done)
         return;
-    /* The engine hands its state out read-only (queries); the capacity hint is the one change
-     * the replay makes through it, before anything else reads it, and changes no record. */
-    proj_state_t *st = (proj_state_t *)oms_engine_state(eng);
     for (size_t i = 0; i < sizeof grow / sizeof grow[0]; i++) {
-        uint64_t n = proj_count(st, grow[i]);
+        uint64_t n = proj_count(oms_engine_state(eng), grow[i]);
         if (n == 0)
             continue;
         uint64_t want = n > UINT64_MAX / total ? UINT32_MAX : n * total / done;
         want += want / 8;
-        (void)proj_reserve(st, grow[i], want > UINT32_MAX ? UINT32_MAX : (uint32_t)want);
+        (void)oms_engine_reserve(eng, grow[i], want > UINT32_MAX ? UINT32_MAX : (uint32_t)want);
     }
 }
 
