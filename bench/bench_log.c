@@ -45,7 +45,8 @@ static void s_fresh_dir(char *buf, size_t cap, const char *base, const char *tag
 
 static rocksdb_options_t *s_raw_options(void)
 {
-    /* The same options as eventlog.c's s_make_options, so the comparison is like for like. */
+    /* The same options as the log's events family (eventlog.c's s_make_options and
+     * s_set_events_table), so the comparison is like for like. */
     rocksdb_options_t *o = rocksdb_options_create();
     rocksdb_options_increase_parallelism(o, 2);
     rocksdb_options_set_write_buffer_size(o, 64u << 20);
@@ -55,8 +56,7 @@ static rocksdb_options_t *s_raw_options(void)
     rocksdb_options_set_paranoid_checks(o, 1);
     rocksdb_options_set_wal_recovery_mode(o, 2);
     rocksdb_block_based_table_options_t *bbo = rocksdb_block_based_options_create();
-    rocksdb_block_based_options_set_filter_policy(bbo, rocksdb_filterpolicy_create_bloom_full(10));
-    rocksdb_block_based_options_set_whole_key_filtering(bbo, 1);
+    rocksdb_block_based_options_set_block_size(bbo, 16u << 10);
     rocksdb_options_set_block_based_table_factory(o, bbo);
     rocksdb_block_based_options_destroy(bbo);
     rocksdb_options_set_create_if_missing(o, 1);
