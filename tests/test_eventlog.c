@@ -5,7 +5,8 @@
  * finds a flipped byte, a deleted event, two swapped events and a truncated tail with the right
  * first bad seq; refusal of a store with another schema or a wrong head; readers (read-only,
  * secondary, checkpoint) beside a writer; a full disk that fails an append cleanly; and
- * pipelined batches that keep their order and share one WAL sync when queued together.
+ * pipelined batches that keep their order and share one WAL sync when queued together, or,
+ * with async durability, finish one by one.
  */
 #include <setjmp.h>
 #include <stdbool.h>
@@ -891,6 +892,52 @@ static void test_eventlog_pipelined_submit_in_order(void **state)
  * sync durability, rounds of EVLOG_PIPELINE_DEPTH back-to-back submits need fewer groups than
  * batches (each sync takes far longer than a submit), and a reopened store holds every batch's
  * events and rows. Async durability goes through the same path. */
+/* With async durability there is no sync to share, so the committer finishes every batch on
+ * its own as soon as it is written (one group per batch): a submitter waiting for a free slot
+ * or a ticket never waits for the batches queued behind it. Batches are still written in
+ * order, and the store holds them all. */
+static void test_eventlog_async_batches_finish_one_by_one(void **state)
+{
+    (void)state;
+    const char *dir = tu_mkdtemp(0, "evlog-async1");
+    evlog_options_t o;
+    evlog_options_default(&o);
+    o.durability = EVLOG_ASYNC;
+    evlog_t *log = NULL;
+    assert_int_equal(evlog_open(dir, &o, &log, NULL, 0), 0);
+    enum { BATCHES = 64, EVS = 64 };
+    static test_event_t t[EVS];
+    evlog_event_t evs[EVS];
+    for (int i = 0; i < EVS; i++) {
+        s_make_event(&t[i], (uint64_t)i + 1, 200);
+        evs[i] = t[i].ev;
+    }
+    uint64_t ticket = 0, first = 0, durable = 0;
+    for (int b = 0; b < BATCHES; b++) {
+        /* Submitted back to back: the pipeline fills, so the committer finds several queued. */
+        assert_int_equal(evlog_submit(log, evs, EVS, NULL, 0, &ticket, &first), 0);
+        assert_int_equal(first, (uint64_t)b * EVS + 1);
+        assert_int_equal(evlog_poll(log, &durable), 0);
+        assert_true(durable <= ticket);
+    }
+    assert_int_equal(evlog_wait(log, ticket), 0);
+    uint64_t batches = 0, groups = 0, head = 0;
+    evlog_commit_counts(log, &batches, &groups);
+    assert_int_equal(batches, BATCHES);
+    assert_int_equal(groups, BATCHES);
+    evlog_head(log, &head, NULL);
+    assert_int_equal(head, (uint64_t)BATCHES * EVS);
+    evlog_destroy(&log);
+
+    log = s_open(dir);
+    evlog_verify_t rep;
+    assert_int_equal(evlog_verify(log, &rep, NULL, NULL), 0);
+    assert_true(rep.ok);
+    assert_int_equal(rep.events, (uint64_t)BATCHES * EVS);
+    evlog_destroy(&log);
+    tu_rmrf(dir);
+}
+
 static void test_eventlog_queued_batches_share_one_sync(void **state)
 {
     (void)state;
@@ -980,6 +1027,7 @@ int main(void)
         cmocka_unit_test(test_eventlog_full_disk_fails_pipeline_cleanly),
         cmocka_unit_test(test_eventlog_pipelined_submit_in_order),
         cmocka_unit_test(test_eventlog_queued_batches_share_one_sync),
+        cmocka_unit_test(test_eventlog_async_batches_finish_one_by_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
