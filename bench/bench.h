@@ -36,11 +36,12 @@ int64_t bench_mono_ns(void);
  * not there or not executable. */
 int bench_sibling_path(const char *name, char *out, size_t cap);
 
-/* Events/s of a raw RocksDB WriteBatch loop (batch puts of env_len-byte values, one
- * rocksdb_write each, same options as the event log) for secs seconds in dir (a path under a
- * bench_make_dir directory; created and removed). The baseline of `log` and `e2e`. Exits the
+/* Events/s of a raw RocksDB WriteBatch loop (batch puts of the envelopes the event log writes
+ * for 200-byte bodies, one rocksdb_write each, same options as the log's events family) for
+ * secs seconds in dir (a path under a bench_make_dir directory; created and removed): the
+ * baseline of `e2e`, the same bytes as `log`'s raw loop. 0 if dir cannot be created; exits the
  * process if RocksDB cannot open or write (a benchmark has no meaningful way on). */
-double bench_raw_append_rate(const char *dir, bool sync, size_t batch, size_t env_len, double secs);
+double bench_raw_append_rate(const char *dir, bool sync, size_t batch, double secs);
 
 /* ---- a real omsd as a child process (daemon.c) ---------------------------------------------- */
 

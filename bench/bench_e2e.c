@@ -44,7 +44,6 @@ enum {
     RTT_MSG_BYTES = 200,      /* a command-sized message for the round-trip baseline */
     FSYNC_SAMPLES = 300,      /* fdatasync calls measured */
     RATES_MAX = 8,            /* paced rates per run */
-    ENV_BYTES = 330,          /* a typical stored envelope, for the raw append baseline */
     START_TIMEOUT_MS = 60000, /* a daemon start (restart of 1M orders included) */
 };
 
@@ -384,7 +383,7 @@ int bench_e2e_main(int argc, char **argv)
     for (int b = 0; b < 3 && !e.paced_only; b++) {
         char dir[1100];
         snprintf(dir, sizeof dir, "%s/raw-%d", base, b);
-        raw[b] = bench_raw_append_rate(dir, e.sync, batches[b], ENV_BYTES,
+        raw[b] = bench_raw_append_rate(dir, e.sync, batches[b],
                                        e.a.seconds > 3 ? 3 : e.a.seconds);
     }
     transport_result_t tr[2];
