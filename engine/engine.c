@@ -524,22 +524,12 @@ static bool s_status_from_events(const oms_engine_t *e, const char *oid, uint32_
             id = ev->u.request.order_id;
             st = ev->u.request.status;
             break;
-        case OMS_EV_ORDER_FILLED:
-        case OMS_EV_TRADE_BUSTED:
-        case OMS_EV_TRADE_CORRECTED:
-        case OMS_EV_ORDER_ACKNOWLEDGED:
-        case OMS_EV_ORDER_REJECTED_BY_VENUE:
-        case OMS_EV_ORDER_CANCELED:
-        case OMS_EV_CANCEL_REJECTED:
-        case OMS_EV_ORDER_REPLACED:
-        case OMS_EV_REPLACE_REJECTED:
-        case OMS_EV_ORDER_EXPIRED:
-        case OMS_EV_ORDER_DONE_FOR_DAY:
+        default:
+            if (!oms_event_is_order_report(ev->type))
+                continue; /* exceptions and allocations leave the status as it was */
             id = ev->u.order.h.order_id;
             st = ev->u.order.status;
             break;
-        default:
-            continue; /* exceptions and allocations leave the status as it was */
         }
         if (strcmp(id, oid) != 0)
             return false;

@@ -343,16 +343,9 @@ S_TEXT_LAST(oms_ev_alloc_t);
 S_TEXT_LAST(oms_ev_rejected_t);
 S_TEXT_LAST(oms_ev_exception_t);
 
-size_t oms_event_body_clear(oms_event_type_t t)
+bool oms_event_is_order_report(oms_event_type_t t)
 {
     switch (t) {
-    case OMS_EV_ORDER_ACCEPTED:
-        return 0;
-    case OMS_EV_ORDER_RELEASED:
-        return offsetof(oms_ev_released_t, text) + 1;
-    case OMS_EV_CANCEL_REQUESTED:
-    case OMS_EV_REPLACE_REQUESTED:
-        return offsetof(oms_ev_request_t, text) + 1;
     case OMS_EV_ORDER_ACKNOWLEDGED:
     case OMS_EV_ORDER_REJECTED_BY_VENUE:
     case OMS_EV_ORDER_CANCELED:
@@ -364,7 +357,24 @@ size_t oms_event_body_clear(oms_event_type_t t)
     case OMS_EV_ORDER_FILLED:
     case OMS_EV_TRADE_BUSTED:
     case OMS_EV_TRADE_CORRECTED:
+        return true;
+    default:
+        return false;
+    }
+}
+
+size_t oms_event_body_clear(oms_event_type_t t)
+{
+    if (oms_event_is_order_report(t))
         return offsetof(oms_ev_order_t, text) + 1;
+    switch (t) {
+    case OMS_EV_ORDER_ACCEPTED:
+        return 0;
+    case OMS_EV_ORDER_RELEASED:
+        return offsetof(oms_ev_released_t, text) + 1;
+    case OMS_EV_CANCEL_REQUESTED:
+    case OMS_EV_REPLACE_REQUESTED:
+        return offsetof(oms_ev_request_t, text) + 1;
     case OMS_EV_ALLOCATION_BOOKED:
     case OMS_EV_ALLOCATION_REJECTED:
     case OMS_EV_ALLOCATION_REVERSED:

@@ -579,6 +579,11 @@ const char *oms_reject_reason_name(oms_reject_reason_t r);
  * allocation), "" for commands that name none. Never NULL; points into c. */
 const char *oms_cmd_order_id(const oms_cmd_t *c);
 
+/* True for the event types whose body is oms_ev_order_t (acknowledged, rejected by venue,
+ * canceled, cancel rejected, replaced, replace rejected, expired, done for day, filled, busted,
+ * corrected). */
+bool oms_event_is_order_report(oms_event_type_t t);
+
 /* How many bytes of an event's body (ev->u) a producer of type t must clear before it sets
  * the fields it means (OMS_EV_TEXT_LAST): up to and including text[0] for bodies that end
  * with their text, the whole body otherwise; 0 for ORDER_ACCEPTED, whose producers set every
