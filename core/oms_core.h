@@ -163,6 +163,43 @@ void oms_hash_begin(oms_hash_state_t *st);
 void oms_hash_update(oms_hash_state_t *st, const void *data, size_t len);
 void oms_hash_end(oms_hash_state_t *st, oms_hash_t *out);
 
+/* Many BLAKE2b-256 hashes at once (hash_many.c): one message per SIMD lane, 8 lanes with
+ * AVX-512, 4 with AVX2, else one at a time. Exactly oms_hash's digests. */
+enum {
+    OMS_HASH_IMPL_AUTO = 0, /* the best this CPU has */
+    OMS_HASH_IMPL_ONE,      /* one message after the other (portable) */
+    OMS_HASH_IMPL_AVX2,     /* 4 messages side by side */
+    OMS_HASH_IMPL_AVX512,   /* 8 messages side by side */
+};
+
+/* out[i] = oms_hash(msg[i], len[i]) for i < n. Cannot fail; allocates nothing. */
+void oms_hash_many(const uint8_t *const *msg, const size_t *len, size_t n, oms_hash_t *out);
+/* The same with a given implementation (tests); -1 when this CPU does not have it, else 0. */
+int oms_hash_many_with(int impl, const uint8_t *const *msg, const size_t *len, size_t n,
+                       oms_hash_t *out);
+
+/* The BLAKE2b-256 state after the first whole 128-byte blocks of a message, none of them the
+ * last: the hash of a message whose start is known before its end (the event log's envelopes,
+ * whose start does not depend on the previous envelope's hash) is then finished with
+ * oms_hash_finish. Plain data: copy it freely. */
+typedef struct {
+    uint64_t h[8]; /* the chaining value */
+    uint64_t t;    /* bytes absorbed (a multiple of 128) */
+} oms_hash_mid_t;
+
+/* For i < n: mid[i] = the state after the first nblk[i] 128-byte blocks of msg[i] (nblk[i] may
+ * be 0: the initial state), several messages at once when the CPU allows. The caller promises
+ * each message continues after those blocks (they are not final). Cannot fail. */
+void oms_hash_absorb_many(const uint8_t *const *msg, const uint32_t *nblk, size_t n,
+                          oms_hash_mid_t *mid);
+/* The same with a given implementation (tests); -1 when this CPU does not have it, else 0. */
+int oms_hash_absorb_many_with(int impl, const uint8_t *const *msg, const uint32_t *nblk, size_t n,
+                              oms_hash_mid_t *mid);
+/* *out = BLAKE2b-256 of the message whose first mid->t bytes mid absorbed and whose remaining
+ * len bytes are rest. len must be >= 1 unless mid->t == 0 (a message's last block holds at
+ * least one byte); a programmer error otherwise. Portable C, one block at a time. */
+void oms_hash_finish(const oms_hash_mid_t *mid, const uint8_t *rest, size_t len, oms_hash_t *out);
+
 /* Lower-case hex of the digest into buf (cap >= 65). Returns 64. */
 int oms_hash_hex(const oms_hash_t *h, char *buf, size_t cap);
 

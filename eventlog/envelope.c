@@ -7,9 +7,15 @@
  * stored bytes. tests/test_eventlog.c proves the bytes are exactly what protobuf-c produces for
  * the same envelope and that protobuf-c decodes them, so the two can never drift apart silently.
  *
- * Fields (numbers fixed by proto/oms/v1/envelope.proto):
+ * Fields (numbers fixed by proto/oms/v1/envelope.proto), in this order on the wire:
  *   1 seq (varint)  2 ts_ns (varint, int64)  3 principal  4 command_id  5 order_id
- *   6 prev_hash (32 bytes)  7 event (bytes)  8..14 reserved  15 hash (32 bytes, always last)
+ *   7 event (bytes)  14 prev_hash (32 bytes)  15 hash (32 bytes, always last)
+ * (6 was prev_hash until schema version 2: reserved, refused; 8..13 reserved.)
+ *
+ * The writer encodes in two steps: the head (fields 1..7), which does not depend on the chain,
+ * then the close (prev_hash, the hash over everything before field 15, the hash field), so the
+ * head's whole blocks can be hashed for many envelopes at once (oms_hash_absorb_many) before the
+ * chain reaches them.
  */
 #include "evlog_internal.h"
 
@@ -66,9 +72,9 @@ size_t evlog_envelope_max_len(size_t principal_len, size_t command_id_len, size_
            (2 + OMS_HASH_LEN) + (11 + body_len) + EVLOG_HASH_FIELD_LEN;
 }
 
-size_t evlog_envelope_encode(uint8_t *out, uint64_t seq, const evlog_event_t *ev,
-                             size_t principal_len, size_t command_id_len, size_t order_id_len,
-                             const oms_hash_t *prev, oms_hash_t *hash_out)
+size_t evlog_envelope_encode_head(uint8_t *out, uint64_t seq, const evlog_event_t *ev,
+                                  size_t principal_len, size_t command_id_len,
+                                  size_t order_id_len)
 {
     size_t n = 0;
     if (seq != 0) {
@@ -85,12 +91,32 @@ size_t evlog_envelope_encode(uint8_t *out, uint64_t seq, const evlog_event_t *ev
         n += s_put_bytes(out + n, 0x22, ev->command_id, command_id_len);
     if (order_id_len)
         n += s_put_bytes(out + n, 0x2a, ev->order_id, order_id_len);
-    n += s_put_bytes(out + n, 0x32, prev->bytes, OMS_HASH_LEN);
     if (ev->body_len)
         n += s_put_bytes(out + n, 0x3a, ev->body, ev->body_len);
-    oms_hash(out, n, hash_out);
+    return n;
+}
+
+size_t evlog_envelope_close(uint8_t *out, size_t head_len, const oms_hash_mid_t *mid,
+                            const oms_hash_t *prev, oms_hash_t *hash_out)
+{
+    assert(mid->t <= head_len && mid->t % 128 == 0);
+    size_t n = head_len + s_put_bytes(out + head_len, 0x72, prev->bytes, OMS_HASH_LEN);
+    oms_hash_finish(mid, out + mid->t, n - (size_t)mid->t, hash_out);
     n += s_put_bytes(out + n, 0x7a, hash_out->bytes, OMS_HASH_LEN);
     return n;
+}
+
+size_t evlog_envelope_encode(uint8_t *out, uint64_t seq, const evlog_event_t *ev,
+                             size_t principal_len, size_t command_id_len, size_t order_id_len,
+                             const oms_hash_t *prev, oms_hash_t *hash_out)
+{
+    size_t head =
+        evlog_envelope_encode_head(out, seq, ev, principal_len, command_id_len, order_id_len);
+    const uint8_t *msg = out;
+    uint32_t nblk = (uint32_t)(head / 128);
+    oms_hash_mid_t mid;
+    oms_hash_absorb_many_with(OMS_HASH_IMPL_ONE, &msg, &nblk, 1, &mid);
+    return evlog_envelope_close(out, head, &mid, prev, hash_out);
 }
 
 int evlog_record_parse(const uint8_t *v, size_t len, evlog_record_t *rec)
@@ -141,8 +167,8 @@ int evlog_record_parse(const uint8_t *v, size_t len, evlog_record_t *rec)
             return OMS_ERR_CORRUPT; /* groups and invalid wire types */
         }
         bool want_varint = field == 1 || field == 2;
-        bool want_len = field >= 3 && field <= 7;
-        if ((want_varint && wt != WT_VARINT) || ((want_len || field == 15) && wt != WT_LEN))
+        bool want_len = (field >= 3 && field <= 7) || field == 14 || field == 15;
+        if ((want_varint && wt != WT_VARINT) || (want_len && wt != WT_LEN))
             return OMS_ERR_CORRUPT;
         switch (field) {
         case 1:
@@ -164,6 +190,8 @@ int evlog_record_parse(const uint8_t *v, size_t len, evlog_record_t *rec)
             rec->order_id_len = (size_t)num;
             break;
         case 6:
+            return OMS_ERR_CORRUPT; /* prev_hash's number until schema version 2: never reused */
+        case 14:
             if (num != OMS_HASH_LEN)
                 return OMS_ERR_CORRUPT;
             rec->prev_hash = data;

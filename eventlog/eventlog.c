@@ -857,7 +857,7 @@ static int s_admit(evlog_t *self, const evlog_event_t *events, size_t n_events,
     int rc = s_check_batch(self, events, n_events, rows, n_rows, &max_env);
     if (rc)
         return rc;
-    if ((rc = s_grow_scratch(self, max_env)) != 0)
+    if ((rc = s_grow_scratch(self, EVLOG_HASH_CHUNK * max_env)) != 0)
         return rc;
 
     /* Wait for a free slot: at most EVLOG_PIPELINE_DEPTH batches are in flight. */
@@ -897,26 +897,48 @@ int evlog_submit(evlog_t *self, const evlog_event_t *events, size_t n_events,
 }
 
 /* Encodes, chains and puts a validated batch into slot's WriteBatch and advances the staged
- * head. Only the submitting thread touches a free slot, the staged head and the scratch. */
+ * head. Only the submitting thread touches a free slot, the staged head and the scratch (room
+ * for EVLOG_HASH_CHUNK envelopes of the batch's largest size, see s_admit).
+ *
+ * EVLOG_HASH_CHUNK events at a time: their heads (everything before prev_hash) are encoded side
+ * by side and their whole blocks hashed at once (oms_hash_absorb_many, SIMD lanes), then each
+ * is closed in seq order with the previous envelope's hash, which only the last block or two
+ * of each envelope need. */
 static void s_stage(evlog_t *self, evlog_slot_t *slot, const evlog_event_t *events, size_t n_events,
                     const evlog_row_t *rows, size_t n_rows, uint64_t *first_seq)
 {
     rocksdb_writebatch_t *wb = slot->wb;
     uint64_t seq = self->staged_seq;
     oms_hash_t hash = self->staged_hash;
-    for (size_t i = 0; i < n_events; i++) {
-        const evlog_event_t *e = &events[i];
-        seq++;
-        oms_hash_t prev = hash;
-        size_t n = evlog_envelope_encode(
-            self->scratch, seq, e, s_strlen_bounded(e->principal, OMS_LIMIT_ID_LEN),
-            s_strlen_bounded(e->command_id, OMS_LIMIT_ID_LEN),
-            s_strlen_bounded(e->order_id, OMS_LIMIT_ID_LEN), &prev, &hash);
-        assert(n <= self->scratch_cap);
-        uint8_t key[8];
-        oms_put_be64(key, seq);
-        rocksdb_writebatch_put_cf(wb, self->cf[EVLOG_CF_EVENTS], (const char *)key, 8,
-                                  (const char *)self->scratch, n);
+    size_t stride = self->scratch_cap / EVLOG_HASH_CHUNK;
+    for (size_t c = 0; c < n_events; c += EVLOG_HASH_CHUNK) {
+        size_t k = n_events - c < EVLOG_HASH_CHUNK ? n_events - c : EVLOG_HASH_CHUNK;
+        const uint8_t *msg[EVLOG_HASH_CHUNK];
+        uint32_t nblk[EVLOG_HASH_CHUNK];
+        size_t head[EVLOG_HASH_CHUNK];
+        oms_hash_mid_t mid[EVLOG_HASH_CHUNK];
+        for (size_t j = 0; j < k; j++) {
+            const evlog_event_t *e = &events[c + j];
+            uint8_t *out = self->scratch + j * stride;
+            head[j] = evlog_envelope_encode_head(
+                out, seq + 1 + j, e, s_strlen_bounded(e->principal, OMS_LIMIT_ID_LEN),
+                s_strlen_bounded(e->command_id, OMS_LIMIT_ID_LEN),
+                s_strlen_bounded(e->order_id, OMS_LIMIT_ID_LEN));
+            msg[j] = out;
+            nblk[j] = (uint32_t)(head[j] / 128); /* the blocks before prev_hash's first byte */
+        }
+        oms_hash_absorb_many(msg, nblk, k, mid);
+        for (size_t j = 0; j < k; j++) {
+            seq++;
+            oms_hash_t prev = hash;
+            uint8_t *out = self->scratch + j * stride;
+            size_t n = evlog_envelope_close(out, head[j], &mid[j], &prev, &hash);
+            assert(n <= stride);
+            uint8_t key[8];
+            oms_put_be64(key, seq);
+            rocksdb_writebatch_put_cf(wb, self->cf[EVLOG_CF_EVENTS], (const char *)key, 8,
+                                      (const char *)out, n);
+        }
     }
     for (size_t i = 0; i < n_rows; i++) {
         const evlog_row_t *r = &rows[i];

@@ -15,8 +15,9 @@
  *   default      unused (RocksDB requires it)
  *
  * Hash chain: an envelope's hash is BLAKE2b-256 over the envelope serialized without its hash
- * field; that serialization contains the previous envelope's hash (prev_hash, 32 zero bytes for
- * seq 1), the seq, the timestamp, the principal, the command id, the order id and the event.
+ * field; that serialization contains the seq, the timestamp, the principal, the command id,
+ * the order id, the event and, last, the previous envelope's hash (prev_hash, field 14, 32 zero
+ * bytes for seq 1; last so that only an envelope's final block or two wait for the chain).
  * The stored value is exactly those bytes followed by field 15 (tag 0x7a, length 0x20, the
  * 32-byte hash), so a verifier hashes the stored bytes themselves and never depends on a
  * re-serialization being canonical. Any edit, deletion, reordering or truncation breaks the
@@ -44,8 +45,9 @@
 
 /* Version of the on-disk layout above and of the rows the engine writes with it. A store with
  * another version is refused. 2: idempotency rows hold a 16-byte SipHash digest of the command
- * (oms_digest128) instead of a 32-byte BLAKE2b. */
-#define EVLOG_SCHEMA_VERSION 2u
+ * (oms_digest128) instead of a 32-byte BLAKE2b. 3: the envelope's prev_hash is field 14, after
+ * the event (it was field 6, before it), so the chain is the last block hashed. */
+#define EVLOG_SCHEMA_VERSION 3u
 
 /* Length of a serialized envelope's trailing hash field: tag, length byte, digest. */
 #define EVLOG_HASH_FIELD_LEN (2 + OMS_HASH_LEN)
@@ -123,7 +125,7 @@ typedef struct {
     size_t command_id_len;    /* its length */
     const char *order_id;     /* field 5 */
     size_t order_id_len;      /* its length */
-    const uint8_t *prev_hash; /* field 6, OMS_HASH_LEN bytes */
+    const uint8_t *prev_hash; /* field 14, OMS_HASH_LEN bytes */
     const uint8_t *body;      /* field 7: serialized oms.v1.Event */
     size_t body_len;          /* its length */
     const uint8_t *hash;      /* field 15, OMS_HASH_LEN bytes */

@@ -30,8 +30,8 @@
  * Load per event: one RocksDB step and one copy (read), one envelope parse, one BLAKE2b and one
  * event decode (process), one apply (consume). Failures are rare, so the processing takes a
  * fast path (evlog_record_parse, comparisons, the hashes of many envelopes at once:
- * hash_many.c) and calls evlog_record_check_parse only on an envelope that fails, for its exact
- * reason.
+ * oms_hash_many in core/) and calls evlog_record_check_parse only on an envelope that fails,
+ * for its exact reason.
  */
 #include "replay_internal.h"
 
@@ -46,7 +46,7 @@
 #define PASS_RAW_BYTES    (128u << 10) /* a chunk's value buffer (grows for one huge value) */
 #define PASS_ARENA_BYTES  (256u << 10) /* a chunk's decode arena (see s_process) */
 #define PASS_HINT_AHEAD   4            /* events between a record's prefetch and its use */
-#define PASS_HASH_GROUP   64           /* envelopes hashed in one replay__hash_many call */
+#define PASS_HASH_GROUP   64           /* envelopes hashed in one oms_hash_many call */
 #define PASS_SHORT_EVENTS 1024         /* an automatic thread count uses one thread below it */
 #define PASS_SIZE_SHARE   16             /* the size hint is taken after 1/16 of the events */
 
@@ -375,7 +375,7 @@ static void s_process(pass_t *p, chunk_t *c)
             msg[j] = c->raw + c->e[i0 + j].off;
             len[j] = c->e[i0 + j].hashed_len;
         }
-        replay__hash_many(msg, len, k, h);
+        oms_hash_many(msg, len, k, h);
         for (uint32_t j = 0; j < k; j++)
             if (memcmp(h[j].bytes, s_tail(c, i0 + j), OMS_HASH_LEN) != 0) {
                 f = i0 + j;

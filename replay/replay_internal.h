@@ -65,23 +65,6 @@ int replay__write_event_json(FILE *out, const evlog_record_t *rec, const char *t
 /* The CSV header line of replay__write_event. */
 void replay__csv_header(FILE *out);
 
-/* ---- many hashes at once (hash_many.c) ------------------------------------------------------ */
-
-/* Implementations of replay__hash_many_with. */
-enum {
-    REPLAY_HASH_AUTO = 0, /* the best this CPU has */
-    REPLAY_HASH_ONE,      /* oms_hash, one message after the other */
-    REPLAY_HASH_AVX2,     /* 4 messages side by side */
-    REPLAY_HASH_AVX512,   /* 8 messages side by side */
-};
-
-/* out[i] = oms_hash(msg[i], len[i]) for i < n, exactly (BLAKE2b-256 without key), several
- * messages at once when the CPU allows. Cannot fail; allocates nothing. */
-void replay__hash_many(const uint8_t *const *msg, const size_t *len, size_t n, oms_hash_t *out);
-/* The same with a given implementation (for tests); -1 when this CPU does not have it. */
-int replay__hash_many_with(int impl, const uint8_t *const *msg, const size_t *len, size_t n,
-                           oms_hash_t *out);
-
 /* ---- the pass over the log (pass.c) ---------------------------------------------------------- */
 
 /* What one pass does. verify: replay_verify's checks on every envelope (contiguity, malformed

@@ -81,11 +81,11 @@ static void test_codec_json_envelope_exact(void **state)
     const char *want =
         "{\"seq\":\"18446744073709551615\",\"ts_ns\":\"-9223372036854775808\","
         "\"principal\":\"venue\",\"command_id\":\"c-1\","
-        "\"prev_hash\":\"0000000000000000000000000000000000000000000000000000000000000000\","
         "\"event\":{\"order_filled\":{\"order_id\":\"O1\",\"venue\":\"XNYS\",\"exec_id\":\"E1\","
         "\"status\":\"ORD_STATUS_PARTIALLY_FILLED\",\"last_qty\":\"0.00000001\","
         "\"last_px\":\"-12.5\",\"cum_qty\":\"92233720368.54775807\",\"leaves_qty\":\"0\","
         "\"avg_px\":\"-92233720368.54775807\",\"late\":true,\"side\":\"SIDE_BUY\"}},"
+        "\"prev_hash\":\"0000000000000000000000000000000000000000000000000000000000000000\","
         "\"hash\":\"0109111921293139414951596169717981899199a1a9b1b9c1c9d1d9e1e9f1f9\"}";
     assert_string_equal(s_out, want);
     assert_int_equal(outlen, strlen(want));

@@ -1041,6 +1041,103 @@ static void test_core_hash_streaming_equals_oneshot(void **state)
     assert_string_equal(hex, "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319");
 }
 
+/* A small deterministic generator for the hash tests' bytes. */
+static uint64_t s_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void test_core_hash_many_is_blake2b(void **state)
+{
+    (void)state;
+    static uint8_t buf[2048];
+    uint64_t rng = 99;
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (uint8_t)s_rand(&rng);
+    int tested = 0;
+    for (int impl = OMS_HASH_IMPL_AUTO; impl <= OMS_HASH_IMPL_AVX512; impl++) {
+        const uint8_t *msg[40];
+        size_t len[40];
+        oms_hash_t out[40], ref;
+        if (oms_hash_many_with(impl, msg, len, 0, out) != 0)
+            continue; /* not on this CPU */
+        tested++;
+        for (size_t n = 1; n <= 37; n += 4) {
+            for (size_t base = 0; base <= 700; base++) {
+                for (size_t i = 0; i < n; i++) {
+                    len[i] = i == 0 ? base : (base * 7 + i * 131) % 701;
+                    msg[i] = buf + (base + i * 17) % 1024;
+                }
+                assert_int_equal(oms_hash_many_with(impl, msg, len, n, out), 0);
+                for (size_t i = 0; i < n; i++) {
+                    oms_hash(msg[i], len[i], &ref);
+                    assert_memory_equal(ref.bytes, out[i].bytes, OMS_HASH_LEN);
+                }
+            }
+        }
+    }
+    assert_true(tested >= 2); /* AUTO and ONE at least */
+    assert_int_equal(oms_hash_many_with(99, NULL, NULL, 0, NULL), -1); /* no such implementation */
+}
+
+/* Absorbing a message's first whole blocks (several messages side by side) and finishing each
+ * with the rest gives exactly oms_hash of the whole message, for every implementation, every
+ * split point that leaves a last block, and messages with nothing to absorb. */
+static void test_core_hash_absorb_then_finish_is_blake2b(void **state)
+{
+    (void)state;
+    static uint8_t buf[2048];
+    uint64_t rng = 7;
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (uint8_t)s_rand(&rng);
+    int tested = 0;
+    for (int impl = OMS_HASH_IMPL_AUTO; impl <= OMS_HASH_IMPL_AVX512; impl++) {
+        const uint8_t *msg[24];
+        uint32_t nblk[24];
+        size_t len[24];
+        oms_hash_mid_t mid[24];
+        oms_hash_t out, ref;
+        if (oms_hash_absorb_many_with(impl, msg, nblk, 0, mid) != 0)
+            continue; /* not on this CPU */
+        tested++;
+        for (size_t n = 1; n <= 23; n += 2) {
+            for (size_t base = 0; base <= 900; base += 3) {
+                for (size_t i = 0; i < n; i++) {
+                    len[i] = i == 0 ? base : (base * 5 + i * 97) % 901;
+                    msg[i] = buf + (base + i * 29) % 1024;
+                    /* as many whole blocks as leave at least one byte, or fewer */
+                    uint32_t most = len[i] ? (uint32_t)((len[i] - 1) / 128) : 0;
+                    nblk[i] = (uint32_t)(s_rand(&rng) % (most + 1));
+                }
+                assert_int_equal(oms_hash_absorb_many_with(impl, msg, nblk, n, mid), 0);
+                for (size_t i = 0; i < n; i++) {
+                    size_t done = (size_t)nblk[i] * 128;
+                    assert_int_equal(mid[i].t, done);
+                    oms_hash_finish(&mid[i], msg[i] + done, len[i] - done, &out);
+                    oms_hash(msg[i], len[i], &ref);
+                    assert_memory_equal(ref.bytes, out.bytes, OMS_HASH_LEN);
+                }
+            }
+        }
+    }
+    assert_true(tested >= 2);
+    /* A state can be finished twice with different ends: it is plain data, not consumed. */
+    const uint8_t *m0 = buf;
+    uint32_t two = 2;
+    oms_hash_mid_t mid;
+    oms_hash_absorb_many(&m0, &two, 1, &mid);
+    oms_hash_t a, b, ra, rb;
+    oms_hash_finish(&mid, buf + 256, 10, &a);
+    oms_hash_finish(&mid, buf + 256, 200, &b);
+    oms_hash(buf, 266, &ra);
+    oms_hash(buf, 456, &rb);
+    assert_memory_equal(a.bytes, ra.bytes, OMS_HASH_LEN);
+    assert_memory_equal(b.bytes, rb.bytes, OMS_HASH_LEN);
+}
+
 static void test_core_hash_hex_and_equal(void **state)
 {
     (void)state;
@@ -1158,6 +1255,8 @@ int main(void)
         cmocka_unit_test(test_core_clock_mono_non_decreasing),
         cmocka_unit_test(test_core_hash_known_answers),
         cmocka_unit_test(test_core_hash_streaming_equals_oneshot),
+        cmocka_unit_test(test_core_hash_many_is_blake2b),
+        cmocka_unit_test(test_core_hash_absorb_then_finish_is_blake2b),
         cmocka_unit_test(test_core_hash_hex_and_equal),
         cmocka_unit_test(test_core_error_strings_distinct),
         cmocka_unit_test(test_core_error_unknown),

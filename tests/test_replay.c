@@ -33,7 +33,7 @@
 #include "codec.h"
 #include "enginefix.h"
 #include "replay.h"
-#include "replay_internal.h" /* replay__hash_many_with */
+#include "replay_internal.h" /* replay__pass, replay__size */
 #include "testutil.h"
 
 #include <inttypes.h>
@@ -991,38 +991,6 @@ static void test_replay_size_hint_wrong_gives_same_rows(void **state)
     tu_rmrf(dir);
 }
 
-static void test_replay_hash_many_is_blake2b(void **state)
-{
-    (void)state;
-    static uint8_t buf[2048];
-    uint64_t rng = 99;
-    for (size_t i = 0; i < sizeof buf; i++)
-        buf[i] = (uint8_t)tu_rand(&rng);
-    int tested = 0;
-    for (int impl = REPLAY_HASH_AUTO; impl <= REPLAY_HASH_AVX512; impl++) {
-        const uint8_t *msg[40];
-        size_t len[40];
-        oms_hash_t out[40], ref;
-        if (replay__hash_many_with(impl, msg, len, 0, out) != 0)
-            continue; /* not on this CPU */
-        tested++;
-        for (size_t n = 1; n <= 37; n += 4) {
-            for (size_t base = 0; base <= 700; base++) {
-                for (size_t i = 0; i < n; i++) {
-                    len[i] = i == 0 ? base : (base * 7 + i * 131) % 701;
-                    msg[i] = buf + (base + i * 17) % 1024;
-                }
-                assert_int_equal(replay__hash_many_with(impl, msg, len, n, out), 0);
-                for (size_t i = 0; i < n; i++) {
-                    oms_hash(msg[i], len[i], &ref);
-                    assert_memory_equal(ref.bytes, out[i].bytes, OMS_HASH_LEN);
-                }
-            }
-        }
-    }
-    assert_true(tested >= 2); /* AUTO and ONE at least */
-}
-
 /* ---- state ----------------------------------------------------------------------------------- */
 
 #define N_SAMPLES 40
@@ -1878,7 +1846,6 @@ int main(void)
         cmocka_unit_test(test_replay_verify_catches_altered_anchor),
         cmocka_unit_test(test_replay_verify_catches_forged_chain_by_rebuild),
         cmocka_unit_test(test_replay_verify_long_log_reports_the_first_of_several_faults),
-        cmocka_unit_test(test_replay_hash_many_is_blake2b),
         cmocka_unit_test(test_replay_size_hint_wrong_gives_same_rows),
         cmocka_unit_test(test_replay_state_matches_live_state_at_every_seq),
         cmocka_unit_test(test_replay_consistent_while_writer_appends),

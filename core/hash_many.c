@@ -1,8 +1,14 @@
 /*
  * hash_many.c - BLAKE2b-256 (unkeyed, exactly oms_hash) of many independent messages at once,
  * one message per SIMD lane: 8 lanes with AVX-512, 4 with AVX2, else one at a time through
- * oms_hash (libsodium). For the pass over the log (pass.c), where every envelope's hash covers
- * only its own bytes, so the hashes of a chunk's envelopes are independent.
+ * oms_hash (libsodium). Two uses:
+ *   oms_hash_many         whole messages: the audit replay's pass over the log (replay/pass.c),
+ *                         where every envelope's hash covers only its own bytes;
+ *   oms_hash_absorb_many  the first whole blocks of messages, as states (oms_hash_mid_t) that
+ *   + oms_hash_finish     oms_hash_finish completes one at a time: the event log's writer,
+ *                         whose envelopes carry the previous envelope's hash in their last
+ *                         hashed bytes (field 14), so only each envelope's last block or two
+ *                         wait for the chain; the blocks before it are hashed 8 at a time.
  *
  * Why: libsodium hashes one message at a time; its compression is a chain of dependent
  * operations, so a core sits mostly idle waiting on latencies. Eight messages side by side fill
@@ -18,16 +24,15 @@
  *
  * Nothing here allocates or fails; memory is the caller's.
  */
-#include "replay_internal.h"
+#include "oms_core.h"
 
+#include <assert.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define HASH_MANY_X86 1
 #endif
-
-#ifdef HASH_MANY_X86
 
 static const uint64_t k_iv[8] = {
     0x6a09e667f3bcc908ull, 0xbb67ae8584caa73bull, 0x3c6ef372fe94f82bull, 0xa54ff53a5f1d36f1ull,
@@ -52,24 +57,121 @@ static const uint8_t k_sigma[12][16] = {
 /* The first state word after the parameter block: digest length 32, no key, fanout 1, depth 1. */
 #define H0_PARAM (k_iv[0] ^ 0x01010000ull ^ OMS_HASH_LEN)
 
+/* The little-endian 64-bit word at p (any alignment). */
+static uint64_t s_le64(const uint8_t *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, 8); /* little-endian, as BLAKE2b's words are */
+    return v;
+#else
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+#endif
+}
+
+/* ---- one block at a time, portable C (oms_hash_finish, OMS_HASH_IMPL_ONE's absorb) ---- */
+
+static uint64_t s_ror64(uint64_t x, unsigned n)
+{
+    return (x >> n) | (x << (64 - n));
+}
+
+/* Compresses one 128-byte block into h: t is the byte count including this block, last marks
+ * the message's final block (RFC 7693, F). */
+static void s_compress1(uint64_t h[8], const uint8_t block[128], uint64_t t, bool last)
+{
+    uint64_t m[16], v[16];
+    for (unsigned i = 0; i < 16; i++)
+        m[i] = s_le64(block + 8 * i);
+    for (unsigned i = 0; i < 8; i++) {
+        v[i] = h[i];
+        v[i + 8] = k_iv[i];
+    }
+    v[12] ^= t;
+    if (last)
+        v[14] = ~v[14];
+#define G1(a, b, c, d, x, y)                                                                       \
+    do {                                                                                           \
+        a = a + b + (x);                                                                           \
+        d = s_ror64(d ^ a, 32);                                                                    \
+        c = c + d;                                                                                 \
+        b = s_ror64(b ^ c, 24);                                                                    \
+        a = a + b + (y);                                                                           \
+        d = s_ror64(d ^ a, 16);                                                                    \
+        c = c + d;                                                                                 \
+        b = s_ror64(b ^ c, 63);                                                                    \
+    } while (0)
+    /* Unrolled, so the message schedule's indices are constants and m stays in registers. */
+#pragma GCC unroll 12
+    for (unsigned r = 0; r < 12; r++) {
+        const uint8_t *sg = k_sigma[r];
+        G1(v[0], v[4], v[8], v[12], m[sg[0]], m[sg[1]]);
+        G1(v[1], v[5], v[9], v[13], m[sg[2]], m[sg[3]]);
+        G1(v[2], v[6], v[10], v[14], m[sg[4]], m[sg[5]]);
+        G1(v[3], v[7], v[11], v[15], m[sg[6]], m[sg[7]]);
+        G1(v[0], v[5], v[10], v[15], m[sg[8]], m[sg[9]]);
+        G1(v[1], v[6], v[11], v[12], m[sg[10]], m[sg[11]]);
+        G1(v[2], v[7], v[8], v[13], m[sg[12]], m[sg[13]]);
+        G1(v[3], v[4], v[9], v[14], m[sg[14]], m[sg[15]]);
+    }
+#undef G1
+    for (unsigned i = 0; i < 8; i++)
+        h[i] ^= v[i] ^ v[i + 8];
+}
+
+static void s_mid_init(oms_hash_mid_t *mid)
+{
+    for (unsigned i = 0; i < 8; i++)
+        mid->h[i] = i ? k_iv[i] : H0_PARAM;
+    mid->t = 0;
+}
+
+void oms_hash_finish(const oms_hash_mid_t *mid, const uint8_t *rest, size_t len, oms_hash_t *out)
+{
+    assert(mid != NULL && out != NULL && (rest != NULL || len == 0));
+    assert(len > 0 || mid->t == 0); /* blocks were absorbed: the last one is still to come */
+    uint64_t h[8], t = mid->t;
+    memcpy(h, mid->h, sizeof h);
+    while (len > 128) {
+        t += 128;
+        s_compress1(h, rest, t, false);
+        rest += 128;
+        len -= 128;
+    }
+    uint8_t block[128] = {0};
+    if (len)
+        memcpy(block, rest, len);
+    t += len;
+    s_compress1(h, block, t, true);
+    for (unsigned w = 0; w < OMS_HASH_LEN / 8; w++)
+        for (unsigned b = 0; b < 8; b++)
+            out->bytes[8 * w + b] = (uint8_t)(h[w] >> (8 * b));
+}
+
+#ifdef HASH_MANY_X86
+
 #define MAX_LANES 8
 
-/* Which message each lane works on, and the block it is at. */
+/* Which message each lane works on, and the block it is at. In absorb mode (mid != NULL) every
+ * block is a whole, non-final one and the lanes give states instead of digests. */
 typedef struct {
     size_t n, next;            /* messages, and the next one no lane has taken */
     const uint8_t *const *msg; /* the messages */
-    const size_t *len;         /* their lengths */
-    oms_hash_t *out;           /* their digests */
+    const size_t *len;         /* their lengths (digest mode) */
+    const uint32_t *nblk;      /* their blocks to absorb (absorb mode) */
+    oms_hash_t *out;           /* their digests (digest mode) */
+    oms_hash_mid_t *mid;       /* their states (absorb mode) */
     size_t cur[MAX_LANES];     /* the lane's message, or SIZE_MAX when idle */
     size_t off[MAX_LANES];     /* the offset of its next block */
 } lanes_t;
 
-/* The little-endian 64-bit word at p (any alignment). */
-static uint64_t s_le64(const uint8_t *p)
+/* The byte length a lane works through for message i. */
+static size_t s_span(const lanes_t *s, size_t i)
 {
-    uint64_t v;
-    memcpy(&v, p, 8); /* x86 is little-endian, as BLAKE2b's words are */
-    return v;
+    return s->mid ? (size_t)s->nblk[i] * 128 : s->len[i];
 }
 
 /* Prepares one step: for each of `lanes` lanes, the next block of its message (a lane whose
@@ -82,6 +184,8 @@ static unsigned s_step_in(lanes_t *s, unsigned lanes, uint64_t *m, uint64_t *t, 
     unsigned active = 0;
     *fresh = 0;
     for (unsigned l = 0; l < lanes; l++) {
+        while (s->cur[l] == SIZE_MAX && s->mid && s->next < s->n && s->nblk[s->next] == 0)
+            s_mid_init(&s->mid[s->next++]); /* nothing to absorb: the initial state */
         if (s->cur[l] == SIZE_MAX && s->next < s->n) {
             s->cur[l] = s->next++;
             s->off[l] = 0;
@@ -95,8 +199,8 @@ static unsigned s_step_in(lanes_t *s, unsigned lanes, uint64_t *m, uint64_t *t, 
         }
         active |= 1u << l;
         const uint8_t *p = s->msg[s->cur[l]] + s->off[l];
-        size_t rest = s->len[s->cur[l]] - s->off[l];
-        if (rest > 128) { /* a full block with more after it */
+        size_t rest = s_span(s, s->cur[l]) - s->off[l];
+        if (rest > 128 || s->mid) { /* a full block with more after it */
             for (unsigned w = 0; w < 16; w++)
                 m[w * lanes + l] = s_le64(p + 8 * w);
             t[l] = s->off[l] + 128;
@@ -114,16 +218,24 @@ static unsigned s_step_in(lanes_t *s, unsigned lanes, uint64_t *m, uint64_t *t, 
     return active;
 }
 
-/* After a step: lanes whose block was their message's last give their digest (h holds the
- * state transposed: h[word * lanes + lane]). */
+/* After a step: lanes whose block was their message's last give their digest, or in absorb
+ * mode their state (h holds the state transposed: h[word * lanes + lane]). */
 static void s_step_out(lanes_t *s, unsigned lanes, unsigned active, const uint64_t *h)
 {
     for (unsigned l = 0; l < lanes; l++) {
         if (!(active & (1u << l)))
             continue;
-        size_t len = s->len[s->cur[l]];
+        size_t len = s_span(s, s->cur[l]);
         if (s->off[l] + 128 < len) {
             s->off[l] += 128;
+            continue;
+        }
+        if (s->mid) {
+            oms_hash_mid_t *m = &s->mid[s->cur[l]];
+            for (unsigned w = 0; w < 8; w++)
+                m->h[w] = h[w * lanes + l];
+            m->t = len;
+            s->cur[l] = SIZE_MAX;
             continue;
         }
         for (unsigned w = 0; w < OMS_HASH_LEN / 8; w++)
@@ -191,8 +303,7 @@ __attribute__((target("avx512f"))) static void s_hash8(lanes_t *s)
             ROUND(r);
         for (unsigned i = 0; i < 8; i++) {
             h[i] = _mm512_mask_mov_epi64(h[i], (__mmask8)active, XOR(h[i], XOR(v[i], v[i + 8])));
-            if (i < OMS_HASH_LEN / 8)
-                _mm512_store_si512(&hs[i * 8], h[i]);
+            _mm512_store_si512(&hs[i * 8], h[i]);
         }
         s_step_out(s, 8, active, hs);
     }
@@ -247,8 +358,7 @@ __attribute__((target("avx2"))) static void s_hash4(lanes_t *s)
             ROUND(r);
         for (unsigned i = 0; i < 8; i++) {
             h[i] = _mm256_blendv_epi8(h[i], XOR(h[i], XOR(v[i], v[i + 8])), active_v);
-            if (i < OMS_HASH_LEN / 8)
-                _mm256_store_si256((__m256i *)&hs[i * 4], h[i]);
+            _mm256_store_si256((__m256i *)&hs[i * 4], h[i]);
         }
         s_step_out(s, 4, active, hs);
     }
@@ -260,51 +370,97 @@ __attribute__((target("avx2"))) static void s_hash4(lanes_t *s)
 
 #endif /* HASH_MANY_X86 */
 
-/* Dispatches on impl (REPLAY_HASH_AUTO: the best the CPU has); see replay_internal.h. */
-int replay__hash_many_with(int impl, const uint8_t *const *msg, const size_t *len, size_t n,
-                           oms_hash_t *out)
+/* The implementation to use for impl on this CPU, or -1 when it does not have it. */
+static int s_resolve(int impl)
 {
 #ifdef HASH_MANY_X86
-    if (impl == REPLAY_HASH_AUTO)
-        impl = __builtin_cpu_supports("avx512f") ? REPLAY_HASH_AVX512
-               : __builtin_cpu_supports("avx2")  ? REPLAY_HASH_AVX2
-                                                 : REPLAY_HASH_ONE;
-    if ((impl == REPLAY_HASH_AVX512 && !__builtin_cpu_supports("avx512f")) ||
-        (impl == REPLAY_HASH_AVX2 && !__builtin_cpu_supports("avx2")))
+    bool has512 = __builtin_cpu_supports("avx512f"), has2 = __builtin_cpu_supports("avx2");
+    if (impl == OMS_HASH_IMPL_AUTO)
+        impl = has512 ? OMS_HASH_IMPL_AVX512 : has2 ? OMS_HASH_IMPL_AVX2 : OMS_HASH_IMPL_ONE;
+    if ((impl == OMS_HASH_IMPL_AVX512 && !has512) || (impl == OMS_HASH_IMPL_AVX2 && !has2))
         return -1;
-    if (impl == REPLAY_HASH_AVX512 || impl == REPLAY_HASH_AVX2) {
+#else
+    if (impl == OMS_HASH_IMPL_AUTO)
+        impl = OMS_HASH_IMPL_ONE;
+    if (impl == OMS_HASH_IMPL_AVX512 || impl == OMS_HASH_IMPL_AVX2)
+        return -1;
+#endif
+    return impl == OMS_HASH_IMPL_ONE || impl == OMS_HASH_IMPL_AVX2 || impl == OMS_HASH_IMPL_AVX512
+               ? impl
+               : -1;
+}
+
+/* The best implementation, asked of the CPU on the first call only. */
+static int s_best(void)
+{
+    static int impl = -1; /* chosen once; racing first calls choose the same */
+    int i = __atomic_load_n(&impl, __ATOMIC_RELAXED);
+    if (i < 0) {
+        i = s_resolve(OMS_HASH_IMPL_AUTO);
+        __atomic_store_n(&impl, i, __ATOMIC_RELAXED);
+    }
+    return i;
+}
+
+#ifdef HASH_MANY_X86
+/* Runs the lanes of s with a resolved SIMD implementation. */
+static void s_run_lanes(int impl, lanes_t *s)
+{
+    for (unsigned l = 0; l < MAX_LANES; l++)
+        s->cur[l] = SIZE_MAX;
+    if (impl == OMS_HASH_IMPL_AVX512)
+        s_hash8(s);
+    else
+        s_hash4(s);
+}
+#endif
+
+int oms_hash_many_with(int impl, const uint8_t *const *msg, const size_t *len, size_t n,
+                       oms_hash_t *out)
+{
+    if ((impl = s_resolve(impl)) < 0)
+        return -1;
+#ifdef HASH_MANY_X86
+    if (impl != OMS_HASH_IMPL_ONE) {
         lanes_t s = {.n = n, .msg = msg, .len = len, .out = out};
-        for (unsigned l = 0; l < MAX_LANES; l++)
-            s.cur[l] = SIZE_MAX;
-        if (impl == REPLAY_HASH_AVX512)
-            s_hash8(&s);
-        else
-            s_hash4(&s);
+        s_run_lanes(impl, &s);
         return 0;
     }
-#else
-    if (impl == REPLAY_HASH_AVX512 || impl == REPLAY_HASH_AVX2)
-        return -1;
 #endif
     for (size_t i = 0; i < n; i++)
         oms_hash(msg[i], len[i], &out[i]);
     return 0;
 }
 
-/* The best implementation, asked of the CPU on the first call only. */
-void replay__hash_many(const uint8_t *const *msg, const size_t *len, size_t n, oms_hash_t *out)
+void oms_hash_many(const uint8_t *const *msg, const size_t *len, size_t n, oms_hash_t *out)
 {
-    static int impl = -1; /* chosen once; racing first calls choose the same */
-    int i = __atomic_load_n(&impl, __ATOMIC_RELAXED);
-    if (i < 0) {
+    (void)oms_hash_many_with(s_best(), msg, len, n, out);
+}
+
+int oms_hash_absorb_many_with(int impl, const uint8_t *const *msg, const uint32_t *nblk, size_t n,
+                              oms_hash_mid_t *mid)
+{
+    if ((impl = s_resolve(impl)) < 0)
+        return -1;
 #ifdef HASH_MANY_X86
-        i = __builtin_cpu_supports("avx512f") ? REPLAY_HASH_AVX512
-            : __builtin_cpu_supports("avx2")  ? REPLAY_HASH_AVX2
-                                              : REPLAY_HASH_ONE;
-#else
-        i = REPLAY_HASH_ONE;
-#endif
-        __atomic_store_n(&impl, i, __ATOMIC_RELAXED);
+    if (impl != OMS_HASH_IMPL_ONE) {
+        lanes_t s = {.n = n, .msg = msg, .nblk = nblk, .mid = mid};
+        s_run_lanes(impl, &s);
+        return 0;
     }
-    (void)replay__hash_many_with(i, msg, len, n, out);
+#endif
+    for (size_t i = 0; i < n; i++) {
+        s_mid_init(&mid[i]);
+        for (uint32_t b = 0; b < nblk[i]; b++) {
+            mid[i].t += 128;
+            s_compress1(mid[i].h, msg[i] + (size_t)b * 128, mid[i].t, false);
+        }
+    }
+    return 0;
+}
+
+void oms_hash_absorb_many(const uint8_t *const *msg, const uint32_t *nblk, size_t n,
+                          oms_hash_mid_t *mid)
+{
+    (void)oms_hash_absorb_many_with(s_best(), msg, nblk, n, mid);
 }
