@@ -650,6 +650,8 @@ static int s_act(vs_t *v)
         }
         oms_reply_t rep;
         int rc = bus_submit(v->client, &cmd, &rep, v->cfg.timeout_ms, v->cfg.retries);
+        if (rc == OMS_ERR_INTERRUPTED)
+            return VS_LOOP_MS; /* stopping; the command may or may not have been processed */
         if (rc != 0) {
             s_log(VS_ERROR, "%s for %s: %s (daemon unreachable?)", oms_cmd_type_name(cmd.type),
                   o->order_id, oms_strerror(rc));
@@ -753,6 +755,8 @@ static int s_run(vs_t *v)
                       (unsigned long long)bus_sub_last_seq(v->sub), v->n_orders);
             v->ready = true; /* nothing more to read: caught up */
         } else {
+            if (rc == OMS_ERR_INTERRUPTED)
+                continue; /* a stop request: the loop ends */
             s_log(VS_WARN, "event stream: %s; retrying", oms_strerror(rc));
             usleep(100000);
             continue;
@@ -810,9 +814,11 @@ int main(int argc, char **argv)
         s_log(VS_ERROR, "cannot set up the bus: %s", oms_strerror(rc));
         goto out;
     }
-    /* The bus retries through signals, so these bound how long a stop can take while the
-     * daemon does not answer: timeout x (1 + retries). */
     bus_sub_set_query(v.sub, v.cfg.timeout_ms, v.cfg.retries);
+    /* A stop request ends a wait or a retry under way within BUS_STOP_POLL_MS, even while the
+     * daemon does not answer. */
+    bus_client_set_stop(v.client, &s_stop);
+    bus_sub_set_stop(v.sub, &s_stop);
     s_log(VS_INFO, "venue %s as principal %s: commands %s, events %s, queries %s, from seq %llu",
           v.cfg.venue, v.cfg.principal, v.cfg.cmd_ep, v.cfg.pub_ep, v.cfg.query_ep,
           (unsigned long long)v.cfg.from_seq);

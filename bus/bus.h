@@ -52,6 +52,7 @@
 #include "oms_core.h"
 #include "oms_model.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -73,6 +74,7 @@ enum {
     BUS_QUERY_RETRIES = 2,         /* and its retries */
     BUS_ORDER_CACHE = 4096,        /* order -> account entries a subscriber remembers */
     BUS_MAXMSG_BYTES = 4 << 20,    /* ZMQ_MAXMSGSIZE of the client's sockets */
+    BUS_STOP_POLL_MS = 50,         /* longest wait between looks at a stop flag */
 };
 
 /* ---- topics (topic.c) --------------------------------------------------------------------- */
@@ -127,6 +129,14 @@ int bus_client_new(void *zctx, const char *cmd_endpoint, const char *query_endpo
 /* Closes the sockets (linger 0: nothing unsent is kept), the owned context, and sets *self_p to
  * NULL. NULL is a no-op. */
 void bus_client_destroy(bus_client_t **self_p);
+
+/* A stop flag (the caller's, typically set by a SIGTERM handler; NULL: none) that requests in
+ * progress watch: once *stop is non-zero, bus_submit, bus_submit_encoded, bus_submit_raw and
+ * bus_query return OMS_ERR_INTERRUPTED within about BUS_STOP_POLL_MS instead of finishing their
+ * timeouts and retries (a signal interrupting a wait is noticed at once). A command already
+ * sent may still be processed: its reply is lost, and a retry with the same command id after a
+ * restart is answered DUPLICATE. The flag must outlive the client. */
+void bus_client_set_stop(bus_client_t *c, const volatile sig_atomic_t *stop);
 
 /* Submits a command and waits for its reply. Encodes it ONCE (codec_encode_command); an empty
  * cmd->command_id is replaced by a fresh random 128-bit id in hex (reply->command_id shows it).
@@ -212,6 +222,10 @@ int bus_sub_set_buffer(bus_sub_t *s, uint32_t events);
 int bus_sub_set_probe_ms(bus_sub_t *s, int probe_ms);
 int bus_sub_set_query(bus_sub_t *s, int timeout_ms, int retries);
 void bus_sub_set_verify(bus_sub_t *s, bool verify);
+/* The stop flag of bus_client_set_stop for the subscriber's waits and queries: once *stop is
+ * non-zero, bus_sub_next returns OMS_ERR_INTERRUPTED within about BUS_STOP_POLL_MS (the
+ * position is unchanged). NULL: none. */
+void bus_sub_set_stop(bus_sub_t *s, const volatile sig_atomic_t *stop);
 
 /* Delivers the next event: returns 1 with *envelope / *len (the serialized EventEnvelope as
  * stored, hash included; valid until the next call on s) and *seq; 0 when none came within

@@ -37,6 +37,7 @@ struct bus_client {
     bool has_qreply;                 /* qreply holds one */
     uint64_t next_id;                /* counter for generated request ids */
     char id_prefix[24];              /* random prefix of generated request ids */
+    const volatile sig_atomic_t *stop; /* the caller's stop flag, or NULL */
 };
 
 /* Lowercase hex of n random bytes into out (2n + 1 bytes). */
@@ -175,11 +176,44 @@ static long s_left_ms(int64_t deadline_ns)
     return left <= 0 ? 0 : (long)((left + 999999) / 1000000);
 }
 
-/* One request with Lazy Pirate retries on socket *sock (connected to ep on demand). */
+void bus_client_set_stop(bus_client_t *c, const volatile sig_atomic_t *stop)
+{
+    if (c)
+        c->stop = stop;
+}
+
+static bool s_stopped(const bus_client_t *c)
+{
+    return c->stop && *c->stop;
+}
+
+/* Waits up to left ms (> 0) for sock to be readable, in slices of BUS_STOP_POLL_MS when a stop
+ * flag is set. 1: readable; 0: not yet (a slice ended or a signal interrupted the wait: the
+ * caller looks at its deadline again); -1: a socket error; OMS_ERR_INTERRUPTED once the stop
+ * flag is set. */
+static int s_wait(const bus_client_t *c, void *sock, long left)
+{
+    if (s_stopped(c))
+        return OMS_ERR_INTERRUPTED;
+    long slice = c->stop && left > BUS_STOP_POLL_MS ? BUS_STOP_POLL_MS : left;
+    zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+    int n = zmq_poll(&it, 1, slice);
+    if (n < 0 && errno != EINTR)
+        return -1;
+    if (n <= 0)
+        return s_stopped(c) ? OMS_ERR_INTERRUPTED : 0;
+    return 1;
+}
+
+/* One request with Lazy Pirate retries on socket *sock (connected to ep on demand). Returns
+ * what match returned (as 0 for a match), OMS_ERR_IO after every attempt, OMS_ERR_INTERRUPTED
+ * once the stop flag is set. */
 static int s_rpc(bus_client_t *c, const char *ep, void **sock, const uint8_t *req, size_t len,
                  int timeout_ms, int retries, s_match_fn match, void *arg)
 {
     for (int attempt = 0; attempt <= retries; attempt++) {
+        if (s_stopped(c))
+            return OMS_ERR_INTERRUPTED;
         if (!*sock && s_open(c, ep, sock) != 0)
             return OMS_ERR_IO;
         if (zmq_send(*sock, req, len, ZMQ_DONTWAIT) != (int)len) {
@@ -191,11 +225,12 @@ static int s_rpc(bus_client_t *c, const char *ep, void **sock, const uint8_t *re
             long left = s_left_ms(deadline);
             if (left == 0)
                 break;
-            zmq_pollitem_t it = {*sock, 0, ZMQ_POLLIN, 0};
-            int n = zmq_poll(&it, 1, left);
-            if (n < 0 && errno == EINTR)
+            int n = s_wait(c, *sock, left);
+            if (n == OMS_ERR_INTERRUPTED)
+                return n; /* the socket keeps whatever comes: a late reply is discarded */
+            if (n == 0)
                 continue;
-            if (n <= 0)
+            if (n < 0)
                 break;
             zmq_msg_t m;
             zmq_msg_init(&m);
@@ -294,11 +329,14 @@ int bus_submit_raw(bus_client_t *c, const uint8_t *const *frames, const size_t *
         long left = s_left_ms(deadline);
         if (left == 0)
             break;
-        zmq_pollitem_t it = {c->cmd_sock, 0, ZMQ_POLLIN, 0};
-        int n = zmq_poll(&it, 1, left);
-        if (n < 0 && errno == EINTR)
+        int n = s_wait(c, c->cmd_sock, left);
+        if (n == OMS_ERR_INTERRUPTED) {
+            s_close(&c->cmd_sock); /* its reply, if one comes, must not answer a later call */
+            return n;
+        }
+        if (n == 0)
             continue;
-        if (n <= 0)
+        if (n < 0)
             break;
         zmq_msg_t m;
         zmq_msg_init(&m);

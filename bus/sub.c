@@ -60,6 +60,7 @@ struct bus_sub {
     oms_hash_t last_hash;                       /* its hash (valid when have_hash) */
     bool have_hash;                             /* last_hash is known */
     bool verify;                                /* check hashes and chain */
+    const volatile sig_atomic_t *stop;          /* the caller's stop flag, or NULL */
     s_live_t *ring;                             /* live events, arrival order */
     uint32_t ring_cap, ring_head, ring_n;       /* capacity, first, count */
     bool started;                               /* first bus_sub_next ran */
@@ -243,6 +244,15 @@ void bus_sub_set_verify(bus_sub_t *s, bool verify)
         s->verify = verify;
 }
 
+void bus_sub_set_stop(bus_sub_t *s, const volatile sig_atomic_t *stop)
+{
+    if (!s)
+        return;
+    s->stop = stop;
+    bus_client_set_stop(s->q, stop);
+    bus_client_set_stop(s->lookup, stop); /* NULL until the first lookup: set again there */
+}
+
 uint64_t bus_sub_last_seq(const bus_sub_t *s)
 {
     return s ? s->last : 0;
@@ -294,6 +304,7 @@ static int s_order_account(bus_sub_t *s, const char *order_id, char account[OMS_
     }
     if (!s->lookup) {
         int rc = bus_client_new(s->ctx, NULL, s->query_ep, &s->lookup);
+        bus_client_set_stop(s->lookup, s->stop);
         if (rc)
             return rc;
     }
@@ -515,6 +526,8 @@ int bus_sub_next(bus_sub_t *s, const uint8_t **envelope, size_t *len, uint64_t *
     int64_t deadline = oms_clock_mono_ns() + (int64_t)timeout_ms * 1000000;
     uint32_t fetches = 0;
     for (uint32_t turn = 0; turn < S_TURNS_MAX; turn++) {
+        if (s->stop && *s->stop)
+            return OMS_ERR_INTERRUPTED; /* between turns the position is consistent */
         /* 1. The catch-up page in hand. */
         if (s->cu_idx < s->cu_n) {
             const codec_slice_t *e = &s->items[s->cu_idx];
@@ -627,7 +640,10 @@ int bus_sub_next(bus_sub_t *s, const uint8_t **envelope, size_t *len, uint64_t *
         if (left == 0)
             return 0;
         long to_probe = (long)((probe_at - now + 999999) / 1000000);
-        s_drain(s, left < to_probe ? left : to_probe);
+        long wait = left < to_probe ? left : to_probe;
+        if (s->stop && wait > BUS_STOP_POLL_MS)
+            wait = BUS_STOP_POLL_MS; /* look at the stop flag again soon */
+        s_drain(s, wait);
     }
     return 0;
 }

@@ -42,7 +42,8 @@
     X(OMS_ERR_DECODE, -13, "message could not be decoded")                                         \
     X(OMS_ERR_EXISTS, -14, "already exists")                                                       \
     X(OMS_ERR_BUSY, -15, "resource is in use")                                                     \
-    X(OMS_ERR_STATE, -16, "object is in the wrong state for this call")
+    X(OMS_ERR_STATE, -16, "object is in the wrong state for this call")                          \
+    X(OMS_ERR_INTERRUPTED, -17, "interrupted by a stop request")
 
 typedef enum {
 #define OMS_ERR_ENUM_(name, value, text) name = value,

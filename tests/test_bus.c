@@ -797,6 +797,85 @@ static void test_bus_submit_gives_up_when_daemon_down(void **state)
     tu_rmrf(dir);
 }
 
+/* Sets *flag to 1 after ms milliseconds (a thread standing in for a SIGTERM handler). */
+typedef struct {
+    volatile sig_atomic_t *flag;
+    int ms;
+} s_later_t;
+
+static void *s_set_later(void *arg)
+{
+    s_later_t *l = arg;
+    usleep((useconds_t)l->ms * 1000);
+    *l->flag = 1;
+    return NULL;
+}
+
+/* A stop flag ends requests and subscriber waits within BUS_STOP_POLL_MS instead of their
+ * timeouts x attempts (here 10 s x 6 = 60 s), with OMS_ERR_INTERRUPTED; set before a call, the
+ * call does not start; the subscriber's position is unchanged. */
+static void test_bus_stop_flag_interrupts_requests(void **state)
+{
+    (void)state;
+    const char *dir = tu_mkdtemp(1, "busstop");
+    char ep[EP_CAP];
+    snprintf(ep, sizeof ep, "ipc://%s/nobody", dir);
+    static volatile sig_atomic_t stop;
+    stop = 0;
+    bus_client_t *c;
+    assert_int_equal(bus_client_new(NULL, ep, ep, &c), 0);
+    bus_client_set_stop(c, &stop);
+    oms_cmd_t cmd;
+    s_new_order(&cmd, "cmd-stop");
+    oms_reply_t r;
+    s_later_t later = {&stop, 150};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, s_set_later, &later), 0);
+    int64_t t0 = oms_clock_mono_ns();
+    assert_int_equal(bus_submit(c, &cmd, &r, 10000, 5), OMS_ERR_INTERRUPTED);
+    int64_t ms = s_ms_since(t0);
+    pthread_join(th, NULL);
+    assert_true(ms >= 100 && ms < 5000);
+    /* Already set: nothing starts. */
+    codec_query_t q;
+    memset(&q, 0, sizeof q);
+    q.kind = CODEC_Q_STATS;
+    codec_qreply_t *qr = malloc(sizeof *qr);
+    t0 = oms_clock_mono_ns();
+    assert_int_equal(bus_query(c, &q, NULL, 0, qr, 10000, 5), OMS_ERR_INTERRUPTED);
+    const uint8_t *frames[1] = {(const uint8_t *)"x"};
+    size_t lens[1] = {1}, rlen = 0;
+    uint8_t rbuf[16];
+    assert_int_equal(bus_submit_raw(c, frames, lens, 1, rbuf, sizeof rbuf, &rlen, 10000),
+                     OMS_ERR_INTERRUPTED);
+    assert_true(s_ms_since(t0) < 5000);
+    /* Cleared: requests wait and retry as before. */
+    stop = 0;
+    assert_int_equal(bus_submit(c, &cmd, &r, 50, 0), OMS_ERR_IO);
+    free(qr);
+    bus_client_destroy(&c);
+
+    /* The subscriber: its wait for live events and its catch-up queries. */
+    char pub[EP_CAP];
+    snprintf(pub, sizeof pub, "ipc://%s/nopub", dir);
+    bus_sub_t *sub;
+    assert_int_equal(bus_sub_new(NULL, pub, ep, NULL, 0, 0, 0, &sub), 0);
+    assert_int_equal(bus_sub_set_query(sub, 10000, 5), 0);
+    bus_sub_set_stop(sub, &stop);
+    assert_int_equal(pthread_create(&th, NULL, s_set_later, &later), 0);
+    const uint8_t *env;
+    size_t len;
+    uint64_t seq;
+    t0 = oms_clock_mono_ns();
+    assert_int_equal(bus_sub_next(sub, &env, &len, &seq, 10000), OMS_ERR_INTERRUPTED);
+    ms = s_ms_since(t0);
+    pthread_join(th, NULL);
+    assert_true(ms >= 100 && ms < 5000);
+    assert_int_equal(bus_sub_last_seq(sub), 0);
+    bus_sub_destroy(&sub);
+    tu_rmrf(dir);
+}
+
 static void test_bus_submit_discards_stale_reply(void **state)
 {
     (void)state;
@@ -1027,6 +1106,7 @@ int main(void)
         cmocka_unit_test(test_bus_submit_accepted_with_generated_id),
         cmocka_unit_test(test_bus_submit_lazy_pirate_resends_same_bytes),
         cmocka_unit_test(test_bus_submit_gives_up_when_daemon_down),
+        cmocka_unit_test(test_bus_stop_flag_interrupts_requests),
         cmocka_unit_test(test_bus_submit_discards_stale_reply),
         cmocka_unit_test(test_bus_submit_undecodable_reply),
         cmocka_unit_test(test_bus_submit_raw_two_frames),
