@@ -1207,13 +1207,14 @@ static void test_core_error_strings_distinct(void **state)
     assert_int_equal(OMS_ERR_PARSE, -2);
     assert_int_equal(OMS_ERR_OVERFLOW, -3);
     assert_int_equal(OMS_ERR_STATE, -16);
+    assert_int_equal(OMS_ERR_INTERRUPTED, -17);
     assert_string_equal(oms_errname(OMS_ERR_IO), "OMS_ERR_IO");
 }
 
 static void test_core_error_unknown(void **state)
 {
     (void)state;
-    static const int unknown[] = {1, 42, -17, -1000, INT32_MIN, INT32_MAX};
+    static const int unknown[] = {1, 42, -18, -1000, INT32_MIN, INT32_MAX};
     for (size_t i = 0; i < ARRAY_LEN(unknown); i++) {
         assert_string_equal(oms_strerror(unknown[i]), "unknown error");
         assert_string_equal(oms_errname(unknown[i]), "OMS_ERR_UNKNOWN");
