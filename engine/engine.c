@@ -788,6 +788,10 @@ static int s_load_order(oms_engine_t *e, const char *id)
     if (!o)
         return s_fail(e, OMS_ERR_CORRUPT, "a stored order row names another order", key, kl);
     uint32_t oi = proj_index_of(e->st, PROJ_T_ORDER, o);
+    /* Every fill sets the order's venue (a fill needs one), and only blocks have allocations
+     * (the handlers refuse others before an allocation record exists): an order without a
+     * venue has no executions to look for, one that is not a block no allocations. */
+    bool execs = o->venue[0] != '\0', allocs = o->is_block;
     /* Its executions, through the "e" index rows. */
     uint8_t pre[CODEC_KEY_CAP];
     size_t pl = codec_key_exec_index(pre, sizeof pre, id, "", "");
@@ -795,7 +799,7 @@ static int s_load_order(oms_engine_t *e, const char *id)
         return s_fail(e, OMS_ERR_CORRUPT, "an order id too long for its index", key, kl);
     pl--; /* "e" id 0x1f: without the empty exec id's separator */
     e->keys.used = 0;
-    rc = e->opts.row_scan(e->opts.row_ctx, EVLOG_CF_ORDERS, pre, pl, s_collect_key, e);
+    rc = execs ? e->opts.row_scan(e->opts.row_ctx, EVLOG_CF_ORDERS, pre, pl, s_collect_key, e) : 0;
     if (rc)
         return rc == OMS_ERR_NOMEM ? s_fail(e, rc, "collecting an order's executions", pre, pl)
                                    : s_fail(e, OMS_ERR_IO, "scanning an order's executions",
@@ -837,8 +841,9 @@ static int s_load_order(oms_engine_t *e, const char *id)
     memcpy(pre, id, idl);
     pre[idl] = 0x1f;
     scan_ctx_t sc = {e, 0};
-    rc = e->opts.row_scan(e->opts.row_ctx, EVLOG_CF_ALLOCATIONS, pre, idl + 1, s_load_alloc_row,
-                          &sc);
+    rc = allocs ? e->opts.row_scan(e->opts.row_ctx, EVLOG_CF_ALLOCATIONS, pre, idl + 1,
+                                   s_load_alloc_row, &sc)
+                : 0;
     if (sc.rc)
         return sc.rc;
     if (rc)
