@@ -220,8 +220,8 @@ static int s_open_store(daemon_t *d)
     char hex[2 * OMS_HASH_LEN + 1];
     oms_hash_hex(&hash, hex, sizeof hex);
     const proj_state_t *st = oms_engine_state(d->eng);
-    OMSD_INFO("store %s open (%s): head seq %llu hash %.16s..., %u orders, %u instruments, "
-              "%u accounts loaded in %lld ms",
+    OMSD_INFO("store %s open (%s): head seq %llu hash %.16s..., %u orders in memory, "
+              "%u instruments, %u accounts loaded in %lld ms",
               d->cfg.data_dir, d->cfg.durability == EVLOG_SYNC ? "sync" : "async",
               (unsigned long long)head, hex, proj_count(st, PROJ_T_ORDER),
               proj_count(st, PROJ_T_INSTRUMENT), proj_count(st, PROJ_T_ACCOUNT),

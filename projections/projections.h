@@ -341,8 +341,9 @@ void proj_rollback_to(proj_state_t *st, const proj_mark_t *m);
 uint32_t proj_dirty_count(const proj_state_t *st);
 bool proj_dirty_at(const proj_state_t *st, uint32_t i, proj_table_t *t, uint32_t *idx);
 /* The bytes the record of journal entry i had when the batch began, for an entry
- * proj_dirty_at returns true for; NULL when the batch created the record. Valid until the
- * journal changes (the next touch, savepoint rollback, commit or rollback). Cannot fail. */
+ * proj_dirty_at returns true for; NULL when the batch created the record. Not aligned for the
+ * record's type: read fields with memcpy. Valid until the journal changes (the next touch,
+ * savepoint rollback, commit or rollback). Cannot fail. */
 const void *proj_dirty_before(const proj_state_t *st, uint32_t i);
 /* Whether record idx of table t was touched or created in the open batch (false outside one). */
 bool proj_touched_in_batch(const proj_state_t *st, proj_table_t t, uint32_t idx);
