@@ -639,8 +639,8 @@ int bench_restart_main(int argc, char **argv)
             snprintf(mixed, sizeof mixed, "%.1f ms", r[i].restart_mixed_ms);
         printf("%10llu %8.2f %10ld %10ld %12.0f %14.0f %11.1f ms %11.1f ms %16ld %14s%s\n",
                (unsigned long long)r[i].n, r[i].load_s, r[i].rss_base_kib, r[i].rss_open_kib, per,
-               per_re, r[i].restart_open_ms, r[i].restart_hist_ms, r[i].rss_hist_restart_kib,
-               mixed, per_re <= 512 ? "" : "  (target <= 512 B/open order: MISSED)");
+               per_re, r[i].restart_open_ms, r[i].restart_hist_ms, r[i].rss_hist_restart_kib, mixed,
+               per_re <= 512 ? "" : "  (target <= 512 B/open order: MISSED)");
     }
     printf("\nhistory-only stores hold the same number of orders, all filled (no open orders);\n"
            "their restart time (and resident memory after it) should stay flat as the history\n"

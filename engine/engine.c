@@ -117,16 +117,16 @@ struct oms_engine {
     uint8_t *scratch; /* row value / reply encoding scratch */
     size_t scratch_cap;
     /* On-demand loading (engine.h). */
-    bool indexed;           /* the store has index rows from its start (a new log, or the
-                               marker found at load) */
-    bool write_index;       /* write index rows with each batch (row_get set and indexed) */
-    bool on_demand;         /* some stored orders may be absent: resolve before each batch */
-    buf_t ids;              /* order ids collected by a scan, NUL-separated */
-    buf_t keys;             /* "e" index keys of the order being loaded, length-prefixed */
+    bool indexed;     /* the store has index rows from its start (a new log, or the
+                         marker found at load) */
+    bool write_index; /* write index rows with each batch (row_get set and indexed) */
+    bool on_demand;   /* some stored orders may be absent: resolve before each batch */
+    buf_t ids;        /* order ids collected by a scan, NUL-separated */
+    buf_t keys;       /* "e" index keys of the order being loaded, length-prefixed */
     char ins_done[S_INS_DONE][OMS_ID_CAP]; /* instruments all of whose orders are in memory */
-    uint32_t n_ins_done;    /* their count (beyond S_INS_DONE a bust scans again) */
-    uint64_t n_loaded;      /* orders loaded on demand */
-    char err[320];          /* the last on-demand failure, "" */
+    uint32_t n_ins_done;                   /* their count (beyond S_INS_DONE a bust scans again) */
+    uint64_t n_loaded;                     /* orders loaded on demand */
+    char err[320];                         /* the last on-demand failure, "" */
 };
 
 #define STAGED_SLOTS 4096 /* > 2 x OMS_LIMIT_BATCH_COMMANDS */
@@ -822,9 +822,9 @@ static int s_load_order_row(oms_engine_t *e, const char *id, const uint8_t *key,
     e->keys.used = 0;
     rc = execs ? e->opts.row_scan(e->opts.row_ctx, EVLOG_CF_ORDERS, pre, pl, s_collect_key, e) : 0;
     if (rc)
-        return rc == OMS_ERR_NOMEM ? s_fail(e, rc, "collecting an order's executions", pre, pl)
-                                   : s_fail(e, OMS_ERR_IO, "scanning an order's executions",
-                                            pre, pl);
+        return rc == OMS_ERR_NOMEM
+                   ? s_fail(e, rc, "collecting an order's executions", pre, pl)
+                   : s_fail(e, OMS_ERR_IO, "scanning an order's executions", pre, pl);
     size_t idl = strlen(id);
     for (size_t at = 0; at < e->keys.used;) {
         size_t l = ((size_t)e->keys.p[at] << 8) | e->keys.p[at + 1];
@@ -837,8 +837,7 @@ static int s_load_order_row(oms_engine_t *e, const char *id, const uint8_t *key,
         size_t xl = codec_key_exec(xk, sizeof xk, venue, exec_id);
         if ((rc = s_get(e, EVLOG_CF_ORDERS, xk, xl, &xv, &xvl)) != 0)
             return rc == OMS_ERR_NOT_FOUND
-                       ? s_fail(e, OMS_ERR_CORRUPT, "an index row names a missing execution",
-                                ik, l)
+                       ? s_fail(e, OMS_ERR_CORRUPT, "an index row names a missing execution", ik, l)
                        : rc;
         /* Checked before it is linked: loaded onto another (resident) order, it would change
          * that order's links, which a rollback does not restore. */
@@ -1219,9 +1218,8 @@ int oms_engine_process(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n, int64
         e->env[k].body = e->bodies.p + (uintptr_t)e->env[k].body;
     for (uint32_t k = 0; k < e->n_rows; k++) {
         e->rows[k].key = e->rowbuf.p + (uintptr_t)e->rows[k].key;
-        e->rows[k].value = e->rows[k].value == S_DELETE
-                               ? NULL
-                               : e->rowbuf.p + (uintptr_t)e->rows[k].value;
+        e->rows[k].value =
+            e->rows[k].value == S_DELETE ? NULL : e->rowbuf.p + (uintptr_t)e->rows[k].value;
     }
     out->events = e->env;
     out->n_events = n_ev;
@@ -1349,9 +1347,9 @@ static int s_collect_working(void *ctx, const uint8_t *k, size_t kl, const uint8
  * pass holds, and the pass gives up after `budget` rows that are not working. */
 typedef struct {
     oms_engine_t *e;
-    size_t at;               /* next working id in e->ids */
+    size_t at;                /* next working id in e->ids */
     uint64_t skipped, budget; /* rows passed over, and how many may be */
-    int rc;                  /* a load's failure */
+    int rc;                   /* a load's failure */
 } merge_t;
 
 static int s_merge_row(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
@@ -1392,8 +1390,8 @@ int oms_engine_load(oms_engine_t *e, evlog_t *log)
         static const char mk[] = CODEC_INDEX_MARKER_KEY;
         uint8_t *val = NULL;
         size_t vlen = 0;
-        int rc = e->opts.row_get(e->opts.row_ctx, EVLOG_CF_META, (const uint8_t *)mk,
-                                 sizeof mk - 1, &val, &vlen);
+        int rc = e->opts.row_get(e->opts.row_ctx, EVLOG_CF_META, (const uint8_t *)mk, sizeof mk - 1,
+                                 &val, &vlen);
         e->opts.free_fn(val);
         if (rc != 0 && rc != OMS_ERR_NOT_FOUND)
             return OMS_ERR_IO;
@@ -1450,7 +1448,7 @@ int oms_engine_load(oms_engine_t *e, evlog_t *log)
                               (const uint8_t *)id, strlen(id));
         }
         e->n_loaded = 0; /* loaded at restart, not on demand */
-        free(e->ids.p); /* the lists grow again, at need, for loads on demand */
+        free(e->ids.p);  /* the lists grow again, at need, for loads on demand */
         free(e->keys.p);
         e->ids = (buf_t){.limit = e->ids.limit};
         e->keys = (buf_t){.limit = e->keys.limit};

@@ -618,8 +618,8 @@ static int s_compare(evlog_t *log, const oms_engine_t *eng, unsigned threads,
         static const char mk[] = CODEC_INDEX_MARKER_KEY;
         uint8_t *mv = NULL;
         size_t ml = 0;
-        bool indexed = evlog_row_get(log, EVLOG_CF_META, (const uint8_t *)mk, sizeof mk - 1,
-                                     &mv, &ml) == 0;
+        bool indexed =
+            evlog_row_get(log, EVLOG_CF_META, (const uint8_t *)mk, sizeof mk - 1, &mv, &ml) == 0;
         evlog_free(mv);
         s_expected(st, indexed, want);
         bool short_count = false;

@@ -53,8 +53,7 @@ static void s_open(fx_t *f, const char *dir)
     if (dir) {
         int rc = oms_engine_load(f->eng, f->log);
         if (rc)
-            fprintf(stderr, "oms_engine_load: %s %s\n", oms_strerror(rc),
-                    oms_engine_error(f->eng));
+            fprintf(stderr, "oms_engine_load: %s %s\n", oms_strerror(rc), oms_engine_error(f->eng));
         assert_int_equal(rc, 0);
     }
 }

@@ -1207,8 +1207,7 @@ static void test_engine_limits_follow_rollback_and_restart(void **state)
     tu_rmrf(dir);
 }
 
-
-/* ---- on-demand loading (engine.h) ----------------------------------------------------------------
+/* ---- on-demand loading (engine.h) ------------------------------------------------------------
  * A reference engine that never restarts (in memory) and an engine with on-demand loading over a
  * store get the same commands; the second restarts where the test says. Every reply must
  * encode to the same bytes. */
@@ -1479,7 +1478,10 @@ static void test_engine_on_demand_bad_row_changes_nothing(void **state)
     od_t t;
     s_od_init(&t, "od-bad");
     s_od_history(&t);
-    s_put_row(&t.od, EVLOG_CF_ORDERS, "xXNAS\x1f" "e1", "\x0a\xff garbage");
+    s_put_row(&t.od, EVLOG_CF_ORDERS,
+              "xXNAS\x1f"
+              "e1",
+              "\x0a\xff garbage");
     fx_restart(&t.od, t.dir); /* the restart reads neither F1 nor e1 */
     const proj_state_t *st = oms_engine_state(t.od.eng);
     uint32_t orders = proj_count(st, PROJ_T_ORDER), execs = proj_count(st, PROJ_T_EXEC);
@@ -1492,8 +1494,7 @@ static void test_engine_on_demand_bad_row_changes_nothing(void **state)
     oms_strlcpy(cmds[1].principal, "venue", OMS_ID_CAP);
     oms_strlcpy(cmds[1].command_id, "bad-2", OMS_ID_CAP);
     oms_batch_t b;
-    assert_int_equal(oms_engine_process(t.od.eng, cmds, 2, t.od.ts + 1000000, &b),
-                     OMS_ERR_CORRUPT);
+    assert_int_equal(oms_engine_process(t.od.eng, cmds, 2, t.od.ts + 1000000, &b), OMS_ERR_CORRUPT);
     const char *why = oms_engine_error(t.od.eng);
     assert_non_null(strstr(why, "does not"));
     assert_non_null(strstr(why, "e1"));
@@ -1502,12 +1503,13 @@ static void test_engine_on_demand_bad_row_changes_nothing(void **state)
     assert_int_equal(oms_engine_head(t.od.eng), head);
     assert_false(s_resident(&t, "F1") || s_resident(&t, "N1"));
     /* A damaged order row, named by a new order's duplicate check: the same. */
-    s_put_row(&t.od, EVLOG_CF_ORDERS, "oC1", "\x12\x05" "C1");
+    s_put_row(&t.od, EVLOG_CF_ORDERS, "oC1",
+              "\x12\x05"
+              "C1");
     oms_cmd_t dup = fx_new_order("C1", "ACC1", "AAPL", OMS_SIDE_BUY, "1", "20");
     oms_strlcpy(dup.principal, "pm", OMS_ID_CAP);
     oms_strlcpy(dup.command_id, "bad-3", OMS_ID_CAP);
-    assert_int_equal(oms_engine_process(t.od.eng, &dup, 1, t.od.ts + 2000000, &b),
-                     OMS_ERR_CORRUPT);
+    assert_int_equal(oms_engine_process(t.od.eng, &dup, 1, t.od.ts + 2000000, &b), OMS_ERR_CORRUPT);
     assert_non_null(strstr(oms_engine_error(t.od.eng), "oC1"));
     assert_int_equal(proj_count(st, PROJ_T_ORDER), orders);
     /* Batches that need neither still run. */

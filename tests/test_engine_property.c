@@ -221,12 +221,12 @@ typedef struct {
     rowset_t sets[3];
     uint32_t bust_after_alloc_skipped;
     /* The on-demand twin (test_engine_evict_*): same commands, restarted every few hundred. */
-    bool evict;                       /* the generator also reuses order ids and exec ids */
-    fx_t twin;                        /* the engine with on-demand loading */
-    const char *twin_dir;             /* its store */
+    bool evict;           /* the generator also reuses order ids and exec ids */
+    fx_t twin;            /* the engine with on-demand loading */
+    const char *twin_dir; /* its store */
     oms_reply_t twin_replies[BATCH_MAX];
     uint64_t twin_restarts, twin_cmp_seq; /* restarts; log compared up to this seq */
-    uint64_t dup_ids, cross_execs;    /* generated: reused order ids, exec ids of other orders */
+    uint64_t dup_ids, cross_execs; /* generated: reused order ids, exec ids of other orders */
 } prop_t;
 
 /* ---- randomness ----------------------------------------------------------------------------- */
@@ -1686,10 +1686,10 @@ static void s_twin_batch(prop_t *p, uint32_t n)
               "%s %s (order '%s'): the twin (restarted %" PRIu64 " times) answered %d %s '%s' "
               "status %s seqs %" PRIu64 "..%" PRIu64 ", the reference %d %s '%s' status %s "
               "seqs %" PRIu64 "..%" PRIu64 " (twin error: %s)",
-              k_kind_name[p->meta[i].kind], r->command_id, r->order_id, p->twin_restarts,
-              t->status, t->rule_id, t->text, oms_status_name(t->ord_status), t->first_seq,
-              t->last_seq, r->status, r->rule_id, r->text, oms_status_name(r->ord_status),
-              r->first_seq, r->last_seq, oms_engine_error(p->twin.eng));
+              k_kind_name[p->meta[i].kind], r->command_id, r->order_id, p->twin_restarts, t->status,
+              t->rule_id, t->text, oms_status_name(t->ord_status), t->first_seq, t->last_seq,
+              r->status, r->rule_id, r->text, oms_status_name(r->ord_status), r->first_seq,
+              r->last_seq, oms_engine_error(p->twin.eng));
     }
     CHECK(oms_engine_head(p->twin.eng) == oms_engine_head(p->f.eng),
           "twin head %" PRIu64 ", reference %" PRIu64, oms_engine_head(p->twin.eng),
@@ -1904,8 +1904,8 @@ static void test_engine_evict_restarts_answer_like_no_restart(void **state)
     p->seed = p->rng = seed;
     p->evict = true;
     uint64_t total = s_env_u64("OMS_EVICT_COMMANDS", PROP_SANITIZED ? 8000 : 30000);
-    printf("test_engine_evict: seed %" PRIu64 " (replay with OMS_TEST_SEED=%" PRIu64
-           "), %" PRIu64 " commands\n",
+    printf("test_engine_evict: seed %" PRIu64 " (replay with OMS_TEST_SEED=%" PRIu64 "), %" PRIu64
+           " commands\n",
            seed, seed, total);
     fflush(stdout);
     for (int i = 0; i < N_INS; i++) {
@@ -1979,8 +1979,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_engine_random_commands_keep_every_invariant, s_setup,
                                         s_teardown),
-        cmocka_unit_test_setup_teardown(test_engine_evict_restarts_answer_like_no_restart,
-                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_engine_evict_restarts_answer_like_no_restart, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
