@@ -108,11 +108,6 @@ static void s_rm_stale_secondaries(const char *data_dir)
     closedir(d);
 }
 
-static int s_idem_lookup(void *ctx, const uint8_t *key, size_t klen, uint8_t **val, size_t *vlen)
-{
-    return evlog_row_get((evlog_t *)ctx, EVLOG_CF_IDEMPOTENCY, key, klen, val, vlen);
-}
-
 /* Creates and binds a socket; NULL with the reason logged. */
 static void *s_socket(void *ctx, int type, const char *endpoint, int hwm)
 {
@@ -203,9 +198,7 @@ static int s_open_store(daemon_t *d)
     evlog_head(d->log, &head, &hash);
     oms_engine_opts_t eo;
     oms_engine_opts_default(&eo);
-    eo.lookup = s_idem_lookup;
-    eo.lookup_ctx = d->log;
-    eo.free_fn = evlog_free;
+    oms_engine_opts_use_store(&eo, d->log); /* idempotency rows and on-demand loading */
     d->eng = oms_engine_new(&eo, head);
     if (!d->eng) {
         OMSD_ERROR("out of memory creating the engine");
@@ -214,7 +207,8 @@ static int s_open_store(daemon_t *d)
     int64_t t0 = oms_clock_mono_ns();
     rc = oms_engine_load(d->eng, d->log);
     if (rc != 0) {
-        OMSD_ERROR("cannot load the state from %s: %s", d->cfg.data_dir, oms_strerror(rc));
+        OMSD_ERROR("cannot load the state from %s: %s %s", d->cfg.data_dir, oms_strerror(rc),
+                   oms_engine_error(d->eng));
         return -1;
     }
     if (oms_engine_head(d->eng) != head) {
@@ -226,8 +220,8 @@ static int s_open_store(daemon_t *d)
     char hex[2 * OMS_HASH_LEN + 1];
     oms_hash_hex(&hash, hex, sizeof hex);
     const proj_state_t *st = oms_engine_state(d->eng);
-    OMSD_INFO("store %s open (%s): head seq %llu hash %.16s..., %u orders, %u instruments, "
-              "%u accounts loaded in %lld ms",
+    OMSD_INFO("store %s open (%s): head seq %llu hash %.16s..., %u orders in memory, "
+              "%u instruments, %u accounts loaded in %lld ms",
               d->cfg.data_dir, d->cfg.durability == EVLOG_SYNC ? "sync" : "async",
               (unsigned long long)head, hex, proj_count(st, PROJ_T_ORDER),
               proj_count(st, PROJ_T_INSTRUMENT), proj_count(st, PROJ_T_ACCOUNT),

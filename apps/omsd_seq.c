@@ -603,11 +603,16 @@ static int s_process(omsd_seq_t *s)
         if (rc != 0) {
             /* The engine rolled back: nothing of these commands happened. OMS_ERR_IO and
              * OMS_ERR_CORRUPT mean the store could not be read (idempotency lookups): stop. */
-            OMSD_ERROR("the engine refused a batch of %u commands: %s", limit - done,
-                       oms_strerror(rc));
+            const char *why = oms_engine_error(s->eng);
+            OMSD_ERROR("the engine refused a batch of %u commands: %s%s%s", limit - done,
+                       oms_strerror(rc), why[0] ? ": " : "", why);
+            /* A stored row that does not load on demand (why is set) costs only the batch
+             * that needed it: its commands are answered ERROR, nothing of them happened. */
+            bool row = why[0] && rc == OMS_ERR_CORRUPT;
             s_error_range(s, done, limit, rc == OMS_ERR_CORRUPT ? OMS_ERR_IO : rc,
-                          "the command could not be processed");
-            if (rc == OMS_ERR_IO || rc == OMS_ERR_CORRUPT)
+                          row ? "a stored record this command needs cannot be loaded"
+                              : "the command could not be processed");
+            if (rc == OMS_ERR_IO || (rc == OMS_ERR_CORRUPT && !row))
                 fatal = OMS_ERR_IO;
             done = limit;
             continue;

@@ -20,7 +20,10 @@
  *   open orders   N new orders that stay open: the daemon's resident memory per open order
  *                 beyond its base, and the time from exec to answering after a restart
  *   history       N orders filled to the end (no open orders): the restart time again, which
- *                 should not grow with N (the design: restart cost follows state, not history)
+ *                 should not grow with N (the design: restart cost follows state, not history:
+ *                 a restart loads only working orders, the rest on demand)
+ *   mixed         N open orders and 10 x N filled ones (--no-mixed leaves it out): the restart
+ *                 time should be about that of the N open orders alone
  *
  * Benchmarks print figures; they do not pass or fail. Everything runs on the same machine as
  * the daemon, so the load generator's own CPU is part of the picture (2 cores: say so).
@@ -60,6 +63,7 @@ typedef struct {
     bool paced_only;         /* --paced-only: no closed loop, no raw RocksDB baseline */
     uint64_t orders[8];      /* restart: --orders */
     int n_orders;            /* how many */
+    bool no_mixed;           /* restart: --no-mixed (skip N open + 10 x N filled) */
 } e2e_args_t;
 
 static int s_parse_list(const char *s, double *out, int cap)
@@ -120,6 +124,8 @@ static int s_parse(int argc, char **argv, e2e_args_t *e)
                 e->orders[k] = (uint64_t)o[k];
             }
             e->n_orders = n, i++;
+        } else if (strcmp(argv[i], "--no-mixed") == 0) {
+            e->no_mixed = true;
         } else if (strcmp(argv[i], "--paced-only") == 0) {
             e->paced_only = true;
         } else if (strcmp(argv[i], "--durability") == 0 && v) {
@@ -502,7 +508,9 @@ typedef struct {
     long rss_restart_kib;          /* after a restart with N open orders */
     double restart_open_ms;        /* exec to first answer, N open orders */
     double restart_hist_ms;        /* the same with N filled orders and none open */
-    uint64_t head_open, head_hist; /* log length of each store */
+    long rss_hist_restart_kib;     /* after the restart of the history-only store */
+    double restart_mixed_ms;       /* N open and 10 x N filled orders (< 0: not run) */
+    uint64_t head_open, head_hist, head_mixed; /* log length of each store */
 } restart_result_t;
 
 static double s_restart_ms(bench_daemon_t *d, uint64_t *head)
@@ -516,11 +524,13 @@ static double s_restart_ms(bench_daemon_t *d, uint64_t *head)
     return (double)(bench_mono_ns() - t0) / 1e6;
 }
 
-static int s_restart_case(const e2e_args_t *e, const char *base, uint64_t n, restart_result_t *r)
+static int s_restart_case(const e2e_args_t *e, const char *base, uint64_t n, bool mixed,
+                          restart_result_t *r)
 {
     memset(r, 0, sizeof *r);
     r->n = n;
-    for (int hist = 0; hist < 2; hist++) {
+    r->restart_mixed_ms = -1;
+    for (int hist = 0; hist < (mixed ? 3 : 2); hist++) {
         char dir[1100];
         snprintf(dir, sizeof dir, "%s/restart-%llu-%d", base, (unsigned long long)n, hist);
         mkdir(dir, 0755);
@@ -533,15 +543,20 @@ static int s_restart_case(const e2e_args_t *e, const char *base, uint64_t n, res
         if (!hist)
             r->rss_base_kib = bench_rss_kib(d.pid);
         char run[24];
-        snprintf(run, sizeof run, "r%d-%d", (int)getpid(), hist);
-        drv_t *drv = drv_new(d.cmd_ep, run, hist ? DRV_FILLED : DRV_NEW_ONLY, e->window, 4, 0);
         drv_result_t res;
-        int rc = drv && drv_orders(drv, n, &res) == 0 ? 0 : -1;
-        if (rc == 0 && (drv->rejected || drv->errors))
-            fprintf(stderr, "oms-bench: %llu rejected, %llu errors; first: %s\n",
-                    (unsigned long long)drv->rejected, (unsigned long long)drv->errors,
-                    drv->first_problem);
-        drv_destroy(&drv);
+        int rc = 0;
+        /* The mixed store: 10 x N filled orders, then N open ones (another run id). */
+        for (int part = hist == 2 ? 0 : 1; part < 2 && rc == 0; part++) {
+            snprintf(run, sizeof run, "r%d-%d%s", (int)getpid(), hist, part ? "" : "h");
+            drv_flow_t mode = hist == 1 || part == 0 ? DRV_FILLED : DRV_NEW_ONLY;
+            drv_t *drv = drv_new(d.cmd_ep, run, mode, e->window, 4, 0);
+            rc = drv && drv_orders(drv, part ? n : 10 * n, &res) == 0 ? 0 : -1;
+            if (rc == 0 && (drv->rejected || drv->errors))
+                fprintf(stderr, "oms-bench: %llu rejected, %llu errors; first: %s\n",
+                        (unsigned long long)drv->rejected, (unsigned long long)drv->errors,
+                        drv->first_problem);
+            drv_destroy(&drv);
+        }
         if (rc != 0) {
             bench_daemon_stop(&d, SIGKILL, 5000);
             return -1;
@@ -551,8 +566,11 @@ static int s_restart_case(const e2e_args_t *e, const char *base, uint64_t n, res
             r->rss_open_kib = bench_rss_kib(d.pid);
             r->restart_open_ms = s_restart_ms(&d, &r->head_open);
             r->rss_restart_kib = d.pid ? bench_rss_kib(d.pid) : -1;
-        } else {
+        } else if (hist == 1) {
             r->restart_hist_ms = s_restart_ms(&d, &r->head_hist);
+            r->rss_hist_restart_kib = d.pid ? bench_rss_kib(d.pid) : -1;
+        } else {
+            r->restart_mixed_ms = s_restart_ms(&d, &r->head_mixed);
         }
         bench_daemon_stop(&d, SIGTERM, 60000);
         bench_rmrf(dir); /* only removes paths under an oms-bench- directory */
@@ -564,8 +582,8 @@ int bench_restart_main(int argc, char **argv)
 {
     e2e_args_t e;
     if (s_parse(argc, argv, &e) != 0) {
-        fprintf(stderr, "usage: oms-bench restart [--json] [--orders N1,N2,..] [--dir D] "
-                        "[--omsd PATH] [--window W] [--durability sync|async]\n");
+        fprintf(stderr, "usage: oms-bench restart [--json] [--orders N1,N2,..] [--no-mixed] "
+                        "[--dir D] [--omsd PATH] [--window W] [--durability sync|async]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -575,7 +593,7 @@ int bench_restart_main(int argc, char **argv)
     restart_result_t r[8];
     int n = 0;
     for (int i = 0; i < e.n_orders; i++) {
-        if (s_restart_case(&e, base, e.orders[i], &r[n]) != 0) {
+        if (s_restart_case(&e, base, e.orders[i], !e.no_mixed, &r[n]) != 0) {
             fprintf(stderr, "oms-bench: restart case of %llu orders failed\n",
                     (unsigned long long)e.orders[i]);
             break;
@@ -595,28 +613,37 @@ int bench_restart_main(int argc, char **argv)
                    "\"rss_open_kib\":%ld,\"rss_after_restart_kib\":%ld,"
                    "\"bytes_per_open_order\":%.0f,\"bytes_per_open_order_after_restart\":%.0f,"
                    "\"restart_ms_open_orders\":%.1f,\"restart_ms_history_only\":%.1f,"
-                   "\"log_events_open\":%llu,\"log_events_history\":%llu}",
+                   "\"rss_after_history_restart_kib\":%ld,"
+                   "\"restart_ms_open_plus_10x_filled\":%.1f,"
+                   "\"log_events_open\":%llu,\"log_events_history\":%llu,"
+                   "\"log_events_mixed\":%llu}",
                    i ? "," : "", (unsigned long long)r[i].n, r[i].load_s, r[i].rss_base_kib,
                    r[i].rss_open_kib, r[i].rss_restart_kib, per, per_re, r[i].restart_open_ms,
-                   r[i].restart_hist_ms, (unsigned long long)r[i].head_open,
-                   (unsigned long long)r[i].head_hist);
+                   r[i].restart_hist_ms, r[i].rss_hist_restart_kib, r[i].restart_mixed_ms,
+                   (unsigned long long)r[i].head_open, (unsigned long long)r[i].head_hist,
+                   (unsigned long long)r[i].head_mixed);
         }
         printf("],\"targets\":{\"bytes_per_open_order_max\":512}}\n");
         return 0;
     }
     printf("oms-bench restart: daemon memory and restart time against open orders and history\n"
            "(restart = exec to the first answered query, after a clean stop)\n\n");
-    printf("%10s %8s %10s %10s %12s %14s %14s %14s\n", "orders", "load s", "base KiB", "open KiB",
-           "B/open order", "B/order (rst)", "restart open", "restart hist");
+    printf("%10s %8s %10s %10s %12s %14s %14s %14s %16s %14s\n", "orders", "load s", "base KiB",
+           "open KiB", "B/open order", "B/order (rst)", "restart open", "restart hist",
+           "hist KiB (rst)", "open+10x hist");
     for (int i = 0; i < n; i++) {
         double per = (double)(r[i].rss_open_kib - r[i].rss_base_kib) * 1024 / (double)r[i].n;
         double per_re = (double)(r[i].rss_restart_kib - r[i].rss_base_kib) * 1024 / (double)r[i].n;
-        printf("%10llu %8.2f %10ld %10ld %12.0f %14.0f %11.1f ms %11.1f ms%s\n",
+        char mixed[32] = "-";
+        if (r[i].restart_mixed_ms >= 0)
+            snprintf(mixed, sizeof mixed, "%.1f ms", r[i].restart_mixed_ms);
+        printf("%10llu %8.2f %10ld %10ld %12.0f %14.0f %11.1f ms %11.1f ms %16ld %14s%s\n",
                (unsigned long long)r[i].n, r[i].load_s, r[i].rss_base_kib, r[i].rss_open_kib, per,
-               per_re, r[i].restart_open_ms, r[i].restart_hist_ms,
+               per_re, r[i].restart_open_ms, r[i].restart_hist_ms, r[i].rss_hist_restart_kib, mixed,
                per_re <= 512 ? "" : "  (target <= 512 B/open order: MISSED)");
     }
     printf("\nhistory-only stores hold the same number of orders, all filled (no open orders);\n"
-           "their restart time should stay flat as the history grows.\n");
+           "their restart time (and resident memory after it) should stay flat as the history\n"
+           "grows. open+10x hist: N open orders beside 10 x N filled ones.\n");
     return 0;
 }

@@ -191,6 +191,36 @@ int codec_row_encode_trade_date(const proj_state_t *st, codec_row_t *row, uint8_
 int codec_row_load(proj_state_t *st, int cf, const uint8_t *key, size_t klen, const uint8_t *val,
                    size_t vlen, oms_arena_t *arena);
 
+/* ---- index rows ------------------------------------------------------------------------------
+ * Written beside the projection rows by an engine with on-demand loading (engine.h), so that a
+ * restart can load only the working orders and an order can be loaded with its executions
+ * without scanning the family. Orders family, empty values:
+ *
+ *   "w" order_id                        the order is working (proj_status_working); deleted
+ *                                       when it stops working
+ *   "e" order_id 0x1f venue 0x1f exec_id  one execution of the order (its row is "x" venue
+ *                                       0x1f exec_id)
+ *
+ * and the meta row "oms.index" = "1", written with a new log's first batch: the store has had
+ * index rows from its start (a store without it is loaded whole). codec_row_load skips these
+ * rows (0). The key builders return the key's length, 0 when it does not fit cap (the
+ * largest key needs 3 * OMS_ID_CAP bytes). */
+#define CODEC_INDEX_MARKER_KEY "oms.index"
+#define CODEC_KEY_CAP          (3 * OMS_ID_CAP + 4) /* every row key the codec builds fits */
+size_t codec_key_order(uint8_t *out, size_t cap, const char *order_id);
+size_t codec_key_exec(uint8_t *out, size_t cap, const char *venue, const char *exec_id);
+size_t codec_key_working(uint8_t *out, size_t cap, const char *order_id);
+size_t codec_key_exec_index(uint8_t *out, size_t cap, const char *order_id, const char *venue,
+                            const char *exec_id);
+/* The "e" key's venue and exec id (key[klen] must start with "e" order_id 0x1f). 0, or
+ * OMS_ERR_CORRUPT when the key does not have that shape or an id does not fit OMS_ID_CAP. */
+int codec_key_exec_index_parse(const uint8_t *key, size_t klen, size_t order_len,
+                               char venue[OMS_ID_CAP], char exec_id[OMS_ID_CAP]);
+/* The order id of a stored Execution row / the instrument id of a stored Order row, without
+ * loading it. 0, or OMS_ERR_CORRUPT when the value does not decode or the id does not fit. */
+int codec_row_exec_order_id(const uint8_t *val, size_t vlen, char out[OMS_ID_CAP]);
+int codec_row_order_instrument(const uint8_t *val, size_t vlen, char out[OMS_ID_CAP]);
+
 /* ---- the read endpoint: queries and their replies (query.c) ---------------------------------
  * oms.v1.QueryRequest <-> codec_query_t (clients encode, the daemon decodes), the daemon's
  * QueryReply writer, which stitches bytes it already has (envelopes as stored in the log,

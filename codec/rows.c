@@ -1090,6 +1090,8 @@ int codec_row_load(proj_state_t *st, int cf, const uint8_t *key, size_t klen, co
     case EVLOG_CF_ORDERS:
         if (klen == 0)
             return OMS_ERR_CORRUPT;
+        if (key[0] == 'e' || key[0] == 'w')
+            return vlen == 0 ? 0 : OMS_ERR_CORRUPT; /* index rows (codec.h): not records */
         if (key[0] == 'o')
             return s_load_order(st, key, klen, val, vlen, arena);
         if (key[0] == 'x')
@@ -1102,6 +1104,81 @@ int codec_row_load(proj_state_t *st, int cf, const uint8_t *key, size_t klen, co
     default:
         return OMS_ERR_INVALID;
     }
+}
+
+/* ---- index rows and keys (codec.h) --------------------------------------------------------- */
+
+size_t codec_key_order(uint8_t *out, size_t cap, const char *order_id)
+{
+    return s_key(out, cap, "o", 1, order_id, NULL, NULL);
+}
+
+size_t codec_key_exec(uint8_t *out, size_t cap, const char *venue, const char *exec_id)
+{
+    return s_key(out, cap, "x", 1, venue, exec_id, NULL);
+}
+
+size_t codec_key_working(uint8_t *out, size_t cap, const char *order_id)
+{
+    return s_key(out, cap, "w", 1, order_id, NULL, NULL);
+}
+
+size_t codec_key_exec_index(uint8_t *out, size_t cap, const char *order_id, const char *venue,
+                            const char *exec_id)
+{
+    return s_key(out, cap, "e", 1, order_id, venue, exec_id);
+}
+
+int codec_key_exec_index_parse(const uint8_t *key, size_t klen, size_t order_len,
+                               char venue[OMS_ID_CAP], char exec_id[OMS_ID_CAP])
+{
+    size_t at = 1 + order_len + 1; /* "e", the order id, its separator */
+    if (klen < at || key[0] != 'e' || key[at - 1] != S_US)
+        return OMS_ERR_CORRUPT;
+    const uint8_t *sep = memchr(key + at, S_US, klen - at);
+    if (!sep)
+        return OMS_ERR_CORRUPT;
+    size_t lv = (size_t)(sep - (key + at)), le = klen - at - lv - 1;
+    if (lv == 0 || le == 0 || lv >= OMS_ID_CAP || le >= OMS_ID_CAP ||
+        memchr(key + at, 0, klen - at) || memchr(sep + 1, S_US, le))
+        return OMS_ERR_CORRUPT;
+    memcpy(venue, key + at, lv);
+    venue[lv] = '\0';
+    memcpy(exec_id, sep + 1, le);
+    exec_id[le] = '\0';
+    return 0;
+}
+
+/* Copies a decoded string field into out[OMS_ID_CAP]: 0 or OMS_ERR_CORRUPT (too long). */
+static int s_id_out(const char *s, char out[OMS_ID_CAP])
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n >= OMS_ID_CAP)
+        return OMS_ERR_CORRUPT;
+    memcpy(out, s ? s : "", n);
+    out[n] = '\0';
+    return 0;
+}
+
+int codec_row_exec_order_id(const uint8_t *val, size_t vlen, char out[OMS_ID_CAP])
+{
+    Oms__V1__Execution *m =
+        (Oms__V1__Execution *)s_unpack(&oms__v1__execution__descriptor, val, vlen);
+    if (!m)
+        return OMS_ERR_CORRUPT;
+    int rc = s_id_out(m->order_id, out);
+    protobuf_c_message_free_unpacked(&m->base, NULL);
+    return rc;
+}
+
+int codec_row_order_instrument(const uint8_t *val, size_t vlen, char out[OMS_ID_CAP])
+{
+    Oms__V1__Order *m = (Oms__V1__Order *)s_unpack(&oms__v1__order__descriptor, val, vlen);
+    if (!m)
+        return OMS_ERR_CORRUPT;
+    int rc = s_id_out(m->instrument_id, out);
+    protobuf_c_message_free_unpacked(&m->base, NULL);
+    return rc;
 }
 
 /* ---- for query.c: row values -> records, without loading them --------------------------------

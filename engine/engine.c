@@ -13,6 +13,10 @@
 #include "codec.h"
 
 #include <assert.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +28,9 @@
 #define REPLY_MAX     2048 /* an encoded CommandReply is far below this */
 #define ROW_VALUE_MAX (256 * 1024)
 #define ROW_DIRECT    4096 /* rows up to this size are encoded in place (see s_projection_rows) */
+
+#define S_INS_DONE 64 /* instruments remembered as wholly loaded (see s_need_instrument) */
+#define S_DELETE   ((const uint8_t *)UINTPTR_MAX) /* a staged row's value: delete the key */
 
 /* A growable byte buffer with a hard cap. */
 typedef struct {
@@ -109,6 +116,17 @@ struct oms_engine {
     uint32_t dirty_cap;
     uint8_t *scratch; /* row value / reply encoding scratch */
     size_t scratch_cap;
+    /* On-demand loading (engine.h). */
+    bool indexed;     /* the store has index rows from its start (a new log, or the
+                         marker found at load) */
+    bool write_index; /* write index rows with each batch (row_get set and indexed) */
+    bool on_demand;   /* some stored orders may be absent: resolve before each batch */
+    buf_t ids;        /* order ids collected by a scan, NUL-separated */
+    buf_t keys;       /* "e" index keys of the order being loaded, length-prefixed */
+    char ins_done[S_INS_DONE][OMS_ID_CAP]; /* instruments all of whose orders are in memory */
+    uint32_t n_ins_done;                   /* their count (beyond S_INS_DONE a bust scans again) */
+    uint64_t n_loaded;                     /* orders loaded on demand */
+    char err[320];                         /* the last on-demand failure, "" */
 };
 
 #define STAGED_SLOTS 4096 /* > 2 x OMS_LIMIT_BATCH_COMMANDS */
@@ -118,6 +136,34 @@ void oms_engine_opts_default(oms_engine_opts_t *o)
     memset(o, 0, sizeof *o);
     o->max_batch_events = OMS_LIMIT_BATCH_EVENTS;
     o->encode_rows = true;
+}
+
+static int s_store_idem(void *ctx, const uint8_t *key, size_t klen, uint8_t **val, size_t *vlen)
+{
+    return evlog_row_get((evlog_t *)ctx, EVLOG_CF_IDEMPOTENCY, key, klen, val, vlen);
+}
+
+static int s_store_get(void *ctx, evlog_cf_t cf, const uint8_t *key, size_t klen, uint8_t **val,
+                       size_t *vlen)
+{
+    return evlog_row_get((evlog_t *)ctx, cf, key, klen, val, vlen);
+}
+
+static int s_store_scan(void *ctx, evlog_cf_t cf, const uint8_t *prefix, size_t plen,
+                        int (*fn)(void *, const uint8_t *, size_t, const uint8_t *, size_t),
+                        void *fctx)
+{
+    return evlog_scan((evlog_t *)ctx, cf, prefix, plen, fn, fctx);
+}
+
+void oms_engine_opts_use_store(oms_engine_opts_t *o, evlog_t *log)
+{
+    o->lookup = s_store_idem;
+    o->lookup_ctx = log;
+    o->free_fn = evlog_free;
+    o->row_get = s_store_get;
+    o->row_scan = s_store_scan;
+    o->row_ctx = log;
 }
 
 oms_engine_t *oms_engine_new(const oms_engine_opts_t *opts, uint64_t head_seq)
@@ -133,6 +179,10 @@ oms_engine_t *oms_engine_new(const oms_engine_opts_t *opts, uint64_t head_seq)
         e->opts.max_batch_events = OMS_LIMIT_BATCH_EVENTS;
     e->head = head_seq;
     e->next_seq = head_seq + 1;
+    e->indexed = head_seq == 0; /* a new log: its first batch writes the marker */
+    e->write_index = e->indexed && e->opts.row_get && e->opts.row_scan && e->opts.free_fn;
+    e->ids.limit = 1u << 30;
+    e->keys.limit = 1u << 30;
     e->max_events = e->opts.max_batch_events;
     e->max_rows = OMS_LIMIT_BATCH_ROWS;
     e->st = proj_new();
@@ -183,6 +233,8 @@ void oms_engine_destroy(oms_engine_t **self_p)
     free(e->rowbuf.p);
     free(e->dirty);
     free(e->scratch);
+    free(e->ids.p);
+    free(e->keys.p);
     s_mem_free(&e->mem);
     free(e);
     *self_p = NULL;
@@ -204,6 +256,16 @@ int oms_engine_reserve(oms_engine_t *self, proj_table_t t, uint32_t n)
 uint64_t oms_engine_head(const oms_engine_t *self)
 {
     return self->head;
+}
+
+const char *oms_engine_error(const oms_engine_t *self)
+{
+    return self->err;
+}
+
+uint64_t oms_engine_loaded_on_demand(const oms_engine_t *self)
+{
+    return self->n_loaded;
 }
 
 /* ---- idempotency ------------------------------------------------------------------------ */
@@ -340,10 +402,13 @@ static int s_add_row(oms_engine_t *e, evlog_cf_t cf, const uint8_t *k, size_t kl
     if (!p)
         return OMS_ERR_LIMIT;
     memcpy(p, k, kl);
-    memcpy(p + kl, v, vl);
-    /* Row pointers are fixed up after the batch (the buffer may move while growing). */
-    e->rows[e->n_rows++] = (evlog_row_t){cf, (const uint8_t *)(uintptr_t)e->rowbuf.used, kl,
-                                         (const uint8_t *)(uintptr_t)(e->rowbuf.used + kl), vl};
+    if (vl)
+        memcpy(p + kl, v, vl);
+    /* Row pointers are fixed up after the batch (the buffer may move while growing); v NULL
+     * (a delete) stays NULL. */
+    e->rows[e->n_rows++] =
+        (evlog_row_t){cf, (const uint8_t *)(uintptr_t)e->rowbuf.used, kl,
+                      v ? (const uint8_t *)(uintptr_t)(e->rowbuf.used + kl) : S_DELETE, vl};
     if (val_off)
         *val_off = e->rowbuf.used + kl;
     e->rowbuf.used += kl + vl;
@@ -389,6 +454,54 @@ static void s_row_owner(const proj_state_t *st, proj_table_t *t, uint32_t *idx)
         *idx = ((const proj_instr_t *)proj_at(st, *t, *idx))->order;
         *t = PROJ_T_ORDER;
     }
+}
+
+/* The batch's index rows (codec.h): a "w" row put or deleted for each order whose working
+ * state the batch changed, an "e" row for each execution it created. 0 or OMS_ERR_LIMIT. */
+static int s_index_rows(oms_engine_t *e)
+{
+    uint32_t n = proj_dirty_count(e->st);
+    for (uint32_t i = 0; i < n; i++) {
+        proj_table_t t;
+        uint32_t idx;
+        if (!proj_dirty_at(e->st, i, &t, &idx) || (t != PROJ_T_ORDER && t != PROJ_T_EXEC) ||
+            idx >= proj_count(e->st, t))
+            continue;
+        const void *before = proj_dirty_before(e->st, i);
+        uint8_t key[CODEC_KEY_CAP];
+        size_t kl;
+        int rc;
+        if (t == PROJ_T_ORDER) {
+            const proj_order_t *o = proj_at(e->st, t, idx);
+            oms_ord_status_t st0 = OMS_ST_NONE; /* the saved bytes are not aligned for it */
+            if (before)
+                memcpy(&st0, (const uint8_t *)before + offsetof(proj_order_t, status), sizeof st0);
+            bool was = before && proj_status_working(st0);
+            bool now = proj_status_working(o->status);
+            if (was == now)
+                continue;
+            kl = codec_key_working(key, sizeof key, o->order_id);
+            rc = kl ? s_add_row(e, EVLOG_CF_ORDERS, key, kl, now ? key : NULL, 0, NULL)
+                    : OMS_ERR_LIMIT;
+        } else {
+            if (before)
+                continue; /* only a new execution needs its index row */
+            const proj_exec_t *x = proj_at(e->st, t, idx);
+            const proj_order_t *o = proj_at(e->st, PROJ_T_ORDER, x->order);
+            kl = codec_key_exec_index(key, sizeof key, o->order_id, x->venue, x->exec_id);
+            rc = kl ? s_add_row(e, EVLOG_CF_ORDERS, key, kl, key, 0, NULL) : OMS_ERR_LIMIT;
+        }
+        if (rc)
+            return rc;
+    }
+    if (e->head == 0 && e->next_seq > 1) { /* a new log's first batch */
+        static const char mk[] = CODEC_INDEX_MARKER_KEY;
+        int rc = s_add_row(e, EVLOG_CF_META, (const uint8_t *)mk, sizeof mk - 1,
+                           (const uint8_t *)"1", 1, NULL);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 static int s_projection_rows(oms_engine_t *e)
@@ -459,6 +572,11 @@ static int s_projection_rows(oms_engine_t *e)
         if (rc)
             return rc;
         if ((rc = s_add_row(e, row.cf, row.key, row.klen, row.val, row.vlen, NULL)) != 0)
+            return rc;
+    }
+    if (e->write_index) {
+        int rc = s_index_rows(e);
+        if (rc)
             return rc;
     }
     if (proj_trade_date_dirty(e->st)) {
@@ -582,6 +700,302 @@ static void s_reply_from_events(oms_engine_t *e, const oms_cmd_t *cmd, uint32_t 
     }
 }
 
+/* ---- on-demand loading (engine.h) --------------------------------------------------------- */
+
+/* Records why an on-demand load failed (e->err) and returns rc. */
+static int s_fail(oms_engine_t *e, int rc, const char *what, const uint8_t *key, size_t klen)
+{
+    char k[2 * OMS_ID_CAP];
+    size_t n = klen < sizeof k - 1 ? klen : sizeof k - 1;
+    for (size_t i = 0; i < n; i++)
+        k[i] = key[i] >= 0x20 && key[i] < 0x7f ? (char)key[i] : '|';
+    k[n] = '\0';
+    snprintf(e->err, sizeof e->err, "%s (row '%s'): %s", what, k, oms_strerror(rc));
+    return rc;
+}
+
+/* Reads one stored row: 0 with *val (free with free_fn), OMS_ERR_NOT_FOUND, or OMS_ERR_IO. */
+static int s_get(oms_engine_t *e, evlog_cf_t cf, const uint8_t *key, size_t klen, uint8_t **val,
+                 size_t *vlen)
+{
+    *val = NULL;
+    *vlen = 0;
+    int rc = e->opts.row_get(e->opts.row_ctx, cf, key, klen, val, vlen);
+    if (rc == 0 || rc == OMS_ERR_NOT_FOUND)
+        return rc;
+    return s_fail(e, OMS_ERR_IO, "reading a stored row failed", key, klen);
+}
+
+/* Loads one stored row into the state (codec_row_load): 0 or OMS_ERR_CORRUPT (e->err says
+ * which row; any loader error counts as corruption: these are the store's own rows). */
+static int s_load_one(oms_engine_t *e, evlog_cf_t cf, const uint8_t *key, size_t klen,
+                      const uint8_t *val, size_t vlen)
+{
+    int rc = codec_row_load(e->st, (int)cf, key, klen, val, vlen, &e->arena);
+    oms_arena_reset(&e->arena);
+    if (rc == 0)
+        return 0;
+    return s_fail(e, OMS_ERR_CORRUPT, "a stored row does not load", key, klen);
+}
+
+/* evlog_scan callback collecting "e" index keys (each: 2-byte length, then the key). */
+static int s_collect_key(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    (void)v;
+    (void)vl;
+    oms_engine_t *e = ctx;
+    uint8_t *p = kl <= UINT16_MAX ? s_buf_reserve(&e->keys, kl + 2) : NULL;
+    if (!p)
+        return OMS_ERR_NOMEM;
+    p[0] = (uint8_t)(kl >> 8);
+    p[1] = (uint8_t)kl;
+    memcpy(p + 2, k, kl);
+    e->keys.used += kl + 2;
+    return 0;
+}
+
+typedef struct {
+    oms_engine_t *e;
+    int rc;
+} scan_ctx_t;
+
+/* evlog_scan callback loading each allocation row of one order. */
+static int s_load_alloc_row(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    scan_ctx_t *sc = ctx;
+    sc->rc = s_load_one(sc->e, EVLOG_CF_ALLOCATIONS, k, kl, v, vl);
+    return sc->rc;
+}
+
+/* Loads stored order id with its executions and allocations unless it is in memory: the same
+ * rows, in the same order, as a whole restart would load for it (its executions in "x" key
+ * order, allocations in key order), so its links are the same. 0 (also when the store has no
+ * such order), OMS_ERR_CORRUPT, OMS_ERR_IO or OMS_ERR_NOMEM, with e->err set; on failure the
+ * state may hold part of the order: the caller rolls back. */
+static int s_load_order_row(oms_engine_t *e, const char *id, const uint8_t *key, size_t kl,
+                            const uint8_t *val, size_t vlen);
+
+static int s_load_order(oms_engine_t *e, const char *id)
+{
+    if (proj_order(e->st, id))
+        return 0;
+    uint8_t key[CODEC_KEY_CAP];
+    size_t kl = codec_key_order(key, sizeof key, id);
+    if (kl == 0)
+        return 0; /* no stored order has such an id */
+    uint8_t *val;
+    size_t vlen;
+    int rc = s_get(e, EVLOG_CF_ORDERS, key, kl, &val, &vlen);
+    if (rc == OMS_ERR_NOT_FOUND)
+        return 0;
+    if (rc)
+        return rc;
+    rc = s_load_order_row(e, id, key, kl, val, vlen);
+    e->opts.free_fn(val);
+    return rc;
+}
+
+/* s_load_order's part after the order's row is read: the order, its executions, allocations.
+ * The row (key, val) is the caller's. */
+static int s_load_order_row(oms_engine_t *e, const char *id, const uint8_t *key, size_t kl,
+                            const uint8_t *val, size_t vlen)
+{
+    uint8_t *xv;
+    size_t xvl;
+    int rc = s_load_one(e, EVLOG_CF_ORDERS, key, kl, val, vlen);
+    if (rc)
+        return rc;
+    const proj_order_t *o = proj_order(e->st, id);
+    if (!o)
+        return s_fail(e, OMS_ERR_CORRUPT, "a stored order row names another order", key, kl);
+    uint32_t oi = proj_index_of(e->st, PROJ_T_ORDER, o);
+    /* Every fill sets the order's venue (a fill needs one), and only blocks have allocations
+     * (the handlers refuse others before an allocation record exists): an order without a
+     * venue has no executions to look for, one that is not a block no allocations. */
+    bool execs = o->venue[0] != '\0', allocs = o->is_block;
+    /* Its executions, through the "e" index rows. */
+    uint8_t pre[CODEC_KEY_CAP];
+    size_t pl = codec_key_exec_index(pre, sizeof pre, id, "", "");
+    if (pl == 0)
+        return s_fail(e, OMS_ERR_CORRUPT, "an order id too long for its index", key, kl);
+    pl--; /* "e" id 0x1f: without the empty exec id's separator */
+    e->keys.used = 0;
+    rc = execs ? e->opts.row_scan(e->opts.row_ctx, EVLOG_CF_ORDERS, pre, pl, s_collect_key, e) : 0;
+    if (rc)
+        return rc == OMS_ERR_NOMEM
+                   ? s_fail(e, rc, "collecting an order's executions", pre, pl)
+                   : s_fail(e, OMS_ERR_IO, "scanning an order's executions", pre, pl);
+    size_t idl = strlen(id);
+    for (size_t at = 0; at < e->keys.used;) {
+        size_t l = ((size_t)e->keys.p[at] << 8) | e->keys.p[at + 1];
+        const uint8_t *ik = e->keys.p + at + 2;
+        at += l + 2;
+        char venue[OMS_ID_CAP], exec_id[OMS_ID_CAP];
+        if (codec_key_exec_index_parse(ik, l, idl, venue, exec_id) != 0)
+            return s_fail(e, OMS_ERR_CORRUPT, "an execution index row does not parse", ik, l);
+        uint8_t xk[CODEC_KEY_CAP];
+        size_t xl = codec_key_exec(xk, sizeof xk, venue, exec_id);
+        if ((rc = s_get(e, EVLOG_CF_ORDERS, xk, xl, &xv, &xvl)) != 0)
+            return rc == OMS_ERR_NOT_FOUND
+                       ? s_fail(e, OMS_ERR_CORRUPT, "an index row names a missing execution", ik, l)
+                       : rc;
+        /* Checked before it is linked: loaded onto another (resident) order, it would change
+         * that order's links, which a rollback does not restore. */
+        char xo[OMS_ID_CAP];
+        rc = codec_row_exec_order_id(xv, xvl, xo);
+        if (rc == 0 && strcmp(xo, id) != 0)
+            rc = OMS_ERR_CORRUPT;
+        if (rc) {
+            e->opts.free_fn(xv);
+            return s_fail(e, OMS_ERR_CORRUPT, "an execution row does not name its order", xk, xl);
+        }
+        rc = s_load_one(e, EVLOG_CF_ORDERS, xk, xl, xv, xvl);
+        e->opts.free_fn(xv);
+        if (rc)
+            return rc;
+        const proj_exec_t *x = proj_exec(e->st, venue, exec_id);
+        if (!x || x->order != oi)
+            return s_fail(e, OMS_ERR_CORRUPT, "an execution row names another order", xk, xl);
+    }
+    /* Its allocations: their keys start with the order id. */
+    memcpy(pre, id, idl);
+    pre[idl] = 0x1f;
+    scan_ctx_t sc = {e, 0};
+    rc = allocs ? e->opts.row_scan(e->opts.row_ctx, EVLOG_CF_ALLOCATIONS, pre, idl + 1,
+                                   s_load_alloc_row, &sc)
+                : 0;
+    if (sc.rc)
+        return sc.rc;
+    if (rc)
+        return s_fail(e, OMS_ERR_IO, "scanning an order's allocations", pre, idl + 1);
+    e->n_loaded++;
+    return 0;
+}
+
+/* The order an execution (venue, exec id) belongs to, loaded if only the store has it. */
+static int s_need_exec(oms_engine_t *e, const char *venue, const char *exec_id)
+{
+    if (!venue[0] || !exec_id[0] || proj_exec(e->st, venue, exec_id))
+        return 0;
+    uint8_t key[CODEC_KEY_CAP];
+    size_t kl = codec_key_exec(key, sizeof key, venue, exec_id);
+    if (kl == 0)
+        return 0;
+    uint8_t *val;
+    size_t vlen;
+    int rc = s_get(e, EVLOG_CF_ORDERS, key, kl, &val, &vlen);
+    if (rc == OMS_ERR_NOT_FOUND)
+        return 0;
+    if (rc)
+        return rc;
+    char oid[OMS_ID_CAP];
+    rc = codec_row_exec_order_id(val, vlen, oid);
+    e->opts.free_fn(val);
+    if (rc)
+        return s_fail(e, OMS_ERR_CORRUPT, "a stored execution row does not decode", key, kl);
+    if ((rc = s_load_order(e, oid)) != 0)
+        return rc;
+    if (!proj_exec(e->st, venue, exec_id))
+        return s_fail(e, OMS_ERR_CORRUPT, "a stored execution has no index row", key, kl);
+    return 0;
+}
+
+/* evlog_scan callback over the "o" rows: collects the ids of the instrument's orders that are
+ * not in memory (NUL-separated in e->ids). */
+typedef struct {
+    oms_engine_t *e;
+    const char *instrument;
+    int rc;
+} ins_scan_t;
+
+static int s_collect_ins_order(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    ins_scan_t *is = ctx;
+    oms_engine_t *e = is->e;
+    char ins[OMS_ID_CAP];
+    if (kl < 2 || kl - 1 >= OMS_ID_CAP || codec_row_order_instrument(v, vl, ins) != 0) {
+        is->rc = s_fail(e, OMS_ERR_CORRUPT, "a stored order row does not decode", k, kl);
+        return is->rc;
+    }
+    if (strcmp(ins, is->instrument) != 0)
+        return 0;
+    char id[OMS_ID_CAP];
+    memcpy(id, k + 1, kl - 1);
+    id[kl - 1] = '\0';
+    if (proj_order(e->st, id))
+        return 0;
+    uint8_t *p = s_buf_reserve(&e->ids, kl);
+    if (!p) {
+        is->rc = s_fail(e, OMS_ERR_NOMEM, "collecting an instrument's orders", k, kl);
+        return is->rc;
+    }
+    memcpy(p, id, kl); /* the id and its NUL */
+    e->ids.used += kl;
+    return 0;
+}
+
+/* Every stored order of instrument ins, in memory: a scan of all "o" rows (each decoded), the
+ * first time after a restart (then ins is remembered, up to S_INS_DONE instruments). */
+static int s_need_instrument(oms_engine_t *e, const char *ins)
+{
+    for (uint32_t i = 0; i < e->n_ins_done; i++)
+        if (strcmp(e->ins_done[i], ins) == 0)
+            return 0;
+    e->ids.used = 0;
+    ins_scan_t is = {e, ins, 0};
+    int rc = e->opts.row_scan(e->opts.row_ctx, EVLOG_CF_ORDERS, (const uint8_t *)"o", 1,
+                              s_collect_ins_order, &is);
+    if (is.rc)
+        return is.rc;
+    if (rc)
+        return s_fail(e, OMS_ERR_IO, "scanning the stored orders", (const uint8_t *)"o", 1);
+    /* s_load_order uses e->keys, not e->ids: the list stays put. */
+    for (size_t at = 0; at < e->ids.used;) {
+        const char *id = (const char *)e->ids.p + at;
+        at += strlen(id) + 1;
+        if ((rc = s_load_order(e, id)) != 0)
+            return rc;
+    }
+    if (e->n_ins_done < S_INS_DONE)
+        oms_strlcpy(e->ins_done[e->n_ins_done++], ins, OMS_ID_CAP);
+    return 0;
+}
+
+/* Before a batch: every stored record the commands could look up, in memory (engine.h). Loaded
+ * as committed state in a batch of its own, so a failure loads nothing and the batch that
+ * follows (and a rollback of it) keeps what was loaded. 0, or the first failure with e->err
+ * set and the state as it was. */
+static int s_resolve(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n)
+{
+    proj_begin(e->st);
+    uint32_t ins_done0 = e->n_ins_done;
+    uint64_t loaded0 = e->n_loaded;
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        const oms_cmd_t *c = &cmds[i];
+        const char *oid = oms_cmd_order_id(c);
+        if (oid[0])
+            rc = s_load_order(e, oid);
+        if (rc == 0 && c->type == OMS_CMD_VENUE_FILL)
+            rc = s_need_exec(e, c->u.report.h.venue, c->u.report.h.exec_id);
+        if (rc == 0 && (c->type == OMS_CMD_TRADE_BUST || c->type == OMS_CMD_TRADE_CORRECT)) {
+            rc = s_need_exec(e, c->u.report.h.venue, c->u.report.ref_exec_id);
+            const proj_order_t *o = rc == 0 && oid[0] ? proj_order(e->st, oid) : NULL;
+            if (o)
+                rc = s_need_instrument(e, o->instrument_id);
+        }
+    }
+    if (rc) {
+        proj_rollback(e->st);
+        e->n_ins_done = ins_done0;
+        e->n_loaded = loaded0;
+    } else {
+        proj_commit(e->st);
+    }
+    oms_arena_reset(&e->arena);
+    return rc;
+}
+
 /* ---- process -------------------------------------------------------------------------------- */
 
 static void s_batch_reset(oms_engine_t *e)
@@ -670,6 +1084,12 @@ int oms_engine_process(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n, int64
     if (n > OMS_LIMIT_BATCH_COMMANDS)
         n = OMS_LIMIT_BATCH_COMMANDS;
     s_batch_reset(e);
+    e->err[0] = '\0';
+    if (e->on_demand) {
+        int lrc = s_resolve(e, cmds, n);
+        if (lrc)
+            return lrc;
+    }
     proj_begin(e->st);
     e->open = true;
     uint32_t n_ev = 0;
@@ -798,7 +1218,8 @@ int oms_engine_process(oms_engine_t *e, const oms_cmd_t *cmds, uint32_t n, int64
         e->env[k].body = e->bodies.p + (uintptr_t)e->env[k].body;
     for (uint32_t k = 0; k < e->n_rows; k++) {
         e->rows[k].key = e->rowbuf.p + (uintptr_t)e->rows[k].key;
-        e->rows[k].value = e->rowbuf.p + (uintptr_t)e->rows[k].value;
+        e->rows[k].value =
+            e->rows[k].value == S_DELETE ? NULL : e->rowbuf.p + (uintptr_t)e->rows[k].value;
     }
     out->events = e->env;
     out->n_events = n_ev;
@@ -900,20 +1321,147 @@ static int s_load_row(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, 
     return rc;
 }
 
+/* evlog_scan callback collecting the ids of the "w" rows (NUL-separated in e->ids). */
+static int s_collect_working(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    load_ctx_t *lc = ctx;
+    oms_engine_t *e = lc->e;
+    if (vl != 0 || kl < 2 || kl - 1 >= OMS_ID_CAP || memchr(k + 1, 0, kl - 1)) {
+        (void)v;
+        lc->rc = s_fail(e, OMS_ERR_CORRUPT, "a working-order index row is malformed", k, kl);
+        return lc->rc;
+    }
+    uint8_t *p = s_buf_reserve(&e->ids, kl);
+    if (!p) {
+        lc->rc = OMS_ERR_NOMEM;
+        return lc->rc;
+    }
+    memcpy(p, k + 1, kl - 1);
+    p[kl - 1] = '\0';
+    e->ids.used += kl;
+    return 0;
+}
+
+/* The restart's pass over the stored orders (oms_engine_load): "o" rows in key order, merged
+ * with the working ids (e->ids, in the same order); a working one is loaded from the row the
+ * pass holds, and the pass gives up after `budget` rows that are not working. */
+typedef struct {
+    oms_engine_t *e;
+    size_t at;                /* next working id in e->ids */
+    uint64_t skipped, budget; /* rows passed over, and how many may be */
+    int rc;                   /* a load's failure */
+} merge_t;
+
+static int s_merge_row(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    merge_t *m = ctx;
+    oms_engine_t *e = m->e;
+    const uint8_t *kid = k + 1; /* every key of the pass starts with "o" */
+    size_t kidl = kl ? kl - 1 : 0;
+    while (m->at < e->ids.used) {
+        const char *id = (const char *)e->ids.p + m->at;
+        size_t il = strlen(id);
+        int c = memcmp(id, kid, il < kidl ? il : kidl);
+        if (c == 0)
+            c = (il > kidl) - (il < kidl);
+        if (c > 0)
+            break; /* this row is not a working order */
+        m->at += il + 1;
+        if (c < 0)
+            continue; /* no row for that id here: its point read will say so */
+        if ((m->rc = s_load_order_row(e, id, k, kl, v, vl)) != 0)
+            return m->rc;
+        return m->at < e->ids.used ? 0 : 1;
+    }
+    if (m->at >= e->ids.used || ++m->skipped > m->budget)
+        return 1;
+    return 0;
+}
+
 int oms_engine_load(oms_engine_t *e, evlog_t *log)
 {
     assert(!e->open);
-    /* Refdata first, then orders (which executions and allocations hang off), then the rest. */
+    uint64_t head;
+    evlog_head(log, &head, NULL);
+    e->err[0] = '\0';
+    /* On demand: only when the store has had index rows from its start. */
+    bool on_demand = false;
+    if (e->opts.row_get && e->opts.row_scan && e->opts.free_fn) {
+        static const char mk[] = CODEC_INDEX_MARKER_KEY;
+        uint8_t *val = NULL;
+        size_t vlen = 0;
+        int rc = e->opts.row_get(e->opts.row_ctx, EVLOG_CF_META, (const uint8_t *)mk, sizeof mk - 1,
+                                 &val, &vlen);
+        e->opts.free_fn(val);
+        if (rc != 0 && rc != OMS_ERR_NOT_FOUND)
+            return OMS_ERR_IO;
+        on_demand = rc == 0 || head == 0;
+    }
+    /* Refdata first, then orders (which executions and allocations hang off), then the rest;
+     * on demand, the orders family is read through its "w" index rows instead. */
     static const evlog_cf_t order[] = {EVLOG_CF_REFDATA, EVLOG_CF_ORDERS, EVLOG_CF_POSITIONS,
                                        EVLOG_CF_ALLOCATIONS, EVLOG_CF_META};
     for (size_t p = 0; p < sizeof order / sizeof order[0]; p++) {
+        if (on_demand && (order[p] == EVLOG_CF_ORDERS || order[p] == EVLOG_CF_ALLOCATIONS))
+            continue;
         load_ctx_t lc = {e, (int)order[p], 0};
         int rc = evlog_scan(log, order[p], NULL, 0, s_load_row, &lc);
         if (rc)
             return lc.rc ? lc.rc : rc;
     }
-    uint64_t head;
-    evlog_head(log, &head, NULL);
+    if (on_demand) {
+        e->ids.used = 0;
+        load_ctx_t lc = {e, (int)EVLOG_CF_ORDERS, 0};
+        int rc = e->opts.row_scan(e->opts.row_ctx, EVLOG_CF_ORDERS, (const uint8_t *)"w", 1,
+                                  s_collect_working, &lc);
+        if (lc.rc)
+            return lc.rc;
+        if (rc)
+            return OMS_ERR_IO;
+        /* Where the working orders are dense among the stored ones (often: long-lived orders
+         * are few and recent ones cluster), one sequential pass from the first working id
+         * reads their rows faster than a point read each; it stops after passing over twice as
+         * many other rows as there are working orders (plus 1,024), so its cost follows the
+         * working orders, not the history, and the orders it did not reach are read one by
+         * one below. */
+        uint64_t n_ids = 0;
+        for (size_t at = 0; at < e->ids.used; at++)
+            n_ids += e->ids.p[at] == '\0';
+        if (n_ids) {
+            merge_t m = {e, 0, 0, 2 * n_ids + 1024, 0};
+            uint8_t lo[CODEC_KEY_CAP];
+            size_t ll = codec_key_order(lo, sizeof lo, (const char *)e->ids.p);
+            rc = evlog_scan_range(log, EVLOG_CF_ORDERS, lo, ll, (const uint8_t *)"p", 1,
+                                  s_merge_row, &m);
+            if (m.rc)
+                return m.rc;
+            if (rc < 0)
+                return OMS_ERR_IO;
+        }
+        for (size_t at = 0; at < e->ids.used;) {
+            const char *id = (const char *)e->ids.p + at;
+            at += strlen(id) + 1;
+            if ((rc = s_load_order(e, id)) != 0)
+                return rc;
+            if (!proj_order(e->st, id))
+                return s_fail(e, OMS_ERR_CORRUPT, "a working-order index row names no order",
+                              (const uint8_t *)id, strlen(id));
+        }
+        e->n_loaded = 0; /* loaded at restart, not on demand */
+        free(e->ids.p);  /* the lists grow again, at need, for loads on demand */
+        free(e->keys.p);
+        e->ids = (buf_t){.limit = e->ids.limit};
+        e->keys = (buf_t){.limit = e->keys.limit};
+#ifdef __GLIBC__
+        /* The lists and the rows' decoding left freed heap behind (a few MB at 100,000
+         * orders): give it back, or it shows as resident memory per open order. */
+        malloc_trim(0);
+#endif
+    }
+    e->indexed = on_demand;
+    e->write_index = on_demand;
+    e->on_demand = on_demand && head > 0;
+    e->n_ins_done = 0;
     e->head = head;
     e->next_seq = head + 1;
     return 0;

@@ -1109,7 +1109,11 @@ static int s_scan(evlog_t *self, evlog_cf_t cf, const uint8_t *seek, size_t seek
     assert(self != NULL && fn != NULL);
     if (cf < 0 || cf >= EVLOG_CF_COUNT_)
         return OMS_ERR_INVALID;
-    rocksdb_readoptions_t *r = s_scan_ropts();
+    /* A scan of a whole family or key kind (prefix of at most one byte) reads ahead 2 MiB and
+     * keeps its blocks out of the cache; a scan of one id's rows (an order's executions or
+     * allocations) is a few rows: RocksDB's own readahead, which starts small. With a 2 MiB
+     * readahead each such scan read 2 MiB from its SST file (11 s for 10,000 orders loaded). */
+    rocksdb_readoptions_t *r = prefix_len > 1 ? rocksdb_readoptions_create() : s_scan_ropts();
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(self->db, r, self->cf[cf]);
     if (seek_len)
         rocksdb_iter_seek(it, (const char *)seek, seek_len);

@@ -1138,6 +1138,44 @@ static bool s_valid_date(const char *d)
     return strlen(d) == 10 && oms_clock_parse_iso(d, &ns) == 0;
 }
 
+/* EndOfDay's choice: an order (index) and its created_seq, kept in a max-heap on the seq. */
+typedef struct {
+    uint64_t seq;
+    uint32_t idx;
+} eod_pick_t;
+
+static void s_eod_sift_down(eod_pick_t *h, uint32_t n, uint32_t i)
+{
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && h[l].seq > h[m].seq)
+            m = l;
+        if (r < n && h[r].seq > h[m].seq)
+            m = r;
+        if (m == i)
+            return;
+        eod_pick_t t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static void s_eod_sift_up(eod_pick_t *h, uint32_t i)
+{
+    while (i > 0 && h[(i - 1) / 2].seq < h[i].seq) {
+        eod_pick_t t = h[i];
+        h[i] = h[(i - 1) / 2];
+        h[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+/* Expires working DAY orders in creation (created_seq) order, at most HND_EOD_MAX_EXPIRIES and
+ * what the output can take per command. The order is the orders' creation order, not their
+ * place in the state's table: an engine that loaded some orders on demand (engine.h) holds them
+ * in another order and must answer the same. The k earliest are chosen with a bounded max-heap
+ * (48 KiB on the stack), then emitted in seq order. Cannot fail. */
 static int s_end_of_day(const proj_state_t *st, const oms_cmd_t *cmd, hnd_out_t *out, rej_t *r)
 {
     const char *date = cmd->u.eod.trade_date;
@@ -1147,27 +1185,36 @@ static int s_end_of_day(const proj_state_t *st, const oms_cmd_t *cmd, hnd_out_t 
     if (last[0] && strcmp(date, last) <= 0)
         return s_rej(r, "EOD-001", OMS_RR_DAY_ALREADY_PROCESSED,
                      "trade date %s is not after the last processed day %s", date, last);
-    uint32_t expired = 0, n = proj_count(st, PROJ_T_ORDER);
+    eod_pick_t heap[HND_EOD_MAX_EXPIRIES];
+    uint32_t k = out->cap - out->n - 1; /* room for the expiries and EndOfDayProcessed */
+    if (k > HND_EOD_MAX_EXPIRIES)
+        k = HND_EOD_MAX_EXPIRIES;
+    uint32_t n = proj_count(st, PROJ_T_ORDER), held = 0;
     bool complete = true;
     for (uint32_t i = 0; i < n; i++) {
         const proj_order_t *o = proj_at(st, PROJ_T_ORDER, i);
-        if (o->tif != OMS_TIF_DAY)
+        if (o->tif != OMS_TIF_DAY || !proj_status_working(o->status))
             continue;
-        switch (o->status) {
-        case OMS_ST_PENDING_RELEASE:
-        case OMS_ST_PENDING_NEW:
-        case OMS_ST_NEW:
-        case OMS_ST_PARTIALLY_FILLED:
-        case OMS_ST_PENDING_CANCEL:
-        case OMS_ST_PENDING_REPLACE:
-            break;
-        default:
+        if (held < k) {
+            heap[held] = (eod_pick_t){o->created_seq, i};
+            s_eod_sift_up(heap, held++);
             continue;
         }
-        if (expired == HND_EOD_MAX_EXPIRIES || out->n + 1 >= out->cap) {
-            complete = false;
-            break;
+        complete = false;
+        if (k > 0 && o->created_seq < heap[0].seq) {
+            heap[0] = (eod_pick_t){o->created_seq, i};
+            s_eod_sift_down(heap, held, 0);
         }
+    }
+    /* Heap sort: the largest goes to the end each round, leaving heap[0..held) ascending. */
+    for (uint32_t m = held; m > 1; m--) {
+        eod_pick_t t = heap[0];
+        heap[0] = heap[m - 1];
+        heap[m - 1] = t;
+        s_eod_sift_down(heap, m - 1, 0);
+    }
+    for (uint32_t j = 0; j < held; j++) {
+        const proj_order_t *o = proj_at(st, PROJ_T_ORDER, heap[j].idx);
         oms_event_t *ev = s_emit(out, OMS_EV_ORDER_EXPIRED);
         oms_ev_order_t *e = &ev->u.order;
         oms_strlcpy(e->h.order_id, o->order_id, OMS_ID_CAP);
@@ -1177,12 +1224,11 @@ static int s_end_of_day(const proj_state_t *st, const oms_cmd_t *cmd, hnd_out_t 
         e->cum_qty = o->cum;
         e->gone_qty = o->leaves;
         oms_strlcpy(e->trade_date, date, OMS_DATE_CAP);
-        expired++;
     }
     if (complete) {
         oms_event_t *ev = s_emit(out, OMS_EV_END_OF_DAY_PROCESSED);
         oms_strlcpy(ev->u.eod.trade_date, date, OMS_DATE_CAP);
-        ev->u.eod.orders_expired = expired;
+        ev->u.eod.orders_expired = held;
     }
     return 0;
 }

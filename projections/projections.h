@@ -340,8 +340,19 @@ void proj_rollback_to(proj_state_t *st, const proj_mark_t *m);
  * first touch that remains), so the entries it returns true for name each record once. */
 uint32_t proj_dirty_count(const proj_state_t *st);
 bool proj_dirty_at(const proj_state_t *st, uint32_t i, proj_table_t *t, uint32_t *idx);
+/* The bytes the record of journal entry i had when the batch began, for an entry
+ * proj_dirty_at returns true for; NULL when the batch created the record. Not aligned for the
+ * record's type: read fields with memcpy. Valid until the journal changes (the next touch,
+ * savepoint rollback, commit or rollback). Cannot fail. */
+const void *proj_dirty_before(const proj_state_t *st, uint32_t i);
 /* Whether record idx of table t was touched or created in the open batch (false outside one). */
 bool proj_touched_in_batch(const proj_state_t *st, proj_table_t t, uint32_t idx);
+
+/* Whether an order in status s is working: it can still change without a command naming it
+ * (end of day expires working DAY orders) and its leaves count in its position's exposure.
+ * PendingRelease, PendingNew, New, PartiallyFilled, PendingCancel, PendingReplace. A restart
+ * of an engine with on-demand loading keeps exactly these orders in memory (engine.h). */
+bool proj_status_working(oms_ord_status_t s);
 
 /* ---- position arithmetic (exposed for tests and for the handlers' projected checks) ---- */
 

@@ -739,6 +739,28 @@ void proj_rollback_to(proj_state_t *st, const proj_mark_t *m)
     st->epoch++;
 }
 
+const void *proj_dirty_before(const proj_state_t *st, uint32_t i)
+{
+    assert(i < st->n_jrnl);
+    const jrnl_entry_t *j = &st->jrnl[i];
+    return j->off == SIZE_MAX ? NULL : st->jbuf + j->off;
+}
+
+bool proj_status_working(oms_ord_status_t s)
+{
+    switch (s) {
+    case OMS_ST_PENDING_RELEASE:
+    case OMS_ST_PENDING_NEW:
+    case OMS_ST_NEW:
+    case OMS_ST_PARTIALLY_FILLED:
+    case OMS_ST_PENDING_CANCEL:
+    case OMS_ST_PENDING_REPLACE:
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool proj_touched_in_batch(const proj_state_t *st, proj_table_t t, uint32_t idx)
 {
     assert(t < PROJ_T_COUNT_ && idx < st->t[t].n);

@@ -44,18 +44,32 @@ static void s_open(fx_t *f, const char *dir)
         o.lookup = s_lookup;
         o.lookup_ctx = f->log;
         o.free_fn = evlog_free;
+        if (f->on_demand)
+            oms_engine_opts_use_store(&o, f->log);
         evlog_head(f->log, &head, NULL);
     }
     f->eng = oms_engine_new(&o, head);
     assert_non_null(f->eng);
-    if (dir)
-        assert_int_equal(oms_engine_load(f->eng, f->log), 0);
+    if (dir) {
+        int rc = oms_engine_load(f->eng, f->log);
+        if (rc)
+            fprintf(stderr, "oms_engine_load: %s %s\n", oms_strerror(rc), oms_engine_error(f->eng));
+        assert_int_equal(rc, 0);
+    }
 }
 
 void fx_init(fx_t *f, const char *dir)
 {
     memset(f, 0, sizeof *f);
     f->ts = 1763733053000000000LL;
+    s_open(f, dir);
+}
+
+void fx_init_on_demand(fx_t *f, const char *dir)
+{
+    memset(f, 0, sizeof *f);
+    f->ts = 1763733053000000000LL;
+    f->on_demand = true;
     s_open(f, dir);
 }
 

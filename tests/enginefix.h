@@ -17,11 +17,15 @@ typedef struct {
     oms_reply_t last;       /* reply to the last command */
     uint32_t last_events;   /* events the last command produced */
     oms_event_t last_ev[8]; /* copies of its first events */
+    bool on_demand;         /* the engine loads from the log on demand (engine.h) */
 } fx_t;
 
 /* Starts a fixture; with dir != NULL the engine writes to an event log there and looks up
  * idempotency rows in it. */
 void fx_init(fx_t *f, const char *dir);
+/* The same with on-demand loading (oms_engine_opts_use_store): index rows are written, and a
+ * restart (fx_restart) loads only the working orders. */
+void fx_init_on_demand(fx_t *f, const char *dir);
 void fx_free(fx_t *f);
 /* Closes and reopens the log and loads a fresh engine from its rows (a restart). */
 void fx_restart(fx_t *f, const char *dir);

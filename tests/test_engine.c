@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "codec.h"
 #include "enginefix.h"
 #include "testutil.h"
 
@@ -1206,6 +1207,317 @@ static void test_engine_limits_follow_rollback_and_restart(void **state)
     tu_rmrf(dir);
 }
 
+/* ---- on-demand loading (engine.h) ------------------------------------------------------------
+ * A reference engine that never restarts (in memory) and an engine with on-demand loading over a
+ * store get the same commands; the second restarts where the test says. Every reply must
+ * encode to the same bytes. */
+
+typedef struct {
+    fx_t ref; /* never restarts */
+    fx_t od;  /* on demand, restarted by the test */
+    const char *dir;
+} od_t;
+
+static void s_od_init(od_t *t, const char *tag)
+{
+    t->dir = tu_mkdtemp(0, tag);
+    fx_init(&t->ref, NULL);
+    fx_init_on_demand(&t->od, t->dir);
+    fx_setup(&t->ref);
+    fx_setup(&t->od);
+}
+
+static void s_od_free(od_t *t)
+{
+    fx_free(&t->ref);
+    fx_free(&t->od);
+    tu_rmrf(t->dir);
+}
+
+/* Runs cmd on both; asserts the same reply bytes; returns the status. */
+static oms_reply_status_t s_od(od_t *t, const char *who, oms_cmd_t cmd)
+{
+    oms_cmd_t a = cmd, b = cmd;
+    fx_run(&t->ref, who, &a);
+    fx_run(&t->od, who, &b);
+    uint8_t x[4096], y[4096];
+    size_t lx = 0, ly = 0;
+    assert_int_equal(codec_encode_reply(&t->ref.last, x, sizeof x, &lx), 0);
+    assert_int_equal(codec_encode_reply(&t->od.last, y, sizeof y, &ly), 0);
+    if (lx != ly || memcmp(x, y, lx) != 0)
+        fprintf(stderr, "%s %s: reference %d %s '%s', on demand %d %s '%s' (%s)\n",
+                oms_cmd_type_name(cmd.type), oms_cmd_order_id(&cmd), t->ref.last.status,
+                t->ref.last.rule_id, t->ref.last.text, t->od.last.status, t->od.last.rule_id,
+                t->od.last.text, oms_engine_error(t->od.eng));
+    assert_int_equal(lx, ly);
+    assert_memory_equal(x, y, lx);
+    return t->ref.last.status;
+}
+
+static bool s_resident(od_t *t, const char *id)
+{
+    return proj_order(oms_engine_state(t->od.eng), id) != NULL;
+}
+
+/* F1 filled (e1), C1 canceled, W1 working (partly filled, e3), all ACC1 AAPL; restarted. */
+static void s_od_history(od_t *t)
+{
+    s_od(t, "pm", fx_new_order("F1", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "20"));
+    s_od(t, "venue", fx_fill("F1", "e1", "100", "10"));
+    s_od(t, "pm", fx_new_order("C1", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "20"));
+    oms_cmd_t cx = fx_simple(OMS_CMD_CANCEL_ORDER, "C1");
+    oms_strlcpy(cx.u.cancel.cl_ord_id, "C1-cxl", OMS_ID_CAP);
+    s_od(t, "trader", cx);
+    s_od(t, "venue", fx_simple(OMS_CMD_VENUE_CANCEL_ACK, "C1"));
+    s_od(t, "pm", fx_new_order("W1", "ACC1", "AAPL", OMS_SIDE_BUY, "300", "20"));
+    s_od(t, "venue", fx_fill("W1", "e3", "100", "11"));
+    assert_int_equal(fx_order(&t->ref, "F1")->status, OMS_ST_FILLED);
+    assert_int_equal(fx_order(&t->ref, "C1")->status, OMS_ST_CANCELED);
+    assert_int_equal(fx_order(&t->ref, "W1")->status, OMS_ST_PARTIALLY_FILLED);
+    fx_restart(&t->od, t->dir);
+}
+
+static void test_engine_on_demand_restart_keeps_only_working_orders(void **state)
+{
+    (void)state;
+    od_t t;
+    s_od_init(&t, "od-restart");
+    s_od_history(&t);
+    const proj_state_t *st = oms_engine_state(t.od.eng);
+    assert_int_equal(proj_count(st, PROJ_T_ORDER), 1);
+    assert_true(s_resident(&t, "W1"));
+    assert_int_equal(proj_count(st, PROJ_T_EXEC), 1); /* W1's e3 */
+    /* Positions (and their open leaves) are loaded whole. */
+    const proj_position_t *a = fx_pos(&t.ref, "ACC1", "AAPL"), *b = fx_pos(&t.od, "ACC1", "AAPL");
+    assert_non_null(b);
+    assert_int_equal(a->qty, b->qty);
+    assert_int_equal(a->open_buy_leaves, b->open_buy_leaves);
+    assert_true(a->cost_basis == b->cost_basis);
+    /* A limit on open exposure answers the same after the restart. */
+    s_od(&t, "pm", fx_new_order("N1", "ACC1", "AAPL", OMS_SIDE_BUY, "50", "20"));
+    assert_int_equal(oms_engine_loaded_on_demand(t.od.eng), 0); /* N1 is nowhere: no load */
+    s_od_free(&t);
+}
+
+static void test_engine_on_demand_duplicate_order_id(void **state)
+{
+    (void)state;
+    od_t t;
+    s_od_init(&t, "od-dup");
+    s_od_history(&t);
+    assert_false(s_resident(&t, "F1"));
+    assert_int_equal(s_od(&t, "pm", fx_new_order("F1", "ACC2", "AAPL", OMS_SIDE_BUY, "1", "20")),
+                     OMS_REPLY_REJECTED);
+    assert_int_equal(t.ref.last.reject_reason, OMS_RR_DUPLICATE_ORDER_ID);
+    assert_int_equal(t.od.last.ord_status, OMS_ST_FILLED); /* the stored order's status */
+    assert_true(s_resident(&t, "F1"));
+    assert_int_equal(oms_engine_loaded_on_demand(t.od.eng), 1);
+    s_od_free(&t);
+}
+
+static void test_engine_on_demand_commands_naming_an_order(void **state)
+{
+    (void)state;
+    od_t t;
+    s_od_init(&t, "od-named");
+    s_od_history(&t);
+    /* Cancel, replace, release of a finished order: refused the same way. */
+    oms_cmd_t cx = fx_simple(OMS_CMD_CANCEL_ORDER, "F1");
+    oms_strlcpy(cx.u.cancel.cl_ord_id, "F1-cxl", OMS_ID_CAP);
+    assert_int_equal(s_od(&t, "trader", cx), OMS_REPLY_REJECTED);
+    /* A cancel of W1 reusing C1's ClOrdID (ClOrdIDs are per order: accepted). */
+    oms_cmd_t cw = fx_simple(OMS_CMD_CANCEL_ORDER, "W1");
+    oms_strlcpy(cw.u.cancel.cl_ord_id, "C1-cxl", OMS_ID_CAP);
+    s_od(&t, "trader", cw);
+    oms_cmd_t rp = fx_simple(OMS_CMD_REPLACE_ORDER, "C1");
+    oms_strlcpy(rp.u.replace.new_cl_ord_id, "C1-r1", OMS_ID_CAP);
+    rp.u.replace.qty = (oms_opt_dec_t){true, D("50")};
+    assert_int_equal(s_od(&t, "trader", rp), OMS_REPLY_REJECTED);
+    fx_restart(&t.od, t.dir);
+    assert_int_equal(s_od(&t, "trader", fx_simple(OMS_CMD_RELEASE_ORDER, "F1")),
+                     OMS_REPLY_REJECTED);
+    /* A late fill on the canceled order: applied (and flagged) exactly as without restarts. */
+    fx_restart(&t.od, t.dir);
+    assert_int_equal(s_od(&t, "venue", fx_fill("C1", "e9", "10", "12")), OMS_REPLY_ACCEPTED);
+    assert_int_equal(fx_order(&t.od, "C1")->cum, fx_order(&t.ref, "C1")->cum);
+    assert_int_equal(fx_pos(&t.od, "ACC1", "AAPL")->qty, fx_pos(&t.ref, "ACC1", "AAPL")->qty);
+    /* A late fill on the filled order (an overfill). */
+    assert_int_equal(s_od(&t, "venue", fx_fill("F1", "e10", "5", "12")), OMS_REPLY_ACCEPTED);
+    /* An unknown order: nothing to load, the same refusal. */
+    assert_int_equal(s_od(&t, "venue", fx_fill("NOPE", "e11", "5", "12")), OMS_REPLY_REJECTED);
+    s_od_free(&t);
+}
+
+static void test_engine_on_demand_exec_dedup_across_orders(void **state)
+{
+    (void)state;
+    od_t t;
+    s_od_init(&t, "od-exec");
+    s_od_history(&t);
+    assert_false(s_resident(&t, "F1"));
+    /* W1 is resident; its fill reuses F1's exec id e1 (same venue): the stored execution. */
+    assert_int_equal(s_od(&t, "venue", fx_fill("W1", "e1", "100", "10")), OMS_REPLY_REJECTED);
+    assert_string_equal(t.od.last.rule_id, "EXE-003");
+    assert_true(s_resident(&t, "F1"));
+    /* The very same fill again for F1 after another restart: a duplicate, not a second fill. */
+    fx_restart(&t.od, t.dir);
+    assert_int_equal(s_od(&t, "venue", fx_fill("F1", "e1", "100", "10")), OMS_REPLY_DUPLICATE);
+    assert_int_equal(fx_order(&t.od, "F1")->cum, D("100"));
+    s_od_free(&t);
+}
+
+static void test_engine_on_demand_bust_loads_the_instrument(void **state)
+{
+    (void)state;
+    od_t t;
+    s_od_init(&t, "od-bust");
+    s_od_history(&t);
+    /* F2 (filled, ACC1 AAPL) and a filled block whose allocation booked into ACC1. */
+    s_od(&t, "pm", fx_new_order("F2", "ACC1", "AAPL", OMS_SIDE_SELL, "40", "5"));
+    s_od(&t, "venue", fx_fill("F2", "e2", "40", "30"));
+    oms_alloc_instr_t ins[2] = {{"ACC1", true, D("1")}, {"ACC2", true, D("1")}};
+    s_od(&t, "pm", s_block("B1", "100", ins, 2));
+    s_od(&t, "venue", fx_fill("B1", "eb", "100", "15"));
+    oms_cmd_t a = fx_simple(OMS_CMD_ALLOCATE, "B1");
+    oms_strlcpy(a.u.allocate.alloc_id, "AL1", OMS_ID_CAP);
+    assert_int_equal(s_od(&t, "ops", a), OMS_REPLY_ACCEPTED);
+    fx_restart(&t.od, t.dir);
+    assert_false(s_resident(&t, "F2") || s_resident(&t, "B1"));
+    /* Busting F1's e1 recomputes ACC1/AAPL from every live trade: F2's fill and B1's part
+     * must be in memory for it. */
+    oms_cmd_t b = fx_simple(OMS_CMD_TRADE_BUST, "F1");
+    oms_strlcpy(b.u.report.h.exec_id, "bx", OMS_ID_CAP);
+    oms_strlcpy(b.u.report.ref_exec_id, "e1", OMS_ID_CAP);
+    assert_int_equal(s_od(&t, "venue", b), OMS_REPLY_ACCEPTED);
+    assert_true(s_resident(&t, "F2") && s_resident(&t, "B1"));
+    const proj_position_t *p = fx_pos(&t.ref, "ACC1", "AAPL"), *q = fx_pos(&t.od, "ACC1", "AAPL");
+    assert_int_equal(p->qty, q->qty);
+    assert_true(p->cost_basis == q->cost_basis);
+    assert_int_equal(p->realized_pnl, q->realized_pnl);
+    /* A correction of the block's fill after another restart: the unallocated position. */
+    fx_restart(&t.od, t.dir);
+    oms_cmd_t k = fx_simple(OMS_CMD_TRADE_CORRECT, "B1");
+    oms_strlcpy(k.u.report.h.exec_id, "kx", OMS_ID_CAP);
+    oms_strlcpy(k.u.report.ref_exec_id, "eb", OMS_ID_CAP);
+    k.u.report.last_qty = D("100");
+    k.u.report.last_px = D("16");
+    assert_int_equal(s_od(&t, "venue", k), OMS_REPLY_ACCEPTED);
+    assert_int_equal(fx_pos(&t.ref, "", "AAPL")->qty, fx_pos(&t.od, "", "AAPL")->qty);
+    assert_true(fx_pos(&t.ref, "", "AAPL")->cost_basis == fx_pos(&t.od, "", "AAPL")->cost_basis);
+    /* Busted F1 is working again: the next restart keeps it. */
+    fx_restart(&t.od, t.dir);
+    assert_true(s_resident(&t, "F1"));
+    s_od_free(&t);
+}
+
+static void test_engine_on_demand_allocation_after_fill(void **state)
+{
+    (void)state;
+    od_t t;
+    s_od_init(&t, "od-alloc");
+    oms_alloc_instr_t ins[3] = {
+        {"ACC3", true, D("1")}, {"ACC1", true, D("1")}, {"ACC2", true, D("1")}};
+    s_od(&t, "pm", s_block("BLK", "1000", ins, 3));
+    s_od(&t, "venue", fx_fill("BLK", "e1", "1000", "50"));
+    fx_restart(&t.od, t.dir);
+    oms_cmd_t a = fx_simple(OMS_CMD_ALLOCATE, "BLK");
+    oms_strlcpy(a.u.allocate.alloc_id, "A1", OMS_ID_CAP);
+    assert_int_equal(s_od(&t, "ops", a), OMS_REPLY_ACCEPTED);
+    fx_restart(&t.od, t.dir);
+    oms_cmd_t r = fx_simple(OMS_CMD_REVERSE_ALLOCATION, "BLK");
+    oms_strlcpy(r.u.reverse.alloc_id, "A1", OMS_ID_CAP);
+    assert_int_equal(s_od(&t, "ops", r), OMS_REPLY_ACCEPTED);
+    fx_restart(&t.od, t.dir);
+    oms_strlcpy(a.u.allocate.alloc_id, "A2", OMS_ID_CAP);
+    a.command_id[0] = '\0';
+    assert_int_equal(s_od(&t, "ops", a), OMS_REPLY_ACCEPTED);
+    oms_strlcpy(a.u.allocate.alloc_id, "A1", OMS_ID_CAP); /* an allocation id in use */
+    a.command_id[0] = '\0';
+    fx_restart(&t.od, t.dir);
+    s_od(&t, "ops", a);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(fx_pos(&t.ref, ins[i].account_id, "AAPL")->qty,
+                         fx_pos(&t.od, ins[i].account_id, "AAPL")->qty);
+    s_od_free(&t);
+}
+
+static void test_engine_on_demand_end_of_day_in_creation_order(void **state)
+{
+    (void)state;
+    od_t t;
+    s_od_init(&t, "od-eod");
+    /* Creation order D9, D10, D8; key order D10, D8, D9. */
+    const char *ids[] = {"D9", "D10", "D8"};
+    for (int i = 0; i < 3; i++) {
+        oms_cmd_t c = fx_new_order(ids[i], "ACC1", "AAPL", OMS_SIDE_BUY, "10", "20");
+        c.u.new_order.tif = OMS_TIF_DAY;
+        s_od(&t, "pm", c);
+        s_od(&t, "venue", fx_simple(OMS_CMD_VENUE_ACK, ids[i]));
+    }
+    fx_restart(&t.od, t.dir);
+    oms_cmd_t e = fx_simple(OMS_CMD_END_OF_DAY, "");
+    oms_strlcpy(e.u.eod.trade_date, "2026-12-01", OMS_DATE_CAP);
+    assert_int_equal(s_od(&t, "ops", e), OMS_REPLY_ACCEPTED);
+    assert_int_equal(t.od.last_events, 4);
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(t.od.last_ev[i].u.order.h.order_id, ids[i]);
+    s_od_free(&t);
+}
+
+/* Overwrites one stored row (the test plays a damaged disk). */
+static void s_put_row(fx_t *f, evlog_cf_t cf, const char *key, const char *val)
+{
+    evlog_row_t row = {cf, (const uint8_t *)key, strlen(key), (const uint8_t *)val, strlen(val)};
+    uint64_t first = 0;
+    assert_int_equal(evlog_append(f->log, NULL, 0, &row, 1, &first), 0);
+}
+
+static void test_engine_on_demand_bad_row_changes_nothing(void **state)
+{
+    (void)state;
+    od_t t;
+    s_od_init(&t, "od-bad");
+    s_od_history(&t);
+    s_put_row(&t.od, EVLOG_CF_ORDERS,
+              "xXNAS\x1f"
+              "e1",
+              "\x0a\xff garbage");
+    fx_restart(&t.od, t.dir); /* the restart reads neither F1 nor e1 */
+    const proj_state_t *st = oms_engine_state(t.od.eng);
+    uint32_t orders = proj_count(st, PROJ_T_ORDER), execs = proj_count(st, PROJ_T_EXEC);
+    uint64_t head = oms_engine_head(t.od.eng);
+    /* A batch whose late fill needs F1 (whose execution row is damaged): refused as a whole. */
+    oms_cmd_t cmds[2] = {fx_new_order("N1", "ACC1", "AAPL", OMS_SIDE_BUY, "1", "20"),
+                         fx_fill("F1", "e20", "1", "10")};
+    oms_strlcpy(cmds[0].principal, "pm", OMS_ID_CAP);
+    oms_strlcpy(cmds[0].command_id, "bad-1", OMS_ID_CAP);
+    oms_strlcpy(cmds[1].principal, "venue", OMS_ID_CAP);
+    oms_strlcpy(cmds[1].command_id, "bad-2", OMS_ID_CAP);
+    oms_batch_t b;
+    assert_int_equal(oms_engine_process(t.od.eng, cmds, 2, t.od.ts + 1000000, &b), OMS_ERR_CORRUPT);
+    const char *why = oms_engine_error(t.od.eng);
+    assert_non_null(strstr(why, "does not"));
+    assert_non_null(strstr(why, "e1"));
+    assert_int_equal(proj_count(st, PROJ_T_ORDER), orders);
+    assert_int_equal(proj_count(st, PROJ_T_EXEC), execs);
+    assert_int_equal(oms_engine_head(t.od.eng), head);
+    assert_false(s_resident(&t, "F1") || s_resident(&t, "N1"));
+    /* A damaged order row, named by a new order's duplicate check: the same. */
+    s_put_row(&t.od, EVLOG_CF_ORDERS, "oC1",
+              "\x12\x05"
+              "C1");
+    oms_cmd_t dup = fx_new_order("C1", "ACC1", "AAPL", OMS_SIDE_BUY, "1", "20");
+    oms_strlcpy(dup.principal, "pm", OMS_ID_CAP);
+    oms_strlcpy(dup.command_id, "bad-3", OMS_ID_CAP);
+    assert_int_equal(oms_engine_process(t.od.eng, &dup, 1, t.od.ts + 2000000, &b), OMS_ERR_CORRUPT);
+    assert_non_null(strstr(oms_engine_error(t.od.eng), "oC1"));
+    assert_int_equal(proj_count(st, PROJ_T_ORDER), orders);
+    /* Batches that need neither still run. */
+    fx_ok(&t.od, "pm", fx_new_order("N2", "ACC1", "AAPL", OMS_SIDE_BUY, "1", "20"));
+    assert_int_equal(oms_engine_head(t.od.eng), head + 1);
+    s_od_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1226,6 +1538,14 @@ int main(void)
         cmocka_unit_test(test_engine_overfill_is_recorded_not_clipped),
         cmocka_unit_test(test_engine_request_reject_restores_status_for_current_cum),
         cmocka_unit_test(test_engine_stored_rows_equal_live_state),
+        cmocka_unit_test(test_engine_on_demand_restart_keeps_only_working_orders),
+        cmocka_unit_test(test_engine_on_demand_duplicate_order_id),
+        cmocka_unit_test(test_engine_on_demand_commands_naming_an_order),
+        cmocka_unit_test(test_engine_on_demand_exec_dedup_across_orders),
+        cmocka_unit_test(test_engine_on_demand_bust_loads_the_instrument),
+        cmocka_unit_test(test_engine_on_demand_allocation_after_fill),
+        cmocka_unit_test(test_engine_on_demand_end_of_day_in_creation_order),
+        cmocka_unit_test(test_engine_on_demand_bad_row_changes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

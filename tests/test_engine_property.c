@@ -220,6 +220,13 @@ typedef struct {
     rows_t rows[2];
     rowset_t sets[3];
     uint32_t bust_after_alloc_skipped;
+    /* The on-demand twin (test_engine_evict_*): same commands, restarted every few hundred. */
+    bool evict;           /* the generator also reuses order ids and exec ids */
+    fx_t twin;            /* the engine with on-demand loading */
+    const char *twin_dir; /* its store */
+    oms_reply_t twin_replies[BATCH_MAX];
+    uint64_t twin_restarts, twin_cmp_seq; /* restarts; log compared up to this seq */
+    uint64_t dup_ids, cross_execs; /* generated: reused order ids, exec ids of other orders */
 } prop_t;
 
 /* ---- randomness ----------------------------------------------------------------------------- */
@@ -402,7 +409,12 @@ static bool g_new(prop_t *p, uint32_t i, bool block)
         who = "ops"; /* not entitled */
     oms_cmd_t *c = s_cmd(p, i, OMS_CMD_NEW_ORDER, who);
     oms_new_order_t *no = &c->u.new_order;
-    snprintf(no->order_id, OMS_ID_CAP, "O%" PRIu64, ++p->n_ord);
+    if (p->evict && p->n_ord > 0 && P(p, 25)) { /* an id in use, most likely by an old order */
+        snprintf(no->order_id, OMS_ID_CAP, "O%" PRIu64, 1 + (uint64_t)U(p, (uint32_t)p->n_ord));
+        p->dup_ids++;
+    } else {
+        snprintf(no->order_id, OMS_ID_CAP, "O%" PRIu64, ++p->n_ord);
+    }
     int ins = (int)U(p, N_INS);
     oms_strlcpy(no->instrument_id, k_ins[ins].id, OMS_ID_CAP);
     no->qty = (oms_dec_t)(1 + U(p, k_ins[ins].max_lots)) * p->lot[ins];
@@ -595,6 +607,24 @@ static const proj_exec_t *s_pick_exec(prop_t *p, const proj_order_t *o, bool liv
 
 static bool g_dup_exec(prop_t *p, uint32_t i)
 {
+    if (p->evict && P(p, 400)) {
+        /* A fill for a working order with the exec id of a finished one (dedup is global). */
+        const proj_order_t *done = s_pick(p, M_DONE, -1, true);
+        const proj_exec_t *x = done ? s_pick_exec(p, done, false) : NULL;
+        const proj_order_t *o =
+            x ? s_pick(p, M(OMS_ST_NEW) | M(OMS_ST_PARTIALLY_FILLED) | M(OMS_ST_PENDING_NEW), -1,
+                       false)
+              : NULL;
+        if (o) {
+            oms_cmd_t *c = s_report(p, i, OMS_CMD_VENUE_FILL, o);
+            oms_strlcpy(c->u.report.h.venue, x->venue, OMS_ID_CAP);
+            oms_strlcpy(c->u.report.h.exec_id, x->exec_id, OMS_ID_CAP);
+            c->u.report.last_qty = x->qty;
+            c->u.report.last_px = x->px;
+            p->cross_execs++;
+            return true;
+        }
+    }
     const proj_order_t *o = s_pick(p, M_ANY, -1, true);
     if (!o)
         return false;
@@ -853,6 +883,8 @@ static kind_t s_draw_kind(prop_t *p)
     if (!total)
         for (int k = 0; k < K_COUNT; k++)
             total += k_weight[k];
+    if (p->evict && P(p, 2))
+        return K_EOD; /* end of day after restarts: expiry order must not depend on them */
     uint32_t r = U(p, total);
     for (int k = 0; k < K_COUNT; k++) {
         if (r < k_weight[k])
@@ -1329,6 +1361,8 @@ static void s_after_batch(prop_t *p, uint32_t n)
     }
 }
 
+static void s_twin_batch(prop_t *p, uint32_t n);
+
 static void s_run_batch(prop_t *p, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++)
@@ -1337,6 +1371,8 @@ static void s_run_batch(prop_t *p, uint32_t n)
     uint64_t head0 = oms_engine_head(p->f.eng);
     uint32_t nev = fx_run_batch(&p->f, p->cmds, n, p->replies);
     uint64_t head1 = oms_engine_head(p->f.eng);
+    if (p->evict)
+        s_twin_batch(p, n);
     p->batches++;
     s_trace(p, n);
     s_check_replies(p, n, head0, head1, nev);
@@ -1429,6 +1465,7 @@ static void s_set_from_rows(rowset_t *s, const rows_t *r)
 typedef struct {
     rowset_t *s;
     evlog_cf_t cf;
+    bool skip_index; /* leave out index rows and the index marker (codec.h) */
 } scan_ctx_t;
 
 static int s_scan_row(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
@@ -1436,6 +1473,9 @@ static int s_scan_row(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, 
     scan_ctx_t *sc = ctx;
     if (sc->cf == EVLOG_CF_META && kl >= 6 && memcmp(k, "evlog.", 6) == 0)
         return 0; /* the log's own head and schema rows */
+    if (sc->skip_index && ((sc->cf == EVLOG_CF_ORDERS && kl && (k[0] == 'e' || k[0] == 'w')) ||
+                           (sc->cf == EVLOG_CF_META && kl >= 4 && memcmp(k, "oms.", 4) == 0)))
+        return 0;
     uint8_t *copy = malloc(kl + vl + 1);
     assert_non_null(copy);
     memcpy(copy, k, kl);
@@ -1447,15 +1487,20 @@ static int s_scan_row(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, 
 }
 
 /* Every projection row in the store (orders, positions, allocations, refdata, meta). */
-static void s_set_from_store(rowset_t *s, evlog_t *log)
+static void s_set_from_store_x(rowset_t *s, evlog_t *log, bool skip_index)
 {
     static const evlog_cf_t cfs[] = {EVLOG_CF_ORDERS, EVLOG_CF_POSITIONS, EVLOG_CF_ALLOCATIONS,
                                      EVLOG_CF_REFDATA, EVLOG_CF_META};
     for (size_t i = 0; i < sizeof cfs / sizeof cfs[0]; i++) {
-        scan_ctx_t sc = {s, cfs[i]};
+        scan_ctx_t sc = {s, cfs[i], skip_index};
         assert_int_equal(evlog_scan(log, cfs[i], NULL, 0, s_scan_row, &sc), 0);
     }
     qsort(s->r, s->n, sizeof *s->r, s_row_cmp);
+}
+
+static void s_set_from_store(rowset_t *s, evlog_t *log)
+{
+    s_set_from_store_x(s, log, false);
 }
 
 static void s_set_free(rowset_t *s)
@@ -1623,6 +1668,62 @@ static void s_restart_and_compare(prop_t *p)
     s_scratch_free(p);
 }
 
+/* ---- the on-demand twin --------------------------------------------------------------------- */
+
+/* The twin runs the batch the reference just ran (same command ids, same sequencer time): every
+ * reply must encode to the same bytes. */
+static void s_twin_batch(prop_t *p, uint32_t n)
+{
+    memset(p->twin_replies, 0x5a, sizeof p->twin_replies);
+    fx_run_batch(&p->twin, p->cmds, n, p->twin_replies);
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t a[4096], b[4096];
+        size_t la = 0, lb = 0;
+        assert_int_equal(codec_encode_reply(&p->replies[i], a, sizeof a, &la), 0);
+        assert_int_equal(codec_encode_reply(&p->twin_replies[i], b, sizeof b, &lb), 0);
+        const oms_reply_t *r = &p->replies[i], *t = &p->twin_replies[i];
+        CHECK(la == lb && memcmp(a, b, la) == 0,
+              "%s %s (order '%s'): the twin (restarted %" PRIu64 " times) answered %d %s '%s' "
+              "status %s seqs %" PRIu64 "..%" PRIu64 ", the reference %d %s '%s' status %s "
+              "seqs %" PRIu64 "..%" PRIu64 " (twin error: %s)",
+              k_kind_name[p->meta[i].kind], r->command_id, r->order_id, p->twin_restarts, t->status,
+              t->rule_id, t->text, oms_status_name(t->ord_status), t->first_seq, t->last_seq,
+              r->status, r->rule_id, r->text, oms_status_name(r->ord_status), r->first_seq,
+              r->last_seq, oms_engine_error(p->twin.eng));
+    }
+    CHECK(oms_engine_head(p->twin.eng) == oms_engine_head(p->f.eng),
+          "twin head %" PRIu64 ", reference %" PRIu64, oms_engine_head(p->twin.eng),
+          oms_engine_head(p->f.eng));
+}
+
+/* The two logs hold the same envelopes, byte for byte, from p->twin_cmp_seq + 1 on (so the
+ * same events, times, ids and hash chain); the two stores hold the same projection rows. */
+static void s_twin_compare_stores(prop_t *p)
+{
+    evlog_iter_t *a = NULL, *b = NULL;
+    assert_int_equal(evlog_iter_new(p->f.log, p->twin_cmp_seq + 1, &a), 0);
+    assert_int_equal(evlog_iter_new(p->twin.log, p->twin_cmp_seq + 1, &b), 0);
+    for (;;) {
+        uint64_t sa = 0, sb = 0;
+        const uint8_t *va = NULL, *vb = NULL;
+        size_t la = 0, lb = 0;
+        int ra = evlog_iter_next(a, &sa, &va, &la), rb = evlog_iter_next(b, &sb, &vb, &lb);
+        CHECK(ra == rb && ra >= 0, "log iteration: reference %d, twin %d", ra, rb);
+        if (ra != 1)
+            break;
+        CHECK(sa == sb && la == lb && memcmp(va, vb, la) == 0,
+              "event %" PRIu64 " differs between the reference and the twin", sa);
+        p->twin_cmp_seq = sa;
+    }
+    evlog_iter_destroy(&a);
+    evlog_iter_destroy(&b);
+    rowset_t *ref = &p->sets[0], *twin = &p->sets[1];
+    s_set_from_store_x(ref, p->f.log, true);
+    s_set_from_store_x(twin, p->twin.log, true);
+    s_assert_sets_equal(p, ref, twin, "twin store rows");
+    s_scratch_free(p);
+}
+
 static uint64_t s_env_u64(const char *name, uint64_t dflt)
 {
     const char *s = getenv(name);
@@ -1654,6 +1755,9 @@ static int s_teardown(void **state)
     fx_free(&p->f);
     if (p->dir)
         tu_rmrf(p->dir);
+    fx_free(&p->twin);
+    if (p->twin_dir)
+        tu_rmrf(p->twin_dir);
     free(p->ring);
     free(p);
     return 0;
@@ -1785,10 +1889,97 @@ static void test_engine_random_commands_keep_every_invariant(void **state)
     }
 }
 
+/* Equivalence of on-demand loading (engine.h): the same random commands (with order ids
+ * reused, exec ids of finished orders sent for working ones, busts, corrections, late fills,
+ * allocations after fills, end of day) through an engine that never restarts and one with
+ * on-demand loading that restarts every few hundred commands, keeping only working orders.
+ * Every reply encodes to the same bytes, the two logs are byte-identical (events, times, hash
+ * chain) and the two stores hold the same projection rows (queries read those rows). */
+static void test_engine_evict_restarts_answer_like_no_restart(void **state)
+{
+    prop_t *p = *state;
+    uint64_t seed = s_env_u64("OMS_TEST_SEED", 0);
+    if (!seed)
+        seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
+    p->seed = p->rng = seed;
+    p->evict = true;
+    uint64_t total = s_env_u64("OMS_EVICT_COMMANDS", PROP_SANITIZED ? 8000 : 30000);
+    printf("test_engine_evict: seed %" PRIu64 " (replay with OMS_TEST_SEED=%" PRIu64 "), %" PRIu64
+           " commands\n",
+           seed, seed, total);
+    fflush(stdout);
+    for (int i = 0; i < N_INS; i++) {
+        p->lot[i] = D(k_ins[i].lot);
+        p->tick[i] = D(k_ins[i].tick);
+        p->base[i] = D(k_ins[i].base);
+    }
+    p->dir = tu_mkdtemp(0, "evict-ref");
+    p->twin_dir = tu_mkdtemp(1, "evict-twin");
+    fx_init(&p->f, p->dir);
+    fx_init_on_demand(&p->twin, p->twin_dir);
+    fx_t *both[2] = {&p->f, &p->twin};
+    for (int k = 0; k < 2; k++) {
+        fx_setup(both[k]);
+        s_define_lotc(both[k]);
+        for (int i = 0; i < N_INS; i++)
+            s_ref_price(both[k], k_ins[i].id, k_ins[i].base);
+    }
+    uint64_t done = 0, next_restart = 100 + U(p, 400), loaded = 0;
+    while (done < total) {
+        uint32_t n = 1 + U(p, BATCH_MAX);
+        if (n > total - done)
+            n = (uint32_t)(total - done);
+        s_run_batch(p, n);
+        done += n;
+        if (done >= next_restart) {
+            s_twin_compare_stores(p);
+            loaded += oms_engine_loaded_on_demand(p->twin.eng);
+            fx_restart(&p->twin, p->twin_dir);
+            p->twin_restarts++;
+            next_restart = done + 100 + U(p, 400);
+            /* After a restart only working orders are resident. */
+            const proj_state_t *ts = oms_engine_state(p->twin.eng);
+            for (uint32_t i = 0; i < proj_count(ts, PROJ_T_ORDER); i++)
+                CHECK(proj_status_working(
+                          ((const proj_order_t *)proj_at(ts, PROJ_T_ORDER, i))->status),
+                      "a restart loaded an order that is not working");
+        }
+    }
+    s_check_full(p);
+    s_twin_compare_stores(p);
+    loaded += oms_engine_loaded_on_demand(p->twin.eng);
+    printf("%" PRIu64 " commands, %" PRIu64 " twin restarts, %" PRIu64 " orders loaded on "
+           "demand; order ids reused %" PRIu64 ", exec ids of other orders %" PRIu64
+           "; twin holds %u of %u orders\n",
+           total, p->twin_restarts, loaded, p->dup_ids, p->cross_execs,
+           proj_count(oms_engine_state(p->twin.eng), PROJ_T_ORDER),
+           proj_count(oms_engine_state(p->f.eng), PROJ_T_ORDER));
+    printf("%-15s %9s %9s %9s\n", "command", "accepted", "rejected", "duplicate");
+    for (int k = 0; k < K_COUNT; k++)
+        printf("%-15s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n", k_kind_name[k],
+               p->outcome[k][OMS_REPLY_ACCEPTED], p->outcome[k][OMS_REPLY_REJECTED],
+               p->outcome[k][OMS_REPLY_DUPLICATE]);
+    fflush(stdout);
+    CHECK(p->twin_restarts > 0 && loaded > 0 && p->dup_ids > 0 && p->cross_execs > 0,
+          "coverage: restarts %" PRIu64 " loaded %" PRIu64 " dup ids %" PRIu64
+          " cross execs %" PRIu64,
+          p->twin_restarts, loaded, p->dup_ids, p->cross_execs);
+    if (total >= 20000)
+        CHECK(p->outcome[K_BUST][OMS_REPLY_ACCEPTED] > 0 &&
+                  p->outcome[K_CORRECT][OMS_REPLY_ACCEPTED] > 0 &&
+                  p->outcome[K_LATE_FILL][OMS_REPLY_ACCEPTED] > 0 &&
+                  p->outcome[K_ALLOC][OMS_REPLY_ACCEPTED] > 0 &&
+                  p->outcome[K_EOD][OMS_REPLY_ACCEPTED] > 0,
+              "coverage: a bust, a correction, a late fill, an allocation and an end of day "
+              "must have been accepted");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_engine_random_commands_keep_every_invariant, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_engine_evict_restarts_answer_like_no_restart, s_setup,
                                         s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,6 +29,10 @@
  *                           commands answered before the kill are DUPLICATE at their seqs, and
  *                           every command is in the log exactly once.
  *   bad_flags               an unknown flag -> usage on stderr, exit 2.
+ *   restart_finds_finished_orders
+ *                           after a restart (which loads only working orders) a filled order
+ *                           is still answered by queries, and its exec id and order id are
+ *                           still taken (EXE-003, DUPLICATE, duplicate order id).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -550,6 +554,57 @@ static void test_omsd_demo_order_fill_stream(void **state)
     assert_int_equal(s_head_of(d), head);
 }
 
+/* A restart keeps only working orders; a finished order is still found: by a query (from the
+ * stored rows), by a command naming it, by a fill reusing its exec id, by a new order reusing
+ * its id. */
+static void test_omsd_restart_finds_finished_orders(void **state)
+{
+    omsd_t *d = *state;
+    s_start(d, s_demo);
+    void *dealer = s_dealer(d->cmd_ep);
+    oms_cmd_t c = s_new_order("f-new-1", "F1", "ACC1", "100");
+    assert_int_equal(s_run(dealer, &c).status, OMS_REPLY_ACCEPTED);
+    c = s_fill("f-fill-1", "F1", "EF1", "100");
+    assert_int_equal(s_run(dealer, &c).ord_status, OMS_ST_FILLED);
+    c = s_new_order("f-new-2", "W1", "ACC1", "100");
+    assert_int_equal(s_run(dealer, &c).status, OMS_REPLY_ACCEPTED);
+    zmq_close(dealer);
+    s_stop(d);
+
+    s_start(d, s_demo);
+    dealer = s_dealer(d->cmd_ep);
+    void *q = s_dealer(d->query_ep);
+    codec_slice_t *items = calloc(64, sizeof *items);
+    assert_non_null(items);
+    codec_query_t oq = {.kind = CODEC_Q_ORDER};
+    strcpy(oq.request_id, "o");
+    strcpy(oq.id, "F1");
+    assert_int_equal(s_query(q, &oq, items, 64, s_qr, WAIT_MS), 0);
+    assert_int_equal(s_qr->kind, CODEC_QR_ORDERS);
+    assert_int_equal(s_qr->n_items, 1);
+    oq.kind = CODEC_Q_EXECUTIONS_OF_ORDER;
+    assert_int_equal(s_query(q, &oq, items, 64, s_qr, WAIT_MS), 0);
+    assert_int_equal(s_qr->n_items, 1);
+    /* W1's fill with F1's exec id: the stored execution answers (EXE-003). */
+    c = s_fill("f-fill-2", "W1", "EF1", "100");
+    oms_reply_t r = s_run(dealer, &c);
+    assert_int_equal(r.status, OMS_REPLY_REJECTED);
+    assert_string_equal(r.rule_id, "EXE-003");
+    /* F1's own fill again (a venue's resend under a new command id): a duplicate. */
+    c = s_fill("f-fill-3", "F1", "EF1", "100");
+    assert_int_equal(s_run(dealer, &c).status, OMS_REPLY_DUPLICATE);
+    /* A new order reusing F1's id. */
+    c = s_new_order("f-new-3", "F1", "ACC2", "1");
+    r = s_run(dealer, &c);
+    assert_int_equal(r.status, OMS_REPLY_REJECTED);
+    assert_int_equal(r.reject_reason, OMS_RR_DUPLICATE_ORDER_ID);
+    assert_int_equal(r.ord_status, OMS_ST_FILLED);
+    free(items);
+    zmq_close(q);
+    zmq_close(dealer);
+    s_stop(d);
+}
+
 /* Sends raw frames (n of them) and returns the reply. */
 static oms_reply_t s_raw(void *sock, const void *const *frames, const size_t *lens, int n)
 {
@@ -1032,6 +1087,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_omsd_sigterm_under_burst, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_omsd_kill9_restart, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_omsd_bad_flags, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_omsd_restart_finds_finished_orders, s_setup,
+                                        s_teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(s_qr);

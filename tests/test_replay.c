@@ -519,6 +519,55 @@ static void test_replay_verify_catches_changed_projection_row(void **state)
     tu_rmrf(dir);
 }
 
+/* A store written with on-demand loading carries index rows (codec.h): verify accepts them when
+ * they match the rebuilt state and names the first that does not (a working order without its
+ * "w" row, a "w" row for a filled order, an "e" row for an execution that does not exist). */
+static void test_replay_verify_checks_index_rows(void **state)
+{
+    (void)state;
+    const char *dir = tu_mkdtemp(0, "replay-index");
+    fx_t f;
+    fx_init_on_demand(&f, dir);
+    fx_setup(&f);
+    fx_ok(&f, "pm", fx_new_order("W1", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "20"));
+    fx_ok(&f, "pm", fx_new_order("F1", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "20"));
+    fx_ok(&f, "venue", fx_fill("F1", "e1", "100", "10"));
+    fx_free(&f);
+    replay_verify_result_t r = s_verify(dir, NULL);
+    assert_true(r.ok);
+    uint8_t *mk = NULL;
+    size_t ml = 0;
+    mk = tu_raw_get(dir, "meta", (const uint8_t *)"oms.index", 9, &ml);
+    assert_non_null(mk); /* the marker */
+    free(mk);
+    /* W1's "w" row gone: the store has fewer rows than the rebuilt state. */
+    assert_int_equal(tu_raw_delete(dir, "orders", (const uint8_t *)"wW1", 3), 0);
+    r = s_verify(dir, NULL);
+    assert_false(r.ok);
+    assert_int_equal(r.bad, REPLAY_BAD_PROJECTION);
+    assert_int_equal(tu_raw_put(dir, "orders", (const uint8_t *)"wW1", 3, (const uint8_t *)"", 0),
+                     0);
+    assert_true(s_verify(dir, NULL).ok);
+    /* A "w" row for the filled order. */
+    assert_int_equal(tu_raw_put(dir, "orders", (const uint8_t *)"wF1", 3, (const uint8_t *)"", 0),
+                     0);
+    r = s_verify(dir, NULL);
+    assert_false(r.ok);
+    assert_int_equal(r.bad, REPLAY_BAD_PROJECTION);
+    assert_string_equal(r.row_key, "wF1");
+    assert_non_null(strstr(r.reason, "not working"));
+    assert_int_equal(tu_raw_delete(dir, "orders", (const uint8_t *)"wF1", 3), 0);
+    /* An "e" row naming an execution of another order. */
+    static const uint8_t ek[] = "eW1\x1fXNAS\x1f"
+                                "e1";
+    assert_int_equal(tu_raw_put(dir, "orders", ek, sizeof ek - 1, (const uint8_t *)"", 0), 0);
+    r = s_verify(dir, NULL);
+    assert_false(r.ok);
+    assert_int_equal(r.bad, REPLAY_BAD_PROJECTION);
+    assert_non_null(strstr(r.reason, "execution index"));
+    tu_rmrf(dir);
+}
+
 static void test_replay_verify_catches_altered_anchor(void **state)
 {
     (void)state;
@@ -1843,6 +1892,7 @@ int main(void)
         cmocka_unit_test(test_replay_verify_catches_swapped_events),
         cmocka_unit_test(test_replay_verify_catches_truncated_tail),
         cmocka_unit_test(test_replay_verify_catches_changed_projection_row),
+        cmocka_unit_test(test_replay_verify_checks_index_rows),
         cmocka_unit_test(test_replay_verify_catches_altered_anchor),
         cmocka_unit_test(test_replay_verify_catches_forged_chain_by_rebuild),
         cmocka_unit_test(test_replay_verify_long_log_reports_the_first_of_several_faults),
