@@ -1227,9 +1227,9 @@ static bool s_rd_varint_loop(const uint8_t **p, const uint8_t *end, uint64_t *v)
 /* A varint at *p within [*p, end); false when truncated or longer than 64 bits. Bytes up to lim
  * (>= end, the end of the whole buffer) may be loaded but are never part of the value. Keys,
  * lengths and enums take one byte: read first. Decimals take up to eight (prices and
- * quantities in e8 take four to six): with eight bytes before lim they are read in one word, the last byte found by the first
- * clear top bit and the 7-bit groups gathered without a loop. Longer ones (timestamps), and the
- * last bytes of a buffer, take the byte loop. */
+ * quantities in e8 take four to six): with eight bytes before lim they are read in one word,
+ * the last byte found by the first clear top bit and the 7-bit groups gathered without a
+ * loop. Longer ones (timestamps), and the last bytes of a buffer, take the byte loop. */
 static inline bool s_rd_varint_in(const uint8_t **p, const uint8_t *end, const uint8_t *lim,
                                   uint64_t *v)
 {
