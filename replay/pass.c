@@ -188,6 +188,12 @@ static int s_decode_apply(oms_engine_t *eng, oms_arena_t *arena, uint64_t seq, i
  * cannot fail, changes nothing. */
 static void s_hint(const proj_state_t *st, const oms_event_t *ev, int stage)
 {
+    if (oms_event_is_order_report(ev->type)) {
+        proj_prefetch_order(st, ev->u.order.h.order_id, stage);
+        if (stage == 1 && ev->type == OMS_EV_ORDER_FILLED)
+            proj_prefetch_exec(st, ev->u.order.h.venue, ev->u.order.h.exec_id);
+        return;
+    }
     switch (ev->type) {
     case OMS_EV_ORDER_ACCEPTED: {
         const char *oid = ev->u.accepted.order.order_id;
@@ -201,23 +207,6 @@ static void s_hint(const proj_state_t *st, const oms_event_t *ev, int stage)
         proj_prefetch_order(st, ev->u.request.order_id, stage);
         if (stage == 1)
             proj_prefetch_clordid(st, ev->u.request.order_id, ev->u.request.cl_ord_id);
-        break;
-    case OMS_EV_ORDER_FILLED:
-        proj_prefetch_order(st, ev->u.order.h.order_id, stage);
-        if (stage == 1)
-            proj_prefetch_exec(st, ev->u.order.h.venue, ev->u.order.h.exec_id);
-        break;
-    case OMS_EV_ORDER_ACKNOWLEDGED:
-    case OMS_EV_ORDER_REJECTED_BY_VENUE:
-    case OMS_EV_ORDER_CANCELED:
-    case OMS_EV_CANCEL_REJECTED:
-    case OMS_EV_ORDER_REPLACED:
-    case OMS_EV_REPLACE_REJECTED:
-    case OMS_EV_ORDER_EXPIRED:
-    case OMS_EV_ORDER_DONE_FOR_DAY:
-    case OMS_EV_TRADE_BUSTED:
-    case OMS_EV_TRADE_CORRECTED:
-        proj_prefetch_order(st, ev->u.order.h.order_id, stage);
         break;
     default:
         break;
