@@ -202,20 +202,25 @@ static void s_row_bad(cmp_t *c, const uint8_t *key, size_t klen, uint64_t seq, c
     (void)w; /* a long key is cut: the reason is for humans */
 }
 
-/* Compares a stored value with the rebuilt one; true when equal. */
-static bool s_same(cmp_t *c, const uint8_t *key, size_t klen, const uint8_t *v, size_t vl,
-                   const codec_row_t *row, uint64_t seq)
+/* True when the stored row key[klen] = v[vl] is exactly the rebuilt one. Cannot fail. */
+static bool s_equal(const uint8_t *key, size_t klen, const uint8_t *v, size_t vl,
+                    const codec_row_t *row)
 {
-    if (row->klen == klen && memcmp(row->key, key, klen) == 0 && row->vlen == vl &&
-        memcmp(row->val, v, vl) == 0)
-        return true;
+    return row->klen == klen && row->vlen == vl && memcmp(row->key, key, klen) == 0 &&
+           memcmp(row->val, v, vl) == 0;
+}
+
+/* Records in c->res that the stored row differs from the rebuilt one (seq: the rebuilt
+ * record's last change). Cannot fail (a long key or reason is cut). */
+static void s_differs(cmp_t *c, const uint8_t *key, size_t klen, const uint8_t *v, size_t vl,
+                      const codec_row_t *row, uint64_t seq)
+{
     size_t at = 0;
     while (at < vl && at < row->vlen && v[at] == row->val[at])
         at++;
     char d[128];
     snprintf(d, sizeof d, "byte %zu of %zu (rebuilt: %zu bytes)", at, vl, row->vlen);
     s_row_bad(c, key, klen, seq, "the stored value differs from the rebuilt one at %s", d);
-    return false;
 }
 
 /* The rebuilt record that follows the one the previous row was, when its row has exactly this
@@ -293,7 +298,10 @@ static int s_cmp_row(void *ctx, const uint8_t *key, size_t klen, const uint8_t *
             return 1;
         }
         c->n[c->cf]++;
-        return s_same(c, key, klen, v, vl, &row, seq) ? 0 : 1;
+        if (s_equal(key, klen, v, vl, &row))
+            return 0;
+        s_differs(c, key, klen, v, vl, &row, seq);
+        return 1;
     }
     proj_table_t t;
     uint32_t idx;
@@ -315,7 +323,11 @@ static int s_cmp_row(void *ctx, const uint8_t *key, size_t klen, const uint8_t *
     c->last_idx = idx;
     c->n[c->cf]++;
     s_ahead(c->st, t, idx);
-    return s_same(c, key, klen, v, vl, &row, s_last_seq(c->st, t, idx)) ? 0 : 1;
+    if (s_equal(key, klen, v, vl, &row))
+        return 0;
+    /* The record's last change only names the seq to look at in the report. */
+    s_differs(c, key, klen, v, vl, &row, s_last_seq(c->st, t, idx));
+    return 1;
 }
 
 /* Rows the rebuilt state has per family. */
