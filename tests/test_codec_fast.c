@@ -376,7 +376,7 @@ static void test_decode_strings_and_varints(void **state)
         oms_strlcpy(ev.u.order.h.order_id, "O1", OMS_ID_CAP);
         ev.u.order.h.transact_ts_ns = k_vals[i];
         ev.u.order.last_qty = k_vals[i];
-        ev.u.order.last_px = -k_vals[(i + 1) % (sizeof k_vals / sizeof k_vals[0])];
+        ev.u.order.last_px = k_vals[(i + 1) % (sizeof k_vals / sizeof k_vals[0])];
         ev.u.order.status = (oms_ord_status_t)(k_vals[i] & 7);
         size_t len = 0;
         assert_int_equal(cdc_encode_event_pb(&ev, s_b, BUF_CAP, &len), 0);
