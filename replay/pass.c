@@ -197,10 +197,13 @@ static void s_hint(const proj_state_t *st, const oms_event_t *ev, int stage)
     }
     switch (ev->type) {
     case OMS_EV_ORDER_ACCEPTED: {
+        /* Stage 1 only: the order is new, so its index slot is where the insert probes, and
+         * stage 2 (the slot read, the record behind it) would find no record to fetch. */
         const char *oid = ev->u.accepted.order.order_id;
-        proj_prefetch_order(st, oid, stage);
-        if (stage == 1) /* its id starts the order's ClOrdID chain */
-            proj_prefetch_clordid(st, oid, oid);
+        if (stage == 1) {
+            proj_prefetch_order(st, oid, 1);
+            proj_prefetch_clordid(st, oid, oid); /* its id starts the order's ClOrdID chain */
+        }
         break;
     }
     case OMS_EV_CANCEL_REQUESTED:
