@@ -1204,8 +1204,9 @@ static const s_fdesc_t *s_fast_table(uint64_t type)
     }
 }
 
-/* A varint at *p (< end); false when truncated or longer than 64 bits. */
-static inline bool s_rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+/* A varint at *p (< end) the slow way, a byte at a time; false when truncated or longer than
+ * 64 bits. */
+static bool s_rd_varint_loop(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
     const uint8_t *q = *p;
     uint64_t r = 0;
@@ -1223,14 +1224,94 @@ static inline bool s_rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *
     return false;
 }
 
-/* A Decimal's bytes holding only e8 (or nothing): its value. */
-static bool s_rd_dec(const uint8_t *p, const uint8_t *end, int64_t *e8)
+/* A varint at *p within [*p, end); false when truncated or longer than 64 bits. Bytes up to lim
+ * (>= end, the end of the whole buffer) may be loaded but are never part of the value. Keys,
+ * lengths and enums take one byte: read first. Decimals take up to eight (prices and
+ * quantities in e8 take four to six): with eight bytes before lim they are read in one word,
+ * the last byte found by the first clear top bit and the 7-bit groups gathered without a
+ * loop. Longer ones (timestamps), and the last bytes of a buffer, take the byte loop. */
+static inline bool s_rd_varint_in(const uint8_t **p, const uint8_t *end, const uint8_t *lim,
+                                  uint64_t *v)
+{
+    const uint8_t *q = *p;
+    if (q < end && q[0] < 0x80) {
+        *v = q[0];
+        *p = q + 1;
+        return true;
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (q < end && lim - q >= 8) {
+        uint64_t x;
+        memcpy(&x, q, sizeof x);
+        uint64_t stop = ~x & 0x8080808080808080ull;
+        if (stop) {
+            unsigned n = ((unsigned)__builtin_ctzll(stop) >> 3) + 1; /* bytes, 2..8 */
+            if (n < 8)
+                x &= (1ull << (8 * n)) - 1;
+            /* byte i's low 7 bits to bit 7 * i */
+            uint64_t r = (x & 0x7full) | (x >> 1 & 0x7full << 7) | (x >> 2 & 0x7full << 14) |
+                         (x >> 3 & 0x7full << 21) | (x >> 4 & 0x7full << 28) |
+                         (x >> 5 & 0x7full << 35) | (x >> 6 & 0x7full << 42) |
+                         (x >> 7 & 0x7full << 49);
+            *v = r;
+            if (n > (size_t)(end - q))
+                return false; /* runs past end: truncated */
+            *p = q + n;
+            return true;
+        }
+    }
+#endif
+    return s_rd_varint_loop(p, end, v);
+}
+
+/* s_rd_varint_in with nothing readable past end. */
+static inline bool s_rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    return s_rd_varint_in(p, end, end, v);
+}
+
+/* True when the 8 bytes at s (read unaligned) hold a zero byte. */
+static inline bool s_has_nul8(const uint8_t *s)
+{
+    uint64_t x;
+    memcpy(&x, s, sizeof x);
+    return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0;
+}
+
+/* Copies the n bytes of a string field at s to dst (an array of more than n bytes) and ends it
+ * with a NUL; false, with dst partly written, when the bytes hold a NUL. Ids and short texts
+ * (at most 16 bytes) are checked and copied in two overlapping words, without library calls. */
+static inline bool s_copy_str(uint8_t *dst, const uint8_t *s, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        if (s_has_nul8(s) || s_has_nul8(s + n - 8))
+            return false;
+        memcpy(dst, s, 8);
+        memcpy(dst + n - 8, s + n - 8, 8);
+    } else if (n < 8) {
+        for (size_t i = 0; i < n; i++) {
+            if (s[i] == 0)
+                return false;
+            dst[i] = s[i];
+        }
+    } else {
+        if (memchr(s, 0, n))
+            return false;
+        memcpy(dst, s, n);
+    }
+    dst[n] = '\0';
+    return true;
+}
+
+/* A Decimal's bytes [p, end) holding only e8 (or nothing): its value. Bytes up to lim (the
+ * buffer's end) may be loaded. */
+static bool s_rd_dec(const uint8_t *p, const uint8_t *end, const uint8_t *lim, int64_t *e8)
 {
     uint64_t v;
     *e8 = 0;
     if (p == end)
         return true;
-    if (*p++ != 0x08 || !s_rd_varint(&p, end, &v) || p != end)
+    if (*p++ != 0x08 || !s_rd_varint_in(&p, end, lim, &v) || p != end)
         return false;
     *e8 = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
     return true;
@@ -1279,13 +1360,11 @@ static bool s_decode_fast(const uint8_t *buf, size_t len, oms_event_t *out)
             const uint8_t *s = p;
             p += v;
             if (d->kind == F_STR) {
-                if (v >= d->cap || memchr(s, 0, (size_t)v))
+                if (v >= d->cap || !s_copy_str(base + d->off, s, (size_t)v))
                     return false;
-                memcpy(base + d->off, s, (size_t)v);
-                base[d->off + v] = '\0';
             } else {
                 int64_t e8;
-                if (!s_rd_dec(s, p, &e8))
+                if (!s_rd_dec(s, p, end, &e8))
                     return false;
                 if (d->kind == F_DEC) {
                     memcpy(base + d->off, &e8, sizeof e8);

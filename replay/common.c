@@ -91,13 +91,6 @@ static const oms_cmd_t *s_rejected_cmd(const oms_event_t *ev)
     return ev->type == OMS_EV_COMMAND_REJECTED ? ev->u.rejected.command : NULL;
 }
 
-/* True for the events that carry a venue header (oms_ev_order_t). */
-static bool s_is_order_event(oms_event_type_t t)
-{
-    return (t >= OMS_EV_ORDER_ACKNOWLEDGED && t <= OMS_EV_ORDER_DONE_FOR_DAY) ||
-           (t >= OMS_EV_ORDER_FILLED && t <= OMS_EV_TRADE_CORRECTED);
-}
-
 /* The account / instrument / order a command names ("" when none); pointers into c. */
 static const char *s_cmd_account(const oms_cmd_t *c)
 {
@@ -199,7 +192,7 @@ const char *replay__event_order(const oms_event_t *ev)
     case OMS_EV_EXCEPTION_RAISED:
         return ev->u.exception.order_id;
     default:
-        return s_is_order_event(ev->type) ? ev->u.order.h.order_id : "";
+        return oms_event_is_order_report(ev->type) ? ev->u.order.h.order_id : "";
     }
 }
 
@@ -370,7 +363,7 @@ void replay__summary(const oms_event_t *ev, char *buf, size_t cap)
               ev->u.eod.orders_expired);
         break;
     default:
-        if (s_is_order_event(ev->type)) {
+        if (oms_event_is_order_report(ev->type)) {
             const oms_ev_order_t *x = &ev->u.order;
             s_add(buf, cap, &n, "%s", oms_status_name(x->status));
             if (x->h.venue[0])

@@ -202,20 +202,25 @@ static void s_row_bad(cmp_t *c, const uint8_t *key, size_t klen, uint64_t seq, c
     (void)w; /* a long key is cut: the reason is for humans */
 }
 
-/* Compares a stored value with the rebuilt one; true when equal. */
-static bool s_same(cmp_t *c, const uint8_t *key, size_t klen, const uint8_t *v, size_t vl,
-                   const codec_row_t *row, uint64_t seq)
+/* True when the stored row key[klen] = v[vl] is exactly the rebuilt one. Cannot fail. */
+static bool s_equal(const uint8_t *key, size_t klen, const uint8_t *v, size_t vl,
+                    const codec_row_t *row)
 {
-    if (row->klen == klen && memcmp(row->key, key, klen) == 0 && row->vlen == vl &&
-        memcmp(row->val, v, vl) == 0)
-        return true;
+    return row->klen == klen && row->vlen == vl && memcmp(row->key, key, klen) == 0 &&
+           memcmp(row->val, v, vl) == 0;
+}
+
+/* Records in c->res that the stored row differs from the rebuilt one (seq: the rebuilt
+ * record's last change). Cannot fail (a long key or reason is cut). */
+static void s_differs(cmp_t *c, const uint8_t *key, size_t klen, const uint8_t *v, size_t vl,
+                      const codec_row_t *row, uint64_t seq)
+{
     size_t at = 0;
     while (at < vl && at < row->vlen && v[at] == row->val[at])
         at++;
     char d[128];
     snprintf(d, sizeof d, "byte %zu of %zu (rebuilt: %zu bytes)", at, vl, row->vlen);
     s_row_bad(c, key, klen, seq, "the stored value differs from the rebuilt one at %s", d);
-    return false;
 }
 
 /* The rebuilt record that follows the one the previous row was, when its row has exactly this
@@ -283,6 +288,29 @@ static int s_cmp_index(cmp_t *c, const uint8_t *key, size_t klen, size_t vl)
     return 0;
 }
 
+#define CMP_AHEAD 8 /* rows between an execution's order being prefetched and its encoding */
+
+/* Memory hints for the rows after execution idx, which s_guess will most likely encode next:
+ * the record of the order of the execution CMP_AHEAD on, and the id (the order table's key) of
+ * the order of the execution CMP_AHEAD / 2 on, whose record the previous hint brought in. An
+ * execution's row holds its order's id, and the orders sit elsewhere in memory in another
+ * order: two cache misses per row otherwise (the executions themselves are read in sequence,
+ * which the hardware prefetches). A hint only: reads nothing the state does not hold, cannot
+ * fail, changes nothing. */
+static void s_ahead(const proj_state_t *st, proj_table_t t, uint32_t idx)
+{
+    if (t != PROJ_T_EXEC)
+        return;
+    const proj_exec_t *x = proj_at(st, t, idx + CMP_AHEAD);
+    const proj_order_t *o = x ? proj_at(st, PROJ_T_ORDER, x->order) : NULL;
+    if (o)
+        __builtin_prefetch(o);
+    x = proj_at(st, t, idx + CMP_AHEAD / 2);
+    o = x ? proj_at(st, PROJ_T_ORDER, x->order) : NULL;
+    if (o && o->order_id)
+        __builtin_prefetch(o->order_id);
+}
+
 /* evlog_scan callback: compares one stored row with the rebuilt record its key names. 0 to go
  * on; 1 at the first difference (recorded in c->res) or an encode error (c->err). */
 static int s_cmp_row(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v, size_t vl)
@@ -305,7 +333,10 @@ static int s_cmp_row(void *ctx, const uint8_t *key, size_t klen, const uint8_t *
             return 1;
         }
         c->n[c->cf]++;
-        return s_same(c, key, klen, v, vl, &row, seq) ? 0 : 1;
+        if (s_equal(key, klen, v, vl, &row))
+            return 0;
+        s_differs(c, key, klen, v, vl, &row, seq);
+        return 1;
     }
     if (c->cf == EVLOG_CF_ORDERS && klen > 0 && (key[0] == 'e' || key[0] == 'w'))
         return s_cmp_index(c, key, klen, vl);
@@ -328,7 +359,12 @@ static int s_cmp_row(void *ctx, const uint8_t *key, size_t klen, const uint8_t *
     c->last_t = t;
     c->last_idx = idx;
     c->n[c->cf]++;
-    return s_same(c, key, klen, v, vl, &row, s_last_seq(c->st, t, idx)) ? 0 : 1;
+    s_ahead(c->st, t, idx);
+    if (s_equal(key, klen, v, vl, &row))
+        return 0;
+    /* The record's last change only names the seq to look at in the report. */
+    s_differs(c, key, klen, v, vl, &row, s_last_seq(c->st, t, idx));
+    return 1;
 }
 
 /* Rows the rebuilt state has per family; indexed: the store has index rows (codec.h), which
@@ -390,9 +426,11 @@ static int s_find_missing(void *ctx, evlog_cf_t cf, const uint8_t *key, size_t k
 /* ---- the comparison's jobs: ranges of stored rows, compared in parallel ------------------------
  * Each family (the orders family split at "p": order rows "o..." and executions "x...") is one
  * range, in the order a sequential scan meets them, so that the first failure reported is the
- * same whatever thread found it. With more than two threads the big ranges are cut further at
- * keys sampled from the rebuilt state (every record has its row), so that every thread gets a
- * share; the cuts only need to be roughly even. */
+ * same whatever thread found it. With two threads or more the big ranges are cut into one part
+ * per thread at keys sampled from the rebuilt state (every record has its row), so that every
+ * thread gets a share; the cuts only need to be roughly even. (Two threads used to take the
+ * order rows and the execution rows whole, one each, but an execution's row now costs less
+ * than an order's (s_ahead), and the thread with the executions would wait for the other.) */
 
 #define CMP_KEY_CAP    OMS_LIMIT_ROW_KEY_BYTES
 #define CMP_MAX_JOBS   (6 + 4 * (REPLAY_THREADS_MAX - 1))
@@ -564,13 +602,13 @@ static int s_compare(evlog_t *log, const oms_engine_t *eng, unsigned threads,
     const proj_state_t *st = oms_engine_state(eng);
     cmp_run_t x = {.log = log, .st = st};
     job_t *jobs = malloc(CMP_MAX_JOBS * sizeof *jobs);
-    uint8_t *buf = threads > 2 ? malloc(REPLAY_ROW_BUF_BYTES) : NULL;
+    uint8_t *buf = threads > 1 ? malloc(REPLAY_ROW_BUF_BYTES) : NULL;
     x.res = calloc(CMP_MAX_JOBS, sizeof *x.res);
     x.n = calloc(CMP_MAX_JOBS, sizeof *x.n);
     x.rc = calloc(CMP_MAX_JOBS, sizeof *x.rc);
     int rc = jobs && x.res && x.n && x.rc ? 0 : OMS_ERR_NOMEM;
     for (size_t r = 0; rc == 0 && r < N_RANGES; r++)
-        x.n_jobs = s_add_range(st, r, threads > 2 ? threads : 1, buf, jobs, x.n_jobs);
+        x.n_jobs = s_add_range(st, r, threads > 1 ? threads : 1, buf, jobs, x.n_jobs);
     free(buf);
     x.jobs = jobs;
     x.first = x.n_jobs;

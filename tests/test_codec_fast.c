@@ -319,6 +319,74 @@ static void test_decode_matches_protobuf_c(void **state)
     oms_arena_free(&arena);
 }
 
+/* Strings of every length an id can have, with a NUL at every position or none, and varints
+ * at the one-, two- and three-byte boundaries: the decoder's word-wise string check and its
+ * short varint reads agree with protobuf-c's on each. */
+static void test_decode_strings_and_varints(void **state)
+{
+    (void)state;
+    static oms_event_t ev;
+    oms_arena_t arena;
+    assert_int_equal(oms_arena_init(&arena, 1u << 20), 0);
+    for (size_t n = 1; n < OMS_ID_CAP; n++) {
+        memset(&ev, 0, sizeof ev);
+        ev.type = OMS_EV_ORDER_ACKNOWLEDGED;
+        for (size_t i = 0; i < n; i++)
+            ev.u.order.h.order_id[i] = (char)('A' + (char)(i % 26));
+        oms_strlcpy(ev.u.order.h.venue, "XNAS", OMS_ID_CAP);
+        ev.u.order.status = OMS_ST_NEW;
+        size_t len = 0;
+        assert_int_equal(cdc_encode_event_pb(&ev, s_b, BUF_CAP, &len), 0);
+        s_same_decode(s_b, len, &arena);
+        static oms_event_t out;
+        oms_arena_reset(&arena);
+        assert_int_equal(codec_decode_event(s_b, len, &arena, &out), 0);
+        assert_string_equal(out.u.order.h.order_id, ev.u.order.h.order_id);
+        /* the id's bytes follow its key (0x0a) and one-byte length inside the body */
+        uint8_t *at = NULL;
+        for (size_t k = 0; k + 2 + n <= len; k++)
+            if (s_b[k] == 0x0a && s_b[k + 1] == n &&
+                memcmp(s_b + k + 2, ev.u.order.h.order_id, n) == 0) {
+                at = s_b + k + 2;
+                break;
+            }
+        assert_non_null(at);
+        for (size_t pos = 0; pos < n; pos++) {
+            memcpy(s_a, s_b, len);
+            s_a[at - s_b + (ptrdiff_t)pos] = 0;
+            s_same_decode(s_a, len, &arena);
+            oms_arena_reset(&arena);
+            assert_int_not_equal(codec_decode_event(s_a, len, &arena, &out), 0);
+        }
+    }
+    /* every varint length: 0, +-2^k and 2^k - 1 for k up to 62, the extremes */
+    enum { N_VALS = 3 + 3 * 63 };
+    static int64_t k_vals[N_VALS];
+    k_vals[0] = 0;
+    k_vals[1] = INT64_MAX;
+    k_vals[2] = INT64_MIN;
+    for (int k = 0; k < 63; k++) {
+        k_vals[3 + 3 * k] = (int64_t)1 << k;
+        k_vals[4 + 3 * k] = ((int64_t)1 << k) - 1;
+        k_vals[5 + 3 * k] = -((int64_t)1 << k);
+    }
+    for (size_t i = 0; i < sizeof k_vals / sizeof k_vals[0]; i++) {
+        memset(&ev, 0, sizeof ev);
+        ev.type = OMS_EV_ORDER_FILLED;
+        oms_strlcpy(ev.u.order.h.order_id, "O1", OMS_ID_CAP);
+        ev.u.order.h.transact_ts_ns = k_vals[i];
+        ev.u.order.last_qty = k_vals[i];
+        ev.u.order.last_px = k_vals[(i + 1) % (sizeof k_vals / sizeof k_vals[0])];
+        ev.u.order.status = (oms_ord_status_t)(k_vals[i] & 7);
+        size_t len = 0;
+        assert_int_equal(cdc_encode_event_pb(&ev, s_b, BUF_CAP, &len), 0);
+        s_same_decode(s_b, len, &arena);
+        for (size_t cut = 0; cut < len; cut++)
+            s_same_decode(s_b, cut, &arena);
+    }
+    oms_arena_free(&arena);
+}
+
 static void test_reply_matches_protobuf_c(void **state)
 {
     (void)state;
@@ -521,6 +589,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_events_match_protobuf_c),
         cmocka_unit_test(test_decode_matches_protobuf_c),
+        cmocka_unit_test(test_decode_strings_and_varints),
         cmocka_unit_test(test_reply_matches_protobuf_c),
         cmocka_unit_test(test_rows_match_protobuf_c),
     };
