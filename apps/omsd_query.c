@@ -8,11 +8,13 @@
  * ends, see s_refresh).
  *
  * Replies are stitched from stored bytes with the codec's reply writer: catch-up envelopes as
- * stored (hashes included), projection rows as stored. Lists that have no key order of their
- * own (orders of an account, executions of an order, positions in an instrument) are a scan of
- * the column family with a filter on two or three fields read straight from each row's bytes
- * (s_pb_*, field numbers from state.proto), without decoding the whole row: first version, cost
- * grows with the table, not with the answer (an index is the next step).
+ * stored (hashes included), projection rows as stored. The executions of an order come from
+ * its "e" index rows (codec.h) when the store has them: a prefix scan and a point read each.
+ * Other lists that have no key order of their own (orders of an account, positions in an
+ * instrument; executions in a store without index rows) are a scan of the column family with a
+ * filter on two or three fields read straight from each row's bytes (s_pb_*, field numbers from
+ * state.proto), without decoding the whole row: their cost grows with the table, not with the
+ * answer (an index is the next step).
  *
  * One request at a time; at most QUERY_DRAIN requests per wake-up so a stop request is seen.
  * Memory: one reply buffer (CODEC_QREPLY_CAP), one sort buffer of the same size, a table of
@@ -292,6 +294,43 @@ static int s_scan_execs(void *ctx, const uint8_t *key, size_t klen, const uint8_
     return s_collect(r, seq.v, val, vlen);
 }
 
+/* Executions of order rq->id through its "e" index rows (a store with index rows, codec.h):
+ * each index key names an execution row, read with one point read and collected like
+ * s_scan_execs does. A key that does not parse, or names a row that is missing or belongs to
+ * another order, is OMS_ERR_CORRUPT (the store contradicts itself). */
+static int s_scan_exec_index(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                             size_t vlen)
+{
+    req_t *r = ctx;
+    (void)val;
+    (void)vlen;
+    char venue[OMS_ID_CAP], exec_id[OMS_ID_CAP];
+    uint8_t xk[CODEC_KEY_CAP];
+    size_t xl = 0;
+    if (codec_key_exec_index_parse(key, klen, strlen(r->rq->id), venue, exec_id) != 0 ||
+        (xl = codec_key_exec(xk, sizeof xk, venue, exec_id)) == 0) {
+        r->err = OMS_ERR_CORRUPT;
+        return 1;
+    }
+    uint8_t *xv = NULL;
+    size_t xvl = 0;
+    int rc = evlog_row_get(r->q->log, EVLOG_CF_ORDERS, xk, xl, &xv, &xvl);
+    if (rc != 0) {
+        r->err = rc == OMS_ERR_NOT_FOUND ? OMS_ERR_CORRUPT : rc;
+        return 1;
+    }
+    pb_field_t oid, seq;
+    int res;
+    if (s_pb_fields(xv, xvl, 3, &oid, 9, &seq) != 0 || !s_pb_eq(&oid, r->rq->id)) {
+        r->err = OMS_ERR_CORRUPT;
+        res = 1;
+    } else {
+        res = s_collect(r, seq.v, xv, xvl);
+    }
+    evlog_free(xv);
+    return res;
+}
+
 /* Allocations (Allocation: created_seq = 12) of the order (prefix scan). */
 static int s_scan_allocs(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
                          size_t vlen)
@@ -394,8 +433,25 @@ static int s_list_query(req_t *r, char *why, size_t cap)
                 snprintf(why, cap, "order '%s' not found", rq->id);
             return rc;
         }
-        if ((rc = codec_qreply_list_begin(&r->w, r->list)) != 0 ||
-            (rc = s_scan(r, EVLOG_CF_ORDERS, (const uint8_t *)"x", 1, s_scan_execs)) != 0)
+        if ((rc = codec_qreply_list_begin(&r->w, r->list)) != 0)
+            return rc;
+        /* A store with index rows lists the order's executions under "e" order_id 0x1f: the
+         * cost follows the answer. Older stores: a scan of every execution. */
+        uint8_t *mark = NULL;
+        size_t ml = 0;
+        rc = evlog_row_get(q->log, EVLOG_CF_META, (const uint8_t *)CODEC_INDEX_MARKER_KEY,
+                           strlen(CODEC_INDEX_MARKER_KEY), &mark, &ml);
+        evlog_free(mark);
+        if (rc == 0) {
+            size_t n = strlen(rq->id);
+            key[0] = 'e';
+            memcpy(key + 1, rq->id, n);
+            key[n + 1] = 0x1f;
+            rc = s_scan(r, EVLOG_CF_ORDERS, key, n + 2, s_scan_exec_index);
+        } else if (rc == OMS_ERR_NOT_FOUND) {
+            rc = s_scan(r, EVLOG_CF_ORDERS, (const uint8_t *)"x", 1, s_scan_execs);
+        }
+        if (rc != 0)
             return rc;
         s_emit_sorted(r);
         return r->err;

@@ -554,6 +554,28 @@ static void test_omsd_demo_order_fill_stream(void **state)
     assert_int_equal(s_head_of(d), head);
 }
 
+/* Asserts that the executions query oq (its id set) answers exec ids first and then second
+ * (NULL: only first), in that order. */
+static void s_check_execs(void *q, codec_query_t *oq, codec_slice_t *items, const char *first,
+                          const char *second)
+{
+    oq->kind = CODEC_Q_EXECUTIONS_OF_ORDER;
+    assert_int_equal(s_query(q, oq, items, 64, s_qr, WAIT_MS), 0);
+    assert_int_equal(s_qr->kind, CODEC_QR_EXECUTIONS);
+    assert_int_equal(s_qr->n_items, second ? 2 : 1);
+    const char *want[2] = {first, second};
+    uint64_t last = 0;
+    for (uint32_t i = 0; i < s_qr->n_items; i++) {
+        proj_exec_t x;
+        char oid[OMS_ID_CAP], strs[2][OMS_ID_CAP];
+        assert_int_equal(codec_row_decode_exec(items[i].data, items[i].len, &x, oid, strs), 0);
+        assert_string_equal(oid, oq->id);
+        assert_string_equal(x.exec_id, want[i]);
+        assert_true(x.seq > last);
+        last = x.seq;
+    }
+}
+
 /* A restart keeps only working orders; a finished order is still found: by a query (from the
  * stored rows), by a command naming it, by a fill reusing its exec id, by a new order reusing
  * its id. */
@@ -599,9 +621,40 @@ static void test_omsd_restart_finds_finished_orders(void **state)
     assert_int_equal(r.status, OMS_REPLY_REJECTED);
     assert_int_equal(r.reject_reason, OMS_RR_DUPLICATE_ORDER_ID);
     assert_int_equal(r.ord_status, OMS_ST_FILLED);
+    /* Two fills of W1: its executions come from its index rows, in seq order. */
+    c = s_fill("f-fill-4", "W1", "EW1-b", "30");
+    assert_int_equal(s_run(dealer, &c).status, OMS_REPLY_ACCEPTED);
+    c = s_fill("f-fill-5", "W1", "EW1-a", "20");
+    assert_int_equal(s_run(dealer, &c).status, OMS_REPLY_ACCEPTED);
+    strcpy(oq.id, "W1");
+    s_check_execs(q, &oq, items, "EW1-b", "EW1-a");
     free(items);
     zmq_close(q);
     zmq_close(dealer);
+    s_stop(d);
+
+    /* The same store without its index marker (as a store from before index rows): restart
+     * loads it whole and the executions query scans every execution; the same answers. */
+    evlog_options_t o;
+    evlog_options_default(&o);
+    evlog_t *log = NULL;
+    assert_int_equal(evlog_open(d->data, &o, &log, NULL, 0), 0);
+    evlog_row_t del = {.cf = EVLOG_CF_META,
+                       .key = (const uint8_t *)CODEC_INDEX_MARKER_KEY,
+                       .key_len = strlen(CODEC_INDEX_MARKER_KEY),
+                       .value = NULL,
+                       .value_len = 0};
+    assert_int_equal(evlog_append(log, NULL, 0, &del, 1, NULL), 0);
+    evlog_destroy(&log);
+    s_start(d, s_demo);
+    q = s_dealer(d->query_ep);
+    items = calloc(64, sizeof *items);
+    assert_non_null(items);
+    s_check_execs(q, &oq, items, "EW1-b", "EW1-a");
+    strcpy(oq.id, "F1");
+    s_check_execs(q, &oq, items, "EF1", NULL);
+    free(items);
+    zmq_close(q);
     s_stop(d);
 }
 
