@@ -36,9 +36,14 @@ static size_t s_put_varint(uint8_t *p, uint64_t v)
     return n;
 }
 
-/* Reads a varint at *pos; 0, or -1 if truncated or longer than 10 bytes. */
+/* Reads a varint at *pos; 0, or -1 if truncated or longer than 10 bytes. Tags and lengths are
+ * mostly one byte: that case first (verify parses every envelope of the log). */
 static int s_get_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *out)
 {
+    if (*pos < len && p[*pos] < 0x80) {
+        *out = p[(*pos)++];
+        return 0;
+    }
     uint64_t v = 0;
     for (unsigned shift = 0, i = 0; i < 10; i++, shift += 7) {
         if (*pos >= len)
