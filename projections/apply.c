@@ -70,25 +70,10 @@ static const proj_instrument_t *s_order_instrument(proj_state_t *st, proj_order_
     return tbl_rec(&st->t[PROJ_T_INSTRUMENT], o->ins_ref - 1);
 }
 
-static bool s_working(oms_ord_status_t s)
-{
-    switch (s) {
-    case OMS_ST_PENDING_RELEASE:
-    case OMS_ST_PENDING_NEW:
-    case OMS_ST_NEW:
-    case OMS_ST_PARTIALLY_FILLED:
-    case OMS_ST_PENDING_CANCEL:
-    case OMS_ST_PENDING_REPLACE:
-        return true;
-    default:
-        return false;
-    }
-}
-
 /* The quantity the order may still add to its position in the worst case. */
 static oms_dec_t s_exposure(const proj_order_t *o)
 {
-    if (!s_working(o->status))
+    if (!proj_status_working(o->status))
         return 0;
     oms_dec_t e = o->leaves;
     if (o->status == OMS_ST_PENDING_REPLACE && o->pending_qty.set && o->pending_qty.v > o->cum &&
