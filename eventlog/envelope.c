@@ -111,19 +111,6 @@ size_t evlog_envelope_close(uint8_t *out, size_t head_len, const oms_hash_mid_t 
     return n;
 }
 
-size_t evlog_envelope_encode(uint8_t *out, uint64_t seq, const evlog_event_t *ev,
-                             size_t principal_len, size_t command_id_len, size_t order_id_len,
-                             const oms_hash_t *prev, oms_hash_t *hash_out)
-{
-    size_t head =
-        evlog_envelope_encode_head(out, seq, ev, principal_len, command_id_len, order_id_len);
-    const uint8_t *msg = out;
-    uint32_t nblk = (uint32_t)(head / 128);
-    oms_hash_mid_t mid;
-    oms_hash_absorb_many_with(OMS_HASH_IMPL_ONE, &msg, &nblk, 1, &mid);
-    return evlog_envelope_close(out, head, &mid, prev, hash_out);
-}
-
 int evlog_record_parse(const uint8_t *v, size_t len, evlog_record_t *rec)
 {
     memset(rec, 0, sizeof *rec);

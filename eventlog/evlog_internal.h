@@ -27,11 +27,4 @@ size_t evlog_envelope_encode_head(uint8_t *out, uint64_t seq, const evlog_event_
 size_t evlog_envelope_close(uint8_t *out, size_t head_len, const oms_hash_mid_t *mid,
                             const oms_hash_t *prev, oms_hash_t *hash_out);
 
-/* Head and close in one (one envelope, no batching): the envelope of ev with this seq and prev
- * hash into out (at least evlog_envelope_max_len bytes), its hash in *hash_out; returns the
- * encoded length. Never fails: the caller has checked the limits. */
-size_t evlog_envelope_encode(uint8_t *out, uint64_t seq, const evlog_event_t *ev,
-                             size_t principal_len, size_t command_id_len, size_t order_id_len,
-                             const oms_hash_t *prev, oms_hash_t *hash_out);
-
 #endif /* OMS_EVLOG_INTERNAL_H */
