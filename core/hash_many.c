@@ -415,39 +415,35 @@ static void s_run_lanes(int impl, lanes_t *s)
 }
 #endif
 
-int oms_hash_many_with(int impl, const uint8_t *const *msg, const size_t *len, size_t n,
-                       oms_hash_t *out)
+/* The digests with a resolved implementation (s_resolve's result). */
+static void s_many(int impl, const uint8_t *const *msg, const size_t *len, size_t n,
+                   oms_hash_t *out)
 {
-    if ((impl = s_resolve(impl)) < 0)
-        return -1;
 #ifdef HASH_MANY_X86
     if (impl != OMS_HASH_IMPL_ONE) {
         lanes_t s = {.n = n, .msg = msg, .len = len, .out = out};
         s_run_lanes(impl, &s);
-        return 0;
+        return;
     }
+#else
+    (void)impl;
 #endif
     for (size_t i = 0; i < n; i++)
         oms_hash(msg[i], len[i], &out[i]);
-    return 0;
 }
 
-void oms_hash_many(const uint8_t *const *msg, const size_t *len, size_t n, oms_hash_t *out)
+/* The states with a resolved implementation (s_resolve's result). */
+static void s_absorb(int impl, const uint8_t *const *msg, const uint32_t *nblk, size_t n,
+                     oms_hash_mid_t *mid)
 {
-    (void)oms_hash_many_with(s_best(), msg, len, n, out);
-}
-
-int oms_hash_absorb_many_with(int impl, const uint8_t *const *msg, const uint32_t *nblk, size_t n,
-                              oms_hash_mid_t *mid)
-{
-    if ((impl = s_resolve(impl)) < 0)
-        return -1;
 #ifdef HASH_MANY_X86
     if (impl != OMS_HASH_IMPL_ONE) {
         lanes_t s = {.n = n, .msg = msg, .nblk = nblk, .mid = mid};
         s_run_lanes(impl, &s);
-        return 0;
+        return;
     }
+#else
+    (void)impl;
 #endif
     for (size_t i = 0; i < n; i++) {
         s_mid_init(&mid[i]);
@@ -456,11 +452,33 @@ int oms_hash_absorb_many_with(int impl, const uint8_t *const *msg, const uint32_
             s_compress1(mid[i].h, msg[i] + (size_t)b * 128, mid[i].t, false);
         }
     }
+}
+
+int oms_hash_many_with(int impl, const uint8_t *const *msg, const size_t *len, size_t n,
+                       oms_hash_t *out)
+{
+    if ((impl = s_resolve(impl)) < 0)
+        return -1;
+    s_many(impl, msg, len, n, out);
+    return 0;
+}
+
+void oms_hash_many(const uint8_t *const *msg, const size_t *len, size_t n, oms_hash_t *out)
+{
+    s_many(s_best(), msg, len, n, out); /* resolved once per process */
+}
+
+int oms_hash_absorb_many_with(int impl, const uint8_t *const *msg, const uint32_t *nblk, size_t n,
+                              oms_hash_mid_t *mid)
+{
+    if ((impl = s_resolve(impl)) < 0)
+        return -1;
+    s_absorb(impl, msg, nblk, n, mid);
     return 0;
 }
 
 void oms_hash_absorb_many(const uint8_t *const *msg, const uint32_t *nblk, size_t n,
                           oms_hash_mid_t *mid)
 {
-    (void)oms_hash_absorb_many_with(s_best(), msg, nblk, n, mid);
+    s_absorb(s_best(), msg, nblk, n, mid); /* resolved once per process */
 }
