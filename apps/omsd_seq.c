@@ -14,7 +14,7 @@
  *   -> when the log says the flight's batch is durable (in submission order): replies
  *      [routing id][CommandReply], events [topic][envelope as stored]
  *
- * Pipelining (the LMAX arrangement, docs/DESIGN-NOTES.md): up to EVLOG_PIPELINE_DEPTH batches
+ * Pipelining (the LMAX arrangement, docs/DESIGN-NOTES.md): up to FLIGHTS (4) batches
  * are in flight, so the engine works on batch N+1 while the log writes and syncs batch N. The
  * engine's state runs ahead of the disk, but nothing observable does: replies and publishes
  * wait for durability, and a failed write stops the daemon (every command in flight is
@@ -70,7 +70,11 @@ typedef struct {
     int64_t t0_ns;                  /* when it was submitted (monotonic), for the latency */
 } flight_t;
 
-enum { FLIGHTS = EVLOG_PIPELINE_DEPTH };
+/* Batches the sequencer keeps in flight. Fewer than the log's ring allows: each flight holds a
+ * batch's replies, routing ids and topics, and with sync durability a fifth batch would only
+ * join the same group commit. */
+enum { FLIGHTS = 4 };
+_Static_assert(FLIGHTS <= EVLOG_PIPELINE_DEPTH, "the log must take every flight at once");
 
 struct omsd_seq {
     const omsd_config_t *cfg;  /* settings (batch_max) */

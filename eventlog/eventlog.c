@@ -38,6 +38,7 @@ typedef struct {
     uint64_t first_seq;       /* its first event's seq */
     uint64_t last_seq;        /* its last event's seq (head after it) */
     oms_hash_t last_hash;     /* head hash after it */
+    size_t bytes;             /* its size as the limits count it (for EVLOG_PIPELINE_BYTES) */
 } evlog_slot_t;
 
 struct evlog_t {
@@ -67,6 +68,8 @@ struct evlog_t {
     uint64_t next_ticket;                     /* ticket of the next submit */
     uint64_t next_commit;                     /* ticket the committer does next */
     uint64_t durable_ticket;                  /* tickets < this are durable */
+    size_t inflight_bytes;                    /* bytes of tickets [next_commit, next_ticket) */
+    size_t pipeline_bytes;                    /* cap on inflight_bytes (options; set at open) */
     uint64_t groups_written;                  /* groups the committer wrote (one sync each) */
     uint64_t durable_seq;                     /* head seq that is durable */
     oms_hash_t durable_hash;                  /* head hash that is durable */
@@ -116,6 +119,7 @@ void evlog_options_default(evlog_options_t *o)
     o->secondary_path = NULL;
     o->write_buffer_bytes = 64u << 20;
     o->verify_tail_on_open = true;
+    o->pipeline_bytes = EVLOG_PIPELINE_BYTES;
 }
 
 static bool s_store_exists(const char *path)
@@ -520,6 +524,7 @@ int evlog_open(const char *path, const evlog_options_t *opts, evlog_t **out, cha
     rocksdb_writeoptions_set_sync(self->wopts, o.durability == EVLOG_SYNC);
     self->wopts_group = rocksdb_writeoptions_create();
     self->sync = o.durability == EVLOG_SYNC;
+    self->pipeline_bytes = o.pipeline_bytes ? o.pipeline_bytes : EVLOG_PIPELINE_BYTES;
     self->ropts = rocksdb_readoptions_create();
     self->wb = rocksdb_writebatch_create();
 
@@ -665,7 +670,7 @@ static size_t s_strlen_bounded(const char *s, size_t max)
 
 /* Validates a batch against the limits before anything is written; 0 or an error. */
 static int s_check_batch(evlog_t *self, const evlog_event_t *events, size_t n_events,
-                         const evlog_row_t *rows, size_t n_rows, size_t *max_env)
+                         const evlog_row_t *rows, size_t n_rows, size_t *max_env, size_t *bytes)
 {
     if (n_events == 0 && n_rows == 0) {
         s_seterr(self, "empty batch");
@@ -733,7 +738,23 @@ static int s_check_batch(evlog_t *self, const evlog_event_t *events, size_t n_ev
         s_seterr(self, "batch of %zu bytes is over the limit of %d", total, OMS_LIMIT_BATCH_BYTES);
         return OMS_ERR_LIMIT;
     }
+    *bytes = total;
     return 0;
+}
+
+/* Empties a written slot's WriteBatch for reuse, or replaces it with a fresh one when a big
+ * batch grew it beyond EVLOG_SLOT_KEEP_BYTES (clearing keeps the capacity). Called by whoever
+ * owns the slot at that moment (the committer, or evlog_append's inline write). */
+static void s_recycle_wb(evlog_slot_t *slot)
+{
+    size_t len = 0;
+    (void)rocksdb_writebatch_data(slot->wb, &len);
+    if (len > EVLOG_SLOT_KEEP_BYTES) {
+        rocksdb_writebatch_destroy(slot->wb);
+        slot->wb = rocksdb_writebatch_create();
+    } else {
+        rocksdb_writebatch_clear(slot->wb);
+    }
 }
 
 /* Writes the queued batches with tickets [t0, t1) in ticket order, each as one RocksDB write
@@ -785,10 +806,16 @@ static void *s_committer(void *arg)
 
         char *rerr = NULL;
         uint64_t ok = skip ? 0 : s_write_group(self, t0, t1, &rerr);
-        for (uint64_t t = t0; t < t1; t++)
-            rocksdb_writebatch_clear(self->slots[t % EVLOG_PIPELINE_DEPTH].wb);
+        size_t done_bytes = 0;
+        for (uint64_t t = t0; t < t1; t++) {
+            evlog_slot_t *slot = &self->slots[t % EVLOG_PIPELINE_DEPTH];
+            s_recycle_wb(slot);
+            done_bytes += slot->bytes;
+        }
 
         pthread_mutex_lock(&self->mu);
+        assert(self->inflight_bytes >= done_bytes);
+        self->inflight_bytes -= done_bytes;
         if (!skip)
             self->groups_written++;
         if (ok) {
@@ -846,7 +873,7 @@ static void s_stage(evlog_t *self, evlog_slot_t *slot, const evlog_event_t *even
 
 /* Validates a batch and waits for a free slot; 0, or the error evlog_submit documents. */
 static int s_admit(evlog_t *self, const evlog_event_t *events, size_t n_events,
-                   const evlog_row_t *rows, size_t n_rows, bool *idle)
+                   const evlog_row_t *rows, size_t n_rows, bool *idle, size_t *bytes)
 {
     assert(self != NULL);
     if (self->mode != EVLOG_MODE_WRITE) {
@@ -854,15 +881,19 @@ static int s_admit(evlog_t *self, const evlog_event_t *events, size_t n_events,
         return OMS_ERR_READ_ONLY;
     }
     size_t max_env = 0;
-    int rc = s_check_batch(self, events, n_events, rows, n_rows, &max_env);
+    int rc = s_check_batch(self, events, n_events, rows, n_rows, &max_env, bytes);
     if (rc)
         return rc;
     if ((rc = s_grow_scratch(self, EVLOG_HASH_CHUNK * max_env)) != 0)
         return rc;
 
-    /* Wait for a free slot: at most EVLOG_PIPELINE_DEPTH batches are in flight. */
+    /* Wait for a free slot: at most EVLOG_PIPELINE_DEPTH batches and, unless the pipeline is
+     * empty, EVLOG_PIPELINE_BYTES bytes are in flight. */
     pthread_mutex_lock(&self->mu);
-    while (!self->commit_failed && self->next_ticket - self->next_commit >= EVLOG_PIPELINE_DEPTH)
+    while (!self->commit_failed &&
+           (self->next_ticket - self->next_commit >= EVLOG_PIPELINE_DEPTH ||
+            (self->next_ticket != self->next_commit &&
+             self->inflight_bytes + *bytes > self->pipeline_bytes)))
         pthread_cond_wait(&self->cv_done, &self->mu);
     bool failed = self->commit_failed;
     *idle = self->next_ticket == self->next_commit;
@@ -881,13 +912,16 @@ int evlog_submit(evlog_t *self, const evlog_event_t *events, size_t n_events,
                  const evlog_row_t *rows, size_t n_rows, uint64_t *ticket, uint64_t *first_seq)
 {
     bool idle;
-    int rc = s_admit(self, events, n_events, rows, n_rows, &idle);
+    size_t bytes;
+    int rc = s_admit(self, events, n_events, rows, n_rows, &idle, &bytes);
     if (rc)
         return rc;
     uint64_t t = self->next_ticket;
-    s_stage(self, &self->slots[t % EVLOG_PIPELINE_DEPTH], events, n_events, rows, n_rows,
-            first_seq);
+    evlog_slot_t *slot = &self->slots[t % EVLOG_PIPELINE_DEPTH];
+    s_stage(self, slot, events, n_events, rows, n_rows, first_seq);
+    slot->bytes = bytes;
     pthread_mutex_lock(&self->mu);
+    self->inflight_bytes += bytes;
     self->next_ticket = t + 1;
     pthread_cond_signal(&self->cv_work);
     pthread_mutex_unlock(&self->mu);
@@ -989,6 +1023,17 @@ void evlog_commit_counts(evlog_t *self, uint64_t *batches, uint64_t *groups)
     pthread_mutex_unlock(&self->mu);
 }
 
+void evlog_inflight(evlog_t *self, uint64_t *batches, size_t *bytes)
+{
+    assert(self != NULL);
+    pthread_mutex_lock(&self->mu);
+    if (batches)
+        *batches = self->next_ticket - self->next_commit;
+    if (bytes)
+        *bytes = self->inflight_bytes;
+    pthread_mutex_unlock(&self->mu);
+}
+
 int evlog_poll(evlog_t *self, uint64_t *durable_tickets)
 {
     assert(self != NULL);
@@ -1009,7 +1054,8 @@ int evlog_append(evlog_t *self, const evlog_event_t *events, size_t n_events,
                  const evlog_row_t *rows, size_t n_rows, uint64_t *first_seq)
 {
     bool idle;
-    int rc = s_admit(self, events, n_events, rows, n_rows, &idle);
+    size_t bytes;
+    int rc = s_admit(self, events, n_events, rows, n_rows, &idle, &bytes);
     if (rc)
         return rc;
     if (!idle) {
@@ -1026,7 +1072,7 @@ int evlog_append(evlog_t *self, const evlog_event_t *events, size_t n_events,
     s_stage(self, slot, events, n_events, rows, n_rows, first_seq);
     char *rerr = NULL;
     rocksdb_write(self->db, self->wopts, slot->wb, &rerr);
-    rocksdb_writebatch_clear(slot->wb);
+    s_recycle_wb(slot);
     pthread_mutex_lock(&self->mu);
     self->next_ticket = t + 1;
     self->next_commit = t + 1;

@@ -90,6 +90,10 @@ typedef struct {
     bool allow_damaged;            /* EVLOG_MODE_READ_ONLY only: open even when the recorded
                                       head does not match the log (for forensic tools such as
                                       verify, which then report the damage); default false */
+    size_t pipeline_bytes;         /* writer: bytes of submitted batches that may be in flight
+                                      before evlog_submit waits (default and 0:
+                                      EVLOG_PIPELINE_BYTES; a single batch always goes when
+                                      none is in flight) */
 } evlog_options_t;
 
 /* One event to append. The log assigns seq and the hashes. Strings are NUL-terminated,
@@ -159,8 +163,24 @@ void evlog_destroy(evlog_t **self_p);
 /* Detail of this handle's last failure ("" if none). Valid until the next call on the handle. */
 const char *evlog_errmsg(const evlog_t *self);
 
-/* Batches that may be staged or being written at once (evlog_submit blocks beyond it). */
-#define EVLOG_PIPELINE_DEPTH 4
+/* Batches that may be staged or being written at once (evlog_submit blocks beyond it). 16,
+ * not fewer: with 4 the submitter filled the ring in about 1.5 ms of the committer's work,
+ * less than one scheduler time slice of the memtable flush thread it shares a core with on a
+ * 2-core machine, and the committer then sat in the run queue or idle; 16 and 32 gave about
+ * +3.5% async append at batch 512 over 4, 64 and 128 no more (docs/PERFORMANCE.md). */
+#define EVLOG_PIPELINE_DEPTH 16
+
+/* The default of evlog_options_t.pipeline_bytes: bytes (events' envelopes and rows, as the
+ * batch limits count them) that may be in flight at once. evlog_submit also waits while a
+ * batch would take the pipeline over it, unless the pipeline is empty (a batch within
+ * OMS_LIMIT_BATCH_BYTES always goes). With 16 slots and batches of up to 64 MiB, the depth
+ * alone would let a writer hold 1 GiB of WriteBatches. */
+#define EVLOG_PIPELINE_BYTES (128u << 20)
+
+/* A slot whose WriteBatch grew beyond this for a big batch gives the memory back once the
+ * batch is written (a fresh WriteBatch), so 16 slots do not each keep their largest batch's
+ * buffer for the life of the handle. */
+#define EVLOG_SLOT_KEEP_BYTES (4u << 20)
 
 /* Appends n_events events (seqs head+1 .. head+n_events, chained) and n_rows extra rows in one
  * atomic WriteBatch with the handle's durability, and advances the head. Returns 0 once the
@@ -198,6 +218,12 @@ int evlog_submit(evlog_t *self, const evlog_event_t *events, size_t n_events,
  * written in (with sync durability, one WAL sync per group). Either pointer may be NULL; both
  * 0 for a handle that is not a writer. For tests and diagnostics. */
 void evlog_commit_counts(evlog_t *self, uint64_t *batches, uint64_t *groups);
+
+/* What a writer has in flight now: batches submitted and not yet finished, and their bytes as
+ * the limits count them (at most EVLOG_PIPELINE_DEPTH and, but for a single batch,
+ * EVLOG_PIPELINE_BYTES). Either pointer may be NULL; both 0 for a handle that is not a
+ * writer. For tests and diagnostics. */
+void evlog_inflight(evlog_t *self, uint64_t *batches, size_t *bytes);
 
 /* Blocks until the batch with this ticket is written: 0, or OMS_ERR_IO if it failed. */
 int evlog_wait(evlog_t *self, uint64_t ticket);

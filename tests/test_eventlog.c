@@ -1089,6 +1089,84 @@ static void test_eventlog_queued_batches_share_one_sync(void **state)
     }
 }
 
+/* The writer's pipeline holds at most pipeline_bytes of submitted batches (and at most
+ * EVLOG_PIPELINE_DEPTH of them): a submit waits rather than go over, except that a batch
+ * larger than the cap still goes alone when nothing is in flight. Batches large enough that
+ * their slot's WriteBatch is replaced afterwards (EVLOG_SLOT_KEEP_BYTES) leave the slot usable.
+ * Every batch ends up in the store, in order. */
+static void test_eventlog_pipeline_bytes_are_bounded(void **state)
+{
+    (void)state;
+    const char *dir = tu_mkdtemp(0, "evlog-pbytes");
+    evlog_options_t o;
+    evlog_options_default(&o);
+    o.durability = EVLOG_SYNC; /* a sync per group: the submitter outruns the committer */
+    o.pipeline_bytes = 1u << 20;
+    evlog_t *log = NULL;
+    assert_int_equal(evlog_open(dir, &o, &log, NULL, 0), 0);
+    enum { BATCHES = 48, ROW = 300 * 1024, BIG_ROWS = 5 };
+    static uint8_t val[OMS_LIMIT_ROW_VALUE_BYTES];
+    test_event_t t;
+    uint64_t ticket = 0, most = 0;
+    for (int b = 0; b < BATCHES; b++) {
+        s_make_event(&t, (uint64_t)b + 1, 100);
+        /* Every 16th batch is over the cap and over EVLOG_SLOT_KEEP_BYTES: 5 rows of 1 MiB. */
+        bool big = b % 16 == 7;
+        evlog_row_t rows[BIG_ROWS];
+        char key[BIG_ROWS][32];
+        int n_rows = big ? BIG_ROWS : 1;
+        for (int r = 0; r < n_rows; r++) {
+            int kl = snprintf(key[r], sizeof key[r], "b%03d-%d", b, r);
+            rows[r] = (evlog_row_t){.cf = EVLOG_CF_ORDERS,
+                                    .key = (const uint8_t *)key[r],
+                                    .key_len = (size_t)kl,
+                                    .value = val,
+                                    .value_len = big ? sizeof val : ROW};
+        }
+        memset(val, b, sizeof val);
+        assert_int_equal(evlog_submit(log, &t.ev, 1, rows, (size_t)n_rows, &ticket, NULL), 0);
+        uint64_t batches = 0;
+        size_t bytes = 0;
+        evlog_inflight(log, &batches, &bytes);
+        assert_true(batches <= EVLOG_PIPELINE_DEPTH);
+        if (big)
+            assert_true(bytes <= o.pipeline_bytes || batches == 1);
+        else
+            assert_true(bytes <= o.pipeline_bytes);
+        if (batches > most)
+            most = batches;
+    }
+    assert_int_equal(evlog_wait(log, ticket), 0);
+    uint64_t batches = 9;
+    size_t bytes = 9;
+    evlog_inflight(log, &batches, &bytes);
+    assert_int_equal(batches, 0);
+    assert_int_equal(bytes, 0);
+    /* The bound was what held the submitter back, not the depth: at 300 KiB a batch, at most
+     * three fit under 1 MiB, and with a sync per group the pipeline did fill that far. */
+    assert_true(most >= 2 && most <= 3);
+    evlog_destroy(&log);
+
+    log = s_open(dir);
+    uint64_t head = 0;
+    evlog_head(log, &head, NULL);
+    assert_int_equal(head, BATCHES);
+    for (int b = 0; b < BATCHES; b++) {
+        char key[32];
+        int kl = snprintf(key, sizeof key, "b%03d-0", b);
+        uint8_t *v = NULL;
+        size_t vl = 0;
+        assert_int_equal(
+            evlog_row_get(log, EVLOG_CF_ORDERS, (const uint8_t *)key, (size_t)kl, &v, &vl), 0);
+        assert_int_equal(vl, b % 16 == 7 ? sizeof val : (size_t)ROW);
+        assert_int_equal(v[0], (uint8_t)b);
+        assert_int_equal(v[vl - 1], (uint8_t)b);
+        evlog_free(v);
+    }
+    evlog_destroy(&log);
+    tu_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1110,6 +1188,7 @@ int main(void)
         cmocka_unit_test(test_eventlog_pipelined_submit_in_order),
         cmocka_unit_test(test_eventlog_queued_batches_share_one_sync),
         cmocka_unit_test(test_eventlog_async_batches_finish_one_by_one),
+        cmocka_unit_test(test_eventlog_pipeline_bytes_are_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
