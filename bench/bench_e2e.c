@@ -448,9 +448,11 @@ int bench_e2e_main(int argc, char **argv)
                 const drv_result_t *p = &tr[t].paced[i];
                 printf("%s{\"rate\":%.0f,\"samples\":%zu,\"starved\":%llu,\"p50_us\":%.1f,"
                        "\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
-                       "\"p99_over_fsync_plus_rtt\":%.2f}",
+                       "\"p99_over_fsync_plus_rtt\":%.2f,"
+                       "\"p99_over_fsync_p99_plus_rtt_p99\":%.2f}",
                        i ? "," : "", e.rates[i], p->samples, (unsigned long long)p->starved,
-                       p->p50_us, p->p99_us, p->p999_us, p->max_us, p->p99_us / budget);
+                       p->p50_us, p->p99_us, p->p999_us, p->max_us, p->p99_us / budget,
+                       p->p99_us / (fsync_cost.p99_us + tr[t].rtt.p99_us));
             }
             printf("]}");
         }
@@ -483,17 +485,25 @@ int bench_e2e_main(int argc, char **argv)
                                                                   : "   target >= 50%: MISSED")
                           : "");
         }
-        printf("  %10s %9s %9s %10s %10s %10s %10s %s\n", "rate/s", "samples", "starved", "p50 us",
-               "p99 us", "p99.9 us", "max us", "p99/(fsync+rtt)");
+        /* Two budgets: the judged one prices the fsync and the round trip at their medians; the
+         * second at their p99s, the same percentile as the reply latency it divides, so it
+         * shows what the OMS adds to the tail beyond the disk's and the bus's own tails (a
+         * reply needs a sync: no durable system's p99 is below the sync's p99). */
+        printf("  %10s %9s %9s %10s %10s %10s %10s %s  %s\n", "rate/s", "samples", "starved",
+               "p50 us", "p99 us", "p99.9 us", "max us", "p99/(fsync+rtt)",
+               "p99/(fsync p99+rtt p99)");
         for (int i = 0; i < e.n_rates; i++) {
             const drv_result_t *p = &r->paced[i];
             double ratio = p->p99_us / budget;
-            printf(
-                "  %10.0f %9zu %9llu %10.1f %10.1f %10.1f %10.1f %6.2f%s\n", e.rates[i], p->samples,
-                (unsigned long long)p->starved, p->p50_us, p->p99_us, p->p999_us, p->max_us, ratio,
-                e.rates[i] == 10000 ? (ratio <= 3 ? "  target <= 3: met" : "  target <= 3: MISSED")
-                                    : "");
+            double tail = p->p99_us / (fsync_cost.p99_us + r->rtt.p99_us);
+            printf("  %10.0f %9zu %9llu %10.1f %10.1f %10.1f %10.1f %15.2f  %23.2f%s\n",
+                   e.rates[i], p->samples, (unsigned long long)p->starved, p->p50_us, p->p99_us,
+                   p->p999_us, p->max_us, ratio, tail,
+                   e.rates[i] == 10000
+                       ? (ratio <= 3 ? "  target <= 3: met" : "  target <= 3: MISSED")
+                       : "");
         }
+        printf("  (the target is judged by p99/(fsync+rtt), both at their medians)\n");
     }
     return 0;
 }
