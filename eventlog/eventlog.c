@@ -1186,7 +1186,11 @@ static int s_scan(evlog_t *self, evlog_cf_t cf, const uint8_t *seek, size_t seek
         char *rerr = NULL;
         rocksdb_iter_get_error(it, &rerr);
         if (rerr) {
+            /* Under the mutex: evlog_scan_range may run on several threads of one handle, and
+             * two failing at once must not write errmsg together. */
+            pthread_mutex_lock(&self->mu);
             s_seterr(self, "scan of %s failed: %s", s_cf_names[cf], rerr);
+            pthread_mutex_unlock(&self->mu);
             rocksdb_free(rerr);
             rc = OMS_ERR_IO;
         }
