@@ -38,7 +38,6 @@ enum {
     OMSD_PUB_HWM_MAX = 10000000, /* most --pub-hwm may be */
     OMSD_QUERY_HWM = 1000,     /* query ROUTER high-water marks */
     OMSD_LINGER_MS = 2000,     /* how long close waits to flush replies already sent */
-    OMSD_TOPIC_CAP = 160,      /* bytes of a topic: family + account + type, with NUL */
     OMSD_RATE_WINDOW_S = 10,   /* window of the per-second rates and latency percentiles */
     OMSD_LAT_RING = 4096,      /* append latencies remembered for the percentiles */
     OMSD_REASONS = 128,        /* reject reasons counted (oms_reject_reason_t < this) */
@@ -169,14 +168,6 @@ void omsd_stats_batch(omsd_stats_t *s, uint32_t n_cmds, uint32_t n_events, uint3
 void omsd_stats_errors(omsd_stats_t *s, uint32_t n);
 /* A consistent copy with the rates and percentiles over the last window. */
 void omsd_stats_view(omsd_stats_t *s, omsd_stats_view_t *v);
-
-/* ---- topics (omsd_topic.c) ------------------------------------------------------------------ */
-
-/* Writes the PUB topic of an event (PROTOCOL.md, "family/account/type") into buf (cap >=
- * OMSD_TOPIC_CAP) and returns its length, or OMS_ERR_INVALID for an event type with no name.
- * The account comes from the event, or for order events that do not carry it, from the order in
- * st (the state the event was applied to; orders are never deleted). */
-int omsd_topic(const proj_state_t *st, const oms_event_t *ev, char *buf, size_t cap);
 
 /* ---- the sequencer (omsd_seq.c) ------------------------------------------------------------- */
 

@@ -10,9 +10,11 @@
  *     once (nothing appended) and counted
  *   -> oms_engine_process (may consume fewer than given: loop over the rest)
  *   -> evlog_submit (events + projection/idempotency rows + head, one WriteBatch) and
- *      oms_engine_commit at once: a flight holds the routing ids, replies and topics
+ *      oms_engine_commit at once: a flight holds the routing ids and replies
  *   -> when the log says the flight's batch is durable (in submission order): replies
- *      [routing id][CommandReply], events [topic][envelope as stored]
+ *      [routing id][CommandReply], events [topic][envelope as stored] (the topic computed
+ *      from the stored envelope by bus_topic_of's rules, as subscribers compute it on
+ *      catch-up: one implementation of the topic grammar)
  *
  * Pipelining (the LMAX arrangement, docs/DESIGN-NOTES.md): up to FLIGHTS (4) batches
  * are in flight, so the engine works on batch N+1 while the log writes and syncs batch N. The
@@ -33,12 +35,13 @@
  * Memory: everything is allocated in omsd_seq_new and sized by batch-max: the decoded
  * commands, the received messages (kept until the engine has consumed them, because each
  * command's raw bytes point into its message), a decoding arena large enough for batch-max
- * commands with maximal allocation lists, and per flight the routing ids, replies, topics and
+ * commands with maximal allocation lists, and per flight the routing ids, replies and
  * idempotency hashes of one engine batch. Nothing is allocated per message except what ZeroMQ
  * allocates for the message itself.
  */
 #include "omsd.h"
 
+#include "bus.h"
 #include "codec.h"
 
 #include <assert.h>
@@ -65,13 +68,11 @@ typedef struct {
     uint64_t *keys;       /* [cap] idempotency hashes of their commands, sorted */
     uint64_t first_seq;   /* seq of its first event */
     uint32_t n_events;    /* its events */
-    char (*topics)[OMSD_TOPIC_CAP]; /* [OMS_LIMIT_BATCH_EVENTS] each event's topic */
-    int16_t *topic_len;             /* [OMS_LIMIT_BATCH_EVENTS] its length, -1 when it has none */
     int64_t t0_ns;                  /* when it was submitted (monotonic), for the latency */
 } flight_t;
 
 /* Batches the sequencer keeps in flight. Fewer than the log's ring allows: each flight holds a
- * batch's replies, routing ids and topics, and with sync durability a fifth batch would only
+ * batch's replies and routing ids, and with sync durability a fifth batch would only
  * join the same group commit. */
 enum { FLIGHTS = 4 };
 _Static_assert(FLIGHTS <= EVLOG_PIPELINE_DEPTH, "the log must take every flight at once");
@@ -150,9 +151,7 @@ omsd_seq_t *omsd_seq_new(const omsd_config_t *cfg, evlog_t *log, oms_engine_t *e
         fl->local_idx = calloc(s->cap, sizeof *fl->local_idx);
         fl->replies = calloc(s->cap, sizeof *fl->replies);
         fl->keys = calloc(s->cap, sizeof *fl->keys);
-        fl->topics = calloc(OMS_LIMIT_BATCH_EVENTS, sizeof *fl->topics);
-        fl->topic_len = calloc(OMS_LIMIT_BATCH_EVENTS, sizeof *fl->topic_len);
-        ok = fl->ident && fl->local_idx && fl->replies && fl->keys && fl->topics && fl->topic_len;
+        ok = fl->ident && fl->local_idx && fl->replies && fl->keys;
         for (uint32_t i = 0; ok && i < s->cap; i++)
             zmq_msg_init(&fl->ident[i]);
     }
@@ -194,8 +193,6 @@ void omsd_seq_destroy(omsd_seq_t **self_p)
         free(fl->local_idx);
         free(fl->replies);
         free(fl->keys);
-        free(fl->topics);
-        free(fl->topic_len);
     }
     oms_arena_free(&s->arena);
     free(s->cmds);
@@ -428,6 +425,26 @@ static bool s_in_flight(omsd_seq_t *s, uint64_t key)
     return false;
 }
 
+/* The PUB topic of a stored envelope into topic[cap] (BUS_TOPIC_CAP): bus_topic_of's, the
+ * one the subscribers compute for events they catch up on, with the account of the order the
+ * event names taken from the engine's state when the event does not carry it. The state may be
+ * a few batches ahead of the event (pipelining), which changes nothing: an order's account never
+ * changes, and every order an event names was loaded before its batch and stays. Returns the
+ * length or a negative oms_err_t (an envelope this version cannot read). */
+static int s_topic(omsd_seq_t *s, const uint8_t *env, size_t len, char *topic, size_t cap)
+{
+    bus_topic_info_t info;
+    int rc = bus_topic_info(env, len, &info);
+    if (rc)
+        return rc;
+    const char *account = NULL;
+    if (info.account_of_order && info.order_id[0]) {
+        const proj_order_t *o = proj_order(oms_engine_state(s->eng), info.order_id);
+        account = o ? o->account_id : NULL;
+    }
+    return bus_topic_format(&info, account, topic, cap);
+}
+
 /* Publishes a durable flight's events as stored, [topic][envelope], in seq order. A failure
  * here is logged and leaves a gap that subscribers fill through catch-up. */
 static void s_publish(omsd_seq_t *s, const flight_t *f)
@@ -452,10 +469,14 @@ static void s_publish(omsd_seq_t *s, const flight_t *f)
                        rc < 0 ? oms_strerror(rc) : "missing");
             break;
         }
-        if (f->topic_len[k] < 0)
-            continue; /* logged when the flight was built */
-        if (zmq_send(s->pub, f->topics[k], (size_t)f->topic_len[k], ZMQ_SNDMORE | ZMQ_DONTWAIT) <
-                0 ||
+        char topic[BUS_TOPIC_CAP];
+        int tl = s_topic(s, val, len, topic, sizeof topic);
+        if (tl < 0) {
+            OMSD_ERROR("event %llu has no topic (%s): not published", (unsigned long long)seq,
+                       oms_strerror(tl));
+            continue;
+        }
+        if (zmq_send(s->pub, topic, (size_t)tl, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
             zmq_send(s->pub, val, len, ZMQ_DONTWAIT) < 0)
             OMSD_WARN("event %llu not published: %s", (unsigned long long)seq, zmq_strerror(errno));
     }
@@ -568,14 +589,6 @@ static void s_fly(omsd_seq_t *s, uint32_t done, const oms_batch_t *b, bool appen
     qsort(f->keys, f->n, sizeof *f->keys, s_cmp_u64);
     f->first_seq = b->first_seq;
     f->n_events = b->n_events;
-    const proj_state_t *st = oms_engine_state(s->eng);
-    for (uint32_t k = 0; k < b->n_events; k++) {
-        int tl = omsd_topic(st, &b->decoded[k], f->topics[k], OMSD_TOPIC_CAP);
-        f->topic_len[k] = (int16_t)(tl < 0 ? -1 : tl);
-        if (tl < 0)
-            OMSD_ERROR("event %llu has no topic (type %d)", (unsigned long long)(b->first_seq + k),
-                       (int)b->decoded[k].type);
-    }
     s->f_count++;
 }
 

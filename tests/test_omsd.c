@@ -440,12 +440,37 @@ static void test_omsd_demo_order_fill_stream(void **state)
     assert_int_equal(r2.status, OMS_REPLY_ACCEPTED);
     assert_int_equal(r2.first_seq, r1.last_seq + 1);
     assert_int_equal(r2.ord_status, OMS_ST_PARTIALLY_FILLED);
+    /* Events that do not carry their account: the topic takes the order's. A cancel request
+     * (an order event naming only the order), a refused fill of that order (a rejection naming
+     * it), and a refused fill of an order that does not exist (no account). */
+    oms_cmd_t cxl = s_cmd(OMS_CMD_CANCEL_ORDER, "t-cxl-1", "trader");
+    oms_strlcpy(cxl.u.cancel.order_id, "O1", OMS_ID_CAP);
+    oms_strlcpy(cxl.u.cancel.cl_ord_id, "O1-C1", OMS_ID_CAP);
+    oms_reply_t r3 = s_run(dealer, &cxl);
+    assert_int_equal(r3.status, OMS_REPLY_ACCEPTED);
+    oms_cmd_t again = cxl; /* a second cancel while the first is pending: refused */
+    oms_strlcpy(again.command_id, "t-cxl-2", OMS_ID_CAP);
+    oms_strlcpy(again.u.cancel.cl_ord_id, "O1-C2", OMS_ID_CAP);
+    oms_reply_t r4 = s_run(dealer, &again);
+    assert_int_equal(r4.status, OMS_REPLY_REJECTED);
+    oms_cmd_t ghost = s_fill("t-fill-3", "NOPE", "E3", "1");
+    oms_reply_t r5 = s_run(dealer, &ghost);
+    assert_int_equal(r5.status, OMS_REPLY_REJECTED);
+    static const struct {
+        const char *cmd;
+        const char *topic;
+    } k_more[] = {{"t-cxl-1", "ord/ACC1/cancel_requested"},
+                  {"t-cxl-2", "rej/ACC1/command_rejected"},
+                  {"t-fill-3", "rej//command_rejected"}};
+    uint64_t more_first = r3.first_seq, more_last = r5.last_seq;
+    assert_int_equal(r4.first_seq, more_first + 1);
+    assert_int_equal(more_last - more_first + 1, 3); /* one event each */
 
-    /* The stream: exactly the events of the two commands, in order, as stored. */
+    /* The stream: exactly the events of these commands, in order, as stored. */
     uint64_t want = r1.first_seq;
     char topic[256];
     evlog_record_t rec;
-    while (want <= r2.last_seq) {
+    while (want <= more_last) {
         int tl = -1;
         zmq_pollitem_t it = {.socket = sub, .events = ZMQ_POLLIN};
         assert_int_equal(zmq_poll(&it, 1, WAIT_MS), 1);
@@ -456,6 +481,14 @@ static void test_omsd_demo_order_fill_stream(void **state)
         assert_true(n > 0);
         assert_int_equal(evlog_record_parse(s_buf, (size_t)n, &rec), 0);
         assert_int_equal(rec.seq, want);
+        if (want >= more_first) {
+            const char *cmd = k_more[want - more_first].cmd;
+            assert_int_equal(rec.command_id_len, strlen(cmd));
+            assert_memory_equal(rec.command_id, cmd, rec.command_id_len);
+            assert_string_equal(topic, k_more[want - more_first].topic);
+            want++;
+            continue;
+        }
         const char *cmd = want <= r1.last_seq ? "t-new-1" : "t-fill-1";
         assert_int_equal(rec.command_id_len, strlen(cmd));
         assert_memory_equal(rec.command_id, cmd, rec.command_id_len);
@@ -478,9 +511,9 @@ static void test_omsd_demo_order_fill_stream(void **state)
     strcpy(rq.request_id, "cu");
     assert_int_equal(s_query(q, &rq, items, 2000, s_qr, WAIT_MS), 0);
     assert_int_equal(s_qr->kind, CODEC_QR_CATCH_UP);
-    assert_int_equal(s_qr->n_items, r2.last_seq);
+    assert_int_equal(s_qr->n_items, more_last);
     assert_false(s_qr->more);
-    assert_int_equal(s_qr->catch_up_head_seq, r2.last_seq);
+    assert_int_equal(s_qr->catch_up_head_seq, more_last);
     oms_hash_t prev, h;
     for (uint32_t i = 0; i < s_qr->n_items; i++) {
         assert_int_equal(evlog_record_check(items[i].data, items[i].len, i + 1, i ? &prev : NULL,
@@ -514,7 +547,7 @@ static void test_omsd_demo_order_fill_stream(void **state)
                                             &instrs, &ni),
                      0);
     assert_string_equal(o.order_id, "O1");
-    assert_int_equal(o.status, OMS_ST_PARTIALLY_FILLED);
+    assert_int_equal(o.status, OMS_ST_PENDING_CANCEL);
     assert_int_equal(o.cum, D("40"));
     oms_arena_free(&arena);
     /* Orders of ACC1, executions of O1, positions of ACC1, reference data. */
@@ -547,7 +580,7 @@ static void test_omsd_demo_order_fill_stream(void **state)
 
     /* A restart with the demo data appends nothing. */
     uint64_t head = s_head_of(d);
-    assert_int_equal(head, r2.last_seq);
+    assert_int_equal(head, more_last);
     s_start(d, s_demo);
     assert_int_equal(s_stats(d)->head_seq, head);
     s_stop(d);
