@@ -1167,6 +1167,137 @@ static void test_eventlog_pipeline_bytes_are_bounded(void **state)
     tu_rmrf(dir);
 }
 
+/* Packs an envelope with protobuf-c (the oracle's own encoder). Returns its length in buf. */
+static size_t s_pack_envelope(uint8_t *buf, size_t cap, uint64_t seq, int64_t ts,
+                              const char *principal, const char *cmd, const char *oid,
+                              const uint8_t *body, size_t body_len, uint8_t fill)
+{
+    uint8_t prev[OMS_HASH_LEN], hash[OMS_HASH_LEN];
+    memset(prev, fill, sizeof prev);
+    memset(hash, (uint8_t)(fill + 1), sizeof hash);
+    Oms__V1__EventEnvelopeRaw raw = OMS__V1__EVENT_ENVELOPE_RAW__INIT;
+    raw.seq = seq;
+    raw.ts_ns = ts;
+    raw.principal = (char *)principal;
+    raw.command_id = (char *)cmd;
+    raw.order_id = (char *)oid;
+    raw.event.data = (uint8_t *)body;
+    raw.event.len = body_len;
+    raw.prev_hash.data = prev;
+    raw.prev_hash.len = OMS_HASH_LEN;
+    raw.hash.data = hash;
+    raw.hash.len = OMS_HASH_LEN;
+    size_t n = oms__v1__event_envelope_raw__get_packed_size(&raw);
+    assert_true(n <= cap);
+    assert_int_equal(oms__v1__event_envelope_raw__pack(&raw, buf), n);
+    return n;
+}
+
+/* When evlog_record_parse accepts v, protobuf-c reads the same values from it, and the hash is
+ * the last field: the parser never accepts what it reads wrongly, whichever of its paths (the
+ * writer's own layout, or the general loop for anything else) took the bytes. Returns whether
+ * it accepted. */
+static bool s_parse_agrees(const uint8_t *v, size_t len)
+{
+    evlog_record_t rec;
+    if (evlog_record_parse(v, len, &rec) != 0)
+        return false;
+    Oms__V1__EventEnvelopeRaw *m = oms__v1__event_envelope_raw__unpack(NULL, len, v);
+    assert_non_null(m);
+    assert_int_equal(rec.seq, m->seq);
+    assert_true(rec.seq != 0);
+    assert_int_equal(rec.ts_ns, m->ts_ns);
+    assert_memory_equal(rec.principal ? rec.principal : "", m->principal, rec.principal_len);
+    assert_memory_equal(rec.command_id ? rec.command_id : "", m->command_id, rec.command_id_len);
+    assert_memory_equal(rec.order_id ? rec.order_id : "", m->order_id, rec.order_id_len);
+    assert_int_equal(rec.body_len, m->event.len);
+    if (rec.body_len)
+        assert_memory_equal(rec.body, m->event.data, rec.body_len);
+    assert_int_equal(m->prev_hash.len, OMS_HASH_LEN);
+    assert_memory_equal(rec.prev_hash, m->prev_hash.data, OMS_HASH_LEN);
+    assert_int_equal(m->hash.len, OMS_HASH_LEN);
+    assert_memory_equal(rec.hash, m->hash.data, OMS_HASH_LEN);
+    assert_int_equal(rec.hashed_len, len - EVLOG_HASH_FIELD_LEN);
+    assert_ptr_equal(rec.hash, v + len - OMS_HASH_LEN);
+    oms__v1__event_envelope_raw__free_unpacked(m, NULL);
+    return true;
+}
+
+/* The envelope parser against protobuf-c as an oracle: envelopes of the writer's layout with
+ * every optional field present or not and lengths whose varints take one to three bytes; the
+ * same fields in other orders and with an unknown field (the general loop's cases, accepted
+ * with the same values); and every single-byte change of each (accepted only when protobuf-c
+ * reads the same values). */
+static void test_eventlog_record_parse_matches_protobuf(void **state)
+{
+    (void)state;
+    static uint8_t body[20000], buf[20300], mut[20300];
+    for (size_t i = 0; i < sizeof body; i++)
+        body[i] = (uint8_t)(i * 13 + 5);
+    static const size_t body_lens[] = {0, 1, 127, 128, 300, 16383, 16384, 20000};
+    uint64_t rs = 7;
+    unsigned accepted_mutants = 0;
+    for (unsigned shape = 0; shape < 64; shape++) {
+        uint64_t seq = shape & 1 ? 1u + shape : (1ull << 40) + shape;
+        int64_t ts = shape & 2 ? 0 : 1763733053123456789LL + shape;
+        const char *pr = shape & 4 ? "" : "pm-0001";
+        const char *cmd = shape & 8 ? "" : "cmd-000000000001";
+        const char *oid = shape & 16 ? "" : "ORD-77";
+        size_t bl = body_lens[(shape >> 2) % 8];
+        size_t n = s_pack_envelope(buf, sizeof buf, seq, ts, pr, cmd, oid, body, bl,
+                                   (uint8_t)shape);
+        assert_true(s_parse_agrees(buf, n));
+        /* Single-byte changes, at every position of the head and tail and some of the body. */
+        for (size_t pos = 0; pos < n; pos++) {
+            if (pos > 80 && pos + 80 < n && tu_rand(&rs) % 64)
+                continue;
+            memcpy(mut, buf, n);
+            uint8_t vals[4] = {(uint8_t)(buf[pos] ^ 0x01), (uint8_t)(buf[pos] ^ 0x80), 0x00,
+                               (uint8_t)tu_rand(&rs)};
+            for (unsigned k = 0; k < 4; k++) {
+                if (vals[k] == buf[pos])
+                    continue;
+                mut[pos] = vals[k];
+                accepted_mutants += s_parse_agrees(mut, n);
+            }
+        }
+    }
+    /* Mutants inside strings, the body and the hashes stay well-formed: some are accepted. */
+    assert_true(accepted_mutants > 0);
+    /* Without field 1 (seq 0, which protobuf leaves out) the layout is the writer's, but an
+     * envelope always has a seq: refused. */
+    size_t n0 = s_pack_envelope(buf, sizeof buf, 0, 5, "pm", "c", "O", body, 40, 3);
+    assert_int_equal(buf[0], 0x10);
+    assert_false(s_parse_agrees(buf, n0));
+
+    /* Fields in another order and an unknown field 8 (a newer writer's) before field 14: not
+     * the writer's layout, still well-formed, read the same. */
+    size_t n = s_pack_envelope(buf, sizeof buf, 99, 5, "pm", "c", "O", body, 40, 3);
+    evlog_record_t want;
+    assert_int_equal(evlog_record_parse(buf, n, &want), 0);
+    /* buf: 08 63 | 10 05 | 1a 02 pm | 22 01 c | 2a 01 O | 3a 28 body | 72 20 .. | 7a 20 .. */
+    size_t head = 2 + 2 + 4 + 3 + 3 + 2 + 40;
+    memcpy(mut, buf + 2, 2);         /* ts first */
+    memcpy(mut + 2, buf, 2);         /* then seq */
+    memcpy(mut + 4, buf + 4, head - 4);
+    mut[head] = 0x42;                /* field 8, length-delimited, 3 bytes */
+    mut[head + 1] = 3;
+    memcpy(mut + head + 2, "new", 3);
+    memcpy(mut + head + 5, buf + head, n - head);
+    evlog_record_t got;
+    assert_int_equal(evlog_record_parse(mut, n + 5, &got), 0);
+    assert_true(s_parse_agrees(mut, n + 5));
+    assert_int_equal(got.seq, want.seq);
+    assert_int_equal(got.ts_ns, want.ts_ns);
+    assert_int_equal(got.body_len, want.body_len);
+    assert_memory_equal(got.body, buf + head - 40, 40);
+    assert_int_equal(got.hashed_len, n + 5 - EVLOG_HASH_FIELD_LEN);
+    /* A repeated field, in either layout, is refused. */
+    memcpy(mut, buf, 2);
+    memcpy(mut + 2, buf, n);
+    assert_int_equal(evlog_record_parse(mut, n + 2, &got), OMS_ERR_CORRUPT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1174,6 +1305,7 @@ int main(void)
         cmocka_unit_test(test_eventlog_envelope_is_protobuf),
         cmocka_unit_test(test_eventlog_batched_hashing_matches_definition),
         cmocka_unit_test(test_eventlog_record_parse_rejects_garbage),
+        cmocka_unit_test(test_eventlog_record_parse_matches_protobuf),
         cmocka_unit_test(test_eventlog_batch_with_rows_is_atomic),
         cmocka_unit_test(test_eventlog_limits_refuse_and_change_nothing),
         cmocka_unit_test(test_eventlog_verify_intact_store),
