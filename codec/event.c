@@ -1361,8 +1361,15 @@ static bool s_decode_fast(const uint8_t *buf, size_t len, oms_event_t *out)
     uint64_t last = 0;
     while (p < end) {
         uint64_t k, v;
-        if (!s_rd_varint(&p, end, &k))
+        if (p[0] < 0x80) { /* fields 1-15 */
+            k = p[0];
+            p++;
+        } else if (end - p >= 2 && p[1] < 0x80) { /* fields 16-2047 (20-22 here) */
+            k = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+            p += 2;
+        } else if (!s_rd_varint(&p, end, &k)) {
             return false;
+        }
         uint64_t f = k >> 3;
         /* ascending, known, of its wire type (a table's empty slot has wt8 0: never equal) */
         if (f <= last || f >= S_FMAX || ((unsigned)(k & 7) | 8) != tab[f].wt8)
