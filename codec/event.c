@@ -1299,8 +1299,9 @@ static inline bool s_copy_str(uint8_t *dst, const uint8_t *s, size_t n, const ui
             uint64_t x, keep = ((uint64_t)1 << (8 * n)) - 1; /* bytes 0..n-1 */
             memcpy(&x, s, sizeof x);
             x &= keep;
+            /* a zero byte's flag is exact up to the first zero byte: none flagged in keep */
             if ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull & keep)
-                return false; /* (a zero byte's flag is exact below the first one) */
+                return false;
             memcpy(dst, &x, sizeof x); /* byte n is 0: the NUL */
             return true;
         }

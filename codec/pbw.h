@@ -10,8 +10,9 @@
  * empties the space left, so every later write is skipped by the same single check), so an
  * encoder only checks once at its end. The writer never allocates and never writes past `end`;
  * a varint value may be stored as a whole 8-byte word, so bytes after `p` (within `end`) hold
- * scratch until they are written: only [buffer start, p) is the output. tests/test_codec_fast.c proves the encoders built on
- * it produce the same bytes as protobuf-c for many randomised values.
+ * scratch until they are written: only [buffer start, p) is the output. tests/test_codec_fast.c
+ * proves the encoders built on it produce the same bytes as protobuf-c for many randomised
+ * values.
  */
 #ifndef OMS_CODEC_PBW_H
 #define OMS_CODEC_PBW_H
