@@ -31,6 +31,8 @@
  *    before returning.
  *  - Model strings handed to an encoder must be NUL-terminated within their arrays (the model's
  *    own invariant); whatever follows the NUL is ignored.
+ *  - An encoder may use all of buf[cap] as scratch: the bytes after the ones it reports written
+ *    (*out_len, or a row's key and value) are unspecified afterwards, on success or failure.
  *  - Thread-safe: no global mutable state. Stack: under 1 KiB for the common events; the
  *    protobuf-c structs of a full allocation list take about 23 KiB (commands, OrderAccepted,
  *    a CommandRejected built from a model command) or 53 KiB (AllocationBooked), in frames of

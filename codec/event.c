@@ -1058,6 +1058,7 @@ typedef enum { F_NONE = 0, F_STR, F_DEC, F_OPT, F_ENUM, F_I64, F_BOOL } s_fkind_
 
 typedef struct {
     uint8_t kind; /* s_fkind_t */
+    uint8_t wt8;  /* 8 | the wire type the field must have; 0 for no field (never matches) */
     uint16_t cap; /* F_STR: the array's size */
     uint32_t off; /* offset of the model field in oms_event_t */
 } s_fdesc_t;
@@ -1075,13 +1076,13 @@ _Static_assert(sizeof(oms_ord_status_t) == sizeof(int32_t) &&
 #define S_CAP(f) sizeof(((oms_event_t *)0)->u.f) /* the model array's size */
 #define S_STR(f)                                                                                   \
     {                                                                                              \
-        F_STR, S_CAP(f), S_EV(f)                                                                   \
+        F_STR, 8 | 2, S_CAP(f), S_EV(f)                                                            \
     }
 #define S_ID(f)   S_STR(f)
 #define S_TEXT(f) S_STR(f)
 #define S_K(k, f)                                                                                  \
     {                                                                                              \
-        k, 0, S_EV(f)                                                                              \
+        k, 8 | ((k) == F_DEC || (k) == F_OPT ? 2 : 0), 0, S_EV(f)                                  \
     }
 #define S_OHDR                                                                                     \
     [1] = S_ID(order.h.order_id), [2] = S_ID(order.h.venue), [3] = S_ID(order.h.exec_id),          \
@@ -1228,8 +1229,9 @@ static bool s_rd_varint_loop(const uint8_t **p, const uint8_t *end, uint64_t *v)
  * (>= end, the end of the whole buffer) may be loaded but are never part of the value. Keys,
  * lengths and enums take one byte: read first. Decimals take up to eight (prices and
  * quantities in e8 take four to six): with eight bytes before lim they are read in one word,
- * the last byte found by the first clear top bit and the 7-bit groups gathered without a
- * loop. Longer ones (timestamps), and the last bytes of a buffer, take the byte loop. */
+ * the last byte found by the first clear top bit, the bytes after it masked off and the 7-bit
+ * groups gathered pairwise in three steps (bytes -> 14-bit, 28-bit, 56-bit lanes). Longer ones
+ * (timestamps), and the last bytes of a buffer, take the byte loop. */
 static inline bool s_rd_varint_in(const uint8_t **p, const uint8_t *end, const uint8_t *lim,
                                   uint64_t *v)
 {
@@ -1246,16 +1248,14 @@ static inline bool s_rd_varint_in(const uint8_t **p, const uint8_t *end, const u
         uint64_t stop = ~x & 0x8080808080808080ull;
         if (stop) {
             unsigned n = ((unsigned)__builtin_ctzll(stop) >> 3) + 1; /* bytes, 2..8 */
-            if (n < 8)
-                x &= (1ull << (8 * n)) - 1;
-            /* byte i's low 7 bits to bit 7 * i */
-            uint64_t r = (x & 0x7full) | (x >> 1 & 0x7full << 7) | (x >> 2 & 0x7full << 14) |
-                         (x >> 3 & 0x7full << 21) | (x >> 4 & 0x7full << 28) |
-                         (x >> 5 & 0x7full << 35) | (x >> 6 & 0x7full << 42) |
-                         (x >> 7 & 0x7full << 49);
-            *v = r;
             if (n > (size_t)(end - q))
                 return false; /* runs past end: truncated */
+            /* bytes 0..n-1 (up to the lowest stop bit), 7 bits each */
+            x &= (stop ^ (stop - 1)) & 0x7f7f7f7f7f7f7f7full;
+            x = (x & 0x007f007f007f007full) | (x >> 1 & 0x3f803f803f803f80ull);
+            x = (x & 0x00003fff00003fffull) | (x >> 2 & 0x0fffc0000fffc000ull);
+            x = (x & 0x000000000fffffffull) | (x >> 4 & 0x00fffffff0000000ull);
+            *v = x;
             *p = q + n;
             return true;
         }
@@ -1278,10 +1278,16 @@ static inline bool s_has_nul8(const uint8_t *s)
     return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0;
 }
 
-/* Copies the n bytes of a string field at s to dst (an array of more than n bytes) and ends it
- * with a NUL; false, with dst partly written, when the bytes hold a NUL. Ids and short texts
- * (at most 16 bytes) are checked and copied in two overlapping words, without library calls. */
-static inline bool s_copy_str(uint8_t *dst, const uint8_t *s, size_t n)
+/* Copies the n bytes of a string field at s to dst (an array of more than n bytes, and of at
+ * least 8) and ends it with a NUL; false, with dst partly written, when the bytes hold a NUL.
+ * Bytes up to lim (the buffer's end) may be loaded. Without library calls: ids and short texts
+ * (at most 16 bytes) are checked and copied in two overlapping words, shorter strings in one
+ * word masked to their length (which also writes zeros after the NUL, within dst's first 8
+ * bytes: never read, as after any model string's NUL). */
+_Static_assert(OMS_DATE_CAP >= 8 && OMS_ID_CAP >= 8 && OMS_TEXT_CAP >= 8,
+               "s_copy_str writes short strings as one 8-byte word");
+
+static inline bool s_copy_str(uint8_t *dst, const uint8_t *s, size_t n, const uint8_t *lim)
 {
     if (n >= 8 && n <= 16) {
         if (s_has_nul8(s) || s_has_nul8(s + n - 8))
@@ -1289,6 +1295,16 @@ static inline bool s_copy_str(uint8_t *dst, const uint8_t *s, size_t n)
         memcpy(dst, s, 8);
         memcpy(dst + n - 8, s + n - 8, 8);
     } else if (n < 8) {
+        if (lim - s >= 8) {
+            uint64_t x, keep = ((uint64_t)1 << (8 * n)) - 1; /* bytes 0..n-1 */
+            memcpy(&x, s, sizeof x);
+            x &= keep;
+            /* a zero byte's flag is exact up to the first zero byte: none flagged in keep */
+            if ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull & keep)
+                return false;
+            memcpy(dst, &x, sizeof x); /* byte n is 0: the NUL */
+            return true;
+        }
         for (size_t i = 0; i < n; i++) {
             if (s[i] == 0)
                 return false;
@@ -1346,47 +1362,62 @@ static bool s_decode_fast(const uint8_t *buf, size_t len, oms_event_t *out)
     uint64_t last = 0;
     while (p < end) {
         uint64_t k, v;
-        if (!s_rd_varint(&p, end, &k))
+        if (p[0] < 0x80) { /* fields 1-15 */
+            k = p[0];
+            p++;
+        } else if (end - p >= 2 && p[1] < 0x80) { /* fields 16-2047 (20-22 here) */
+            k = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+            p += 2;
+        } else if (!s_rd_varint(&p, end, &k)) {
             return false;
+        }
         uint64_t f = k >> 3;
-        if (f <= last || f >= S_FMAX || tab[f].kind == F_NONE)
+        /* ascending, known, of its wire type (a table's empty slot has wt8 0: never equal) */
+        if (f <= last || f >= S_FMAX || ((unsigned)(k & 7) | 8) != tab[f].wt8)
             return false;
         last = f;
         const s_fdesc_t *d = &tab[f];
-        unsigned wt = (unsigned)(k & 7);
-        if (d->kind == F_STR || d->kind == F_DEC || d->kind == F_OPT) {
-            if (wt != 2 || !s_rd_varint(&p, end, &v) || v > (uint64_t)(end - p))
-                return false;
-            const uint8_t *s = p;
-            p += v;
-            if (d->kind == F_STR) {
-                if (v >= d->cap || !s_copy_str(base + d->off, s, (size_t)v))
-                    return false;
-            } else {
-                int64_t e8;
-                if (!s_rd_dec(s, p, end, &e8))
-                    return false;
-                if (d->kind == F_DEC) {
-                    memcpy(base + d->off, &e8, sizeof e8);
-                } else { /* member by member: the padding stays zero */
-                    bool set = true;
-                    memcpy(base + d->off + offsetof(oms_opt_dec_t, set), &set, sizeof set);
-                    memcpy(base + d->off + offsetof(oms_opt_dec_t, v), &e8, sizeof e8);
-                }
-            }
-            continue;
-        }
-        if (wt != 0 || !s_rd_varint(&p, end, &v))
+        uint8_t *dst = base + d->off;
+        if (!s_rd_varint(&p, end, &v))
             return false;
-        if (d->kind == F_ENUM) {
+        switch ((s_fkind_t)d->kind) {
+        case F_STR:
+            if (v >= d->cap || v > (uint64_t)(end - p) || !s_copy_str(dst, p, (size_t)v, end))
+                return false;
+            p += v;
+            break;
+        case F_DEC:
+        case F_OPT: {
+            int64_t e8;
+            if (v > (uint64_t)(end - p) || !s_rd_dec(p, p + v, end, &e8))
+                return false;
+            p += v;
+            if (d->kind == F_DEC) {
+                memcpy(dst, &e8, sizeof e8);
+            } else { /* member by member: the padding stays zero */
+                bool set = true;
+                memcpy(dst + offsetof(oms_opt_dec_t, set), &set, sizeof set);
+                memcpy(dst + offsetof(oms_opt_dec_t, v), &e8, sizeof e8);
+            }
+            break;
+        }
+        case F_ENUM: {
             int32_t e = (int32_t)(uint32_t)v;
-            memcpy(base + d->off, &e, sizeof e);
-        } else if (d->kind == F_I64) {
+            memcpy(dst, &e, sizeof e);
+            break;
+        }
+        case F_I64: {
             int64_t x = (int64_t)v;
-            memcpy(base + d->off, &x, sizeof x);
-        } else {
+            memcpy(dst, &x, sizeof x);
+            break;
+        }
+        case F_BOOL: {
             bool b = v != 0;
-            memcpy(base + d->off, &b, sizeof b);
+            memcpy(dst, &b, sizeof b);
+            break;
+        }
+        default:
+            return false;
         }
     }
     out->type = (oms_event_type_t)(key >> 3);

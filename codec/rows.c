@@ -426,14 +426,14 @@ static int s_enc_alloc(const proj_state_t *st, const proj_alloc_t *r, s_out_t *o
  * reports the error). */
 
 /* A Decimal128 as s_pb_e16 splits it: the high half signed, the low half unsigned. */
-static void s_w_e16(pbw_t *w, uint32_t field, oms_e16_t v)
+PBW_INLINE void s_w_e16(pbw_t *w, uint32_t field, oms_e16_t v)
 {
     s_u128_t u = (s_u128_t)v;
     pbw_dec128(w, field, (int64_t)(uint64_t)(u >> 64), (uint64_t)u);
 }
 
 /* An optional Decimal: present only when set. */
-static void s_w_opt(pbw_t *w, uint32_t field, oms_opt_dec_t v)
+PBW_INLINE void s_w_opt(pbw_t *w, uint32_t field, oms_opt_dec_t v)
 {
     if (v.set)
         pbw_dec(w, field, v.v);
@@ -454,7 +454,7 @@ static bool s_w_finish(pbw_t *w, uint8_t *buf, size_t klen, evlog_cf_t cf, codec
 
 /* pbw_str without a strlen call for an empty string (most of an order's optional texts):
  * the same bytes. Cannot fail (the writer's err is sticky). */
-static inline void s_w_str(pbw_t *w, uint32_t field, const char *s)
+PBW_INLINE void s_w_str(pbw_t *w, uint32_t field, const char *s)
 {
     if (s[0] != '\0')
         pbw_bytes(w, field, s, strlen(s));
@@ -462,7 +462,7 @@ static inline void s_w_str(pbw_t *w, uint32_t field, const char *s)
 
 /* A string field whose length the caller already has (it measured it for the key): the same
  * bytes as pbw_str. */
-static inline void s_w_strn(pbw_t *w, uint32_t field, const char *s, size_t n)
+PBW_INLINE void s_w_strn(pbw_t *w, uint32_t field, const char *s, size_t n)
 {
     if (n)
         pbw_bytes(w, field, s, n);
@@ -477,10 +477,10 @@ static size_t s_key_n(uint8_t *out, size_t cap, const char *pre, size_t plen, co
     if (n > cap)
         return 0;
     memcpy(out, pre, plen);
-    memcpy(out + plen, a, la);
+    pbw_copy(out + plen, (const uint8_t *)a, la);
     if (b) {
         out[plen + la] = S_US;
-        memcpy(out + plen + la + 1, b, lb);
+        pbw_copy(out + plen + la + 1, (const uint8_t *)b, lb);
     }
     return n;
 }
