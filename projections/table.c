@@ -612,17 +612,18 @@ void proj_begin(proj_state_t *st)
     if (st->epoch > S_EPOCH_RESTART) {
         /* Epochs are compared by order (proj_dirty_at, proj_touched_in_batch): start them
          * again long before they wrap. Once in about four billion commands, O(records). */
-        for (int i = 0; i < PROJ_T_COUNT_; i++)
+        for (int i = 0; i < PROJ_T_COUNT_; i++) {
             if (st->t[i].epoch)
                 memset(st->t[i].epoch, 0, st->t[i].epoch_cap * sizeof *st->t[i].epoch);
+            st->t[i].begin_epoch = 0;
+        }
         st->epoch = 1;
     }
     st->epoch_at_begin = st->epoch;
-    for (int i = 0; i < PROJ_T_COUNT_; i++)
-        st->t[i].n_at_begin = st->t[i].n;
+    /* Nothing per table: where each table ends is kept by the batch's first insert into it
+     * (proj_note_insert), the trade date by its first change. A rebuild opens one batch per
+     * event. */
     st->text_at_begin = st->text.used;
-    memcpy(st->trade_date_at_begin, st->trade_date, OMS_DATE_CAP);
-    st->trade_date_seq_at_begin = st->trade_date_seq;
     st->trade_date_dirty = false;
 }
 
@@ -669,6 +670,7 @@ void *proj_touch(proj_state_t *st, proj_table_t t, uint32_t idx)
 
 uint32_t proj_create(proj_state_t *st, proj_table_t t, const char *key, size_t klen)
 {
+    proj_note_insert(st, t);
     uint32_t idx = tbl_add(&st->t[t], key, klen);
     if (idx == PROJ_NIL)
         return PROJ_NIL;
@@ -698,11 +700,14 @@ void proj_rollback(proj_state_t *st)
         if (e->off != SIZE_MAX)
             memcpy(tbl_rec(&st->t[e->table], e->idx), st->jbuf + e->off, st->t[e->table].rec_size);
     }
-    for (int t = 0; t < PROJ_T_COUNT_; t++)
-        s_truncate(st, (proj_table_t)t, st->t[t].n_at_begin);
+    for (int t = 0; t < PROJ_T_COUNT_; t++) /* the tables the batch inserted into */
+        if (st->t[t].begin_epoch == st->epoch_at_begin)
+            s_truncate(st, (proj_table_t)t, st->t[t].n_at_begin);
     st->text.used = st->text_at_begin;
-    memcpy(st->trade_date, st->trade_date_at_begin, OMS_DATE_CAP);
-    st->trade_date_seq = st->trade_date_seq_at_begin;
+    if (st->trade_date_dirty) {
+        memcpy(st->trade_date, st->trade_date_at_begin, OMS_DATE_CAP);
+        st->trade_date_seq = st->trade_date_seq_at_begin;
+    }
     st->trade_date_dirty = false;
     st->in_batch = false;
     st->epoch++;
