@@ -424,9 +424,9 @@ int proj_reserve(proj_state_t *st, proj_table_t t, uint32_t n)
 
 const char *proj_text_dup(proj_state_t *st, const char *s, int *rc)
 {
-    size_t n = s ? strnlen(s, OMS_LIMIT_TEXT_LEN) : 0;
-    if (n == 0)
-        return "";
+    if (!s || !s[0])
+        return ""; /* (most optional texts) without a strnlen call */
+    size_t n = strnlen(s, OMS_LIMIT_TEXT_LEN);
     text_store_t *ts = &st->text;
     uint64_t b = ts->used / TEXT_BLOCK, off = ts->used % TEXT_BLOCK;
     if (b < ts->n_blocks && off + n + 1 > TEXT_BLOCK) { /* does not fit: the next block */
@@ -464,7 +464,10 @@ int proj_set_str(proj_state_t *st, const char **field, const char *s)
 {
     if (!s)
         s = "";
-    if (*field && strcmp(*field, s) == 0)
+    /* Equal? The first bytes decide most cases without a strcmp call: a field still "" being
+     * set, or an empty value. */
+    const char *f = *field;
+    if (f && f[0] == s[0] && (s[0] == '\0' || strcmp(f + 1, s + 1) == 0))
         return 0;
     int rc = 0;
     const char *p = proj_text_dup(st, s, &rc);
