@@ -826,6 +826,10 @@ int proj_apply(proj_state_t *st, uint64_t seq, int64_t ts, const oms_event_t *ev
     case OMS_EV_EXCEPTION_RAISED:
         return 0;
     case OMS_EV_END_OF_DAY_PROCESSED:
+        if (st->in_batch && !st->trade_date_dirty) { /* the batch's first change: keep the old */
+            memcpy(st->trade_date_at_begin, st->trade_date, OMS_DATE_CAP);
+            st->trade_date_seq_at_begin = st->trade_date_seq;
+        }
         oms_strlcpy(st->trade_date, ev->u.eod.trade_date, OMS_DATE_CAP);
         st->trade_date_seq = seq;
         st->trade_date_dirty = true;

@@ -12,6 +12,7 @@ static int s_put(proj_state_t *st, proj_table_t t, const char *key, size_t klen,
 {
     if (tbl_find(&st->t[t], key, klen) != PROJ_NIL)
         return OMS_ERR_EXISTS;
+    proj_note_insert(st, t); /* an on-demand load may come inside a batch */
     uint32_t idx = tbl_add(&st->t[t], key, klen);
     if (idx == PROJ_NIL)
         return OMS_ERR_LIMIT;

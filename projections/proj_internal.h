@@ -30,7 +30,8 @@ typedef struct {
                             0 = empty. The home slot is those hash bits & (n_slots - 1), so a
                             probe reads one array and compares keys only on a hash match */
     uint32_t n_slots;    /* power of two, at most 2^32 */
-    uint32_t n_at_begin; /* records at proj_begin (later ones were created in the batch) */
+    uint32_t n_at_begin; /* records before the batch's first insert (proj_note_insert)... */
+    uint32_t begin_epoch; /* ...valid when this is the batch's epoch_at_begin (0: never) */
     uint32_t prefault;   /* tbl_reserve's hint: chunks holding records below it are faulted in
                             whole when allocated (0 = none: the daemon's tables) */
 } tbl_t;
@@ -85,9 +86,10 @@ struct proj_state {
     uint8_t *jbuf;                          /* saved record bytes */
     size_t jbuf_used, jbuf_cap;             /* used and capacity */
     char trade_date[OMS_DATE_CAP];          /* last EndOfDay processed ("" before the first) */
-    char trade_date_at_begin[OMS_DATE_CAP]; /* saved by proj_begin for rollback */
+    char trade_date_at_begin[OMS_DATE_CAP]; /* as at proj_begin, saved for rollback by the
+                                               batch's first change (valid while dirty) */
     uint64_t trade_date_seq;                /* seq of the EndOfDayProcessed that set it */
-    uint64_t trade_date_seq_at_begin;       /* saved by proj_begin for rollback */
+    uint64_t trade_date_seq_at_begin;       /* saved with trade_date_at_begin */
     bool trade_date_dirty;                  /* changed in this batch */
 };
 
@@ -105,6 +107,17 @@ int proj_set_str(proj_state_t *st, const char **field, const char *s);
 /* Counts limits record idx (just added: +1; about to be removed: -1) in st->n_limits, by the
  * scope its key starts with. */
 void proj_count_limits(proj_state_t *st, uint32_t idx, int delta);
+/* Notes, before a record is inserted into table t, where the table ended at proj_begin (the
+ * rollback truncates it there): kept on the batch's first insert, so that proj_begin has
+ * nothing to do per table. Every tbl_add in a batch (proj_create, the loaders) comes after it. */
+static inline void proj_note_insert(proj_state_t *st, proj_table_t t)
+{
+    tbl_t *tb = &st->t[t];
+    if (st->in_batch && tb->begin_epoch != st->epoch_at_begin) {
+        tb->n_at_begin = tb->n;
+        tb->begin_epoch = st->epoch_at_begin;
+    }
+}
 /* Creates a record (journaled as created). PROJ_NIL when the table is full. */
 uint32_t proj_create(proj_state_t *st, proj_table_t t, const char *key, size_t klen);
 

@@ -258,6 +258,14 @@ bool proj_order_has_clordid(const proj_state_t *st, const proj_order_t *o, const
 void proj_prefetch_order(const proj_state_t *st, const char *order_id, int stage);
 void proj_prefetch_exec(const proj_state_t *st, const char *venue, const char *exec_id);
 void proj_prefetch_clordid(const proj_state_t *st, const char *order_id, const char *cl_ord_id);
+/* The same hints in two halves, for a caller that can compute the keys' hashes ahead on another
+ * thread (a rebuild's decoding threads) and keep the applying thread to the memory requests:
+ * proj_key_hash is the hash the index keeps for the key the lookups of table t build from a and
+ * b (b = NULL for the tables keyed by one id: orders), a pure function of its arguments that
+ * reads no state; proj_prefetch_h is proj_prefetch_* given that hash. A hash for another key or
+ * table only makes the hint useless. */
+uint32_t proj_key_hash(proj_table_t t, const char *a, const char *b);
+void proj_prefetch_h(const proj_state_t *st, proj_table_t t, uint32_t h, int stage);
 
 /* Capacity hint for a state about to grow to about n records of table t (a rebuild from a log
  * whose length it knows): the table's index is sized once instead of doubling, and the memory

@@ -105,12 +105,12 @@ uint32_t tbl_find(const tbl_t *t, const char *key, size_t klen)
     return PROJ_NIL;
 }
 
-/* The two stages of proj_prefetch_*: a hint only, cannot fail, changes nothing. */
-static void s_prefetch(const tbl_t *tb, const char *key, size_t klen, int stage)
+/* The two stages of proj_prefetch_* for a key that hashes to h: a hint only, cannot fail,
+ * changes nothing. Always inline: GCC (12) finds a function of loads and prefetches that
+ * returns nothing pure, and drops every call to it, hints included. */
+static inline __attribute__((always_inline)) void s_prefetch_h(const tbl_t *tb, uint32_t h,
+                                                               int stage)
 {
-    if (klen >= tb->key_cap)
-        return;
-    uint32_t h = s_hash(key, klen);
     uint32_t i = h & (tb->n_slots - 1);
     if (stage == 1) {
         __builtin_prefetch(&tb->slots[i]);
@@ -128,6 +128,13 @@ static void s_prefetch(const tbl_t *tb, const char *key, size_t klen, int stage)
         __builtin_prefetch(rec + off);
 }
 
+static inline __attribute__((always_inline)) void s_prefetch(const tbl_t *tb, const char *key,
+                                                             size_t klen, int stage)
+{
+    if (klen < tb->key_cap)
+        s_prefetch_h(tb, s_hash(key, klen), stage);
+}
+
 void proj_prefetch_order(const proj_state_t *st, const char *order_id, int stage)
 {
     s_prefetch(&st->t[PROJ_T_ORDER], order_id, strnlen(order_id, OMS_ID_CAP), stage);
@@ -143,6 +150,20 @@ void proj_prefetch_clordid(const proj_state_t *st, const char *order_id, const c
 {
     char key[TBL_KEY_CAP];
     s_prefetch(&st->t[PROJ_T_CLORDID], key, proj_key2(key, order_id, cl_ord_id), 1);
+}
+
+uint32_t proj_key_hash(proj_table_t t, const char *a, const char *b)
+{
+    (void)t; /* every table hashes its key the same way; t names which key is meant */
+    if (b == NULL)
+        return s_hash(a, strnlen(a, OMS_ID_CAP));
+    char key[TBL_KEY_CAP];
+    return s_hash(key, proj_key2(key, a, b));
+}
+
+void proj_prefetch_h(const proj_state_t *st, proj_table_t t, uint32_t h, int stage)
+{
+    s_prefetch_h(&st->t[t], h, stage);
 }
 
 static void s_place(tbl_t *t, uint64_t slot)
@@ -403,9 +424,9 @@ int proj_reserve(proj_state_t *st, proj_table_t t, uint32_t n)
 
 const char *proj_text_dup(proj_state_t *st, const char *s, int *rc)
 {
-    size_t n = s ? strnlen(s, OMS_LIMIT_TEXT_LEN) : 0;
-    if (n == 0)
-        return "";
+    if (!s || !s[0])
+        return ""; /* (most optional texts) without a strnlen call */
+    size_t n = strnlen(s, OMS_LIMIT_TEXT_LEN);
     text_store_t *ts = &st->text;
     uint64_t b = ts->used / TEXT_BLOCK, off = ts->used % TEXT_BLOCK;
     if (b < ts->n_blocks && off + n + 1 > TEXT_BLOCK) { /* does not fit: the next block */
@@ -443,7 +464,10 @@ int proj_set_str(proj_state_t *st, const char **field, const char *s)
 {
     if (!s)
         s = "";
-    if (*field && strcmp(*field, s) == 0)
+    /* Equal? The first bytes decide most cases without a strcmp call: a field still "" being
+     * set, or an empty value. */
+    const char *f = *field;
+    if (f && f[0] == s[0] && (s[0] == '\0' || strcmp(f + 1, s + 1) == 0))
         return 0;
     int rc = 0;
     const char *p = proj_text_dup(st, s, &rc);
@@ -591,17 +615,18 @@ void proj_begin(proj_state_t *st)
     if (st->epoch > S_EPOCH_RESTART) {
         /* Epochs are compared by order (proj_dirty_at, proj_touched_in_batch): start them
          * again long before they wrap. Once in about four billion commands, O(records). */
-        for (int i = 0; i < PROJ_T_COUNT_; i++)
+        for (int i = 0; i < PROJ_T_COUNT_; i++) {
             if (st->t[i].epoch)
                 memset(st->t[i].epoch, 0, st->t[i].epoch_cap * sizeof *st->t[i].epoch);
+            st->t[i].begin_epoch = 0;
+        }
         st->epoch = 1;
     }
     st->epoch_at_begin = st->epoch;
-    for (int i = 0; i < PROJ_T_COUNT_; i++)
-        st->t[i].n_at_begin = st->t[i].n;
+    /* Nothing per table: where each table ends is kept by the batch's first insert into it
+     * (proj_note_insert), the trade date by its first change. A rebuild opens one batch per
+     * event. */
     st->text_at_begin = st->text.used;
-    memcpy(st->trade_date_at_begin, st->trade_date, OMS_DATE_CAP);
-    st->trade_date_seq_at_begin = st->trade_date_seq;
     st->trade_date_dirty = false;
 }
 
@@ -648,6 +673,7 @@ void *proj_touch(proj_state_t *st, proj_table_t t, uint32_t idx)
 
 uint32_t proj_create(proj_state_t *st, proj_table_t t, const char *key, size_t klen)
 {
+    proj_note_insert(st, t);
     uint32_t idx = tbl_add(&st->t[t], key, klen);
     if (idx == PROJ_NIL)
         return PROJ_NIL;
@@ -677,11 +703,14 @@ void proj_rollback(proj_state_t *st)
         if (e->off != SIZE_MAX)
             memcpy(tbl_rec(&st->t[e->table], e->idx), st->jbuf + e->off, st->t[e->table].rec_size);
     }
-    for (int t = 0; t < PROJ_T_COUNT_; t++)
-        s_truncate(st, (proj_table_t)t, st->t[t].n_at_begin);
+    for (int t = 0; t < PROJ_T_COUNT_; t++) /* the tables the batch inserted into */
+        if (st->t[t].begin_epoch == st->epoch_at_begin)
+            s_truncate(st, (proj_table_t)t, st->t[t].n_at_begin);
     st->text.used = st->text_at_begin;
-    memcpy(st->trade_date, st->trade_date_at_begin, OMS_DATE_CAP);
-    st->trade_date_seq = st->trade_date_seq_at_begin;
+    if (st->trade_date_dirty) {
+        memcpy(st->trade_date, st->trade_date_at_begin, OMS_DATE_CAP);
+        st->trade_date_seq = st->trade_date_seq_at_begin;
+    }
     st->trade_date_dirty = false;
     st->in_batch = false;
     st->epoch++;

@@ -13,7 +13,8 @@
  *   read     (one thread at a time, in seq order) the RocksDB iterator: key-level checks
  *            (malformed key, missing seq, past the recorded head) and a copy of each value
  *   process  (any number of threads, any chunk) parse, seq, prev hash and own hash of each
- *            envelope, then decode its event
+ *            envelope, then decode its event and hash the keys of the records it will touch
+ *            (for the consume task's memory hints)
  *   consume  (one thread at a time, in seq order) the checks that need the previous event
  *            (sequencer time), the anchor, then oms_engine_apply_event, and the report
  *
@@ -66,6 +67,11 @@ typedef struct {
     uint32_t body_len;     /* its length */
     uint32_t hashed_len;   /* processor: bytes covered by the hash */
     const oms_event_t *ev; /* processor: the decoded event, or NULL: the consumer decodes */
+    /* processor: the memory hints for the records the apply will look up (s_hint_keys) */
+    uint32_t h_order;   /* proj_key_hash of the order's key */
+    uint32_t h_other;   /* of the execution's or ClOrdID's key */
+    uint8_t hint_order; /* the order's hint stages: 0 none, 1 stage 1 only, 2 both */
+    uint8_t hint_other; /* 0 none, else the table of h_other (stage 1 only) */
 } entry_t;
 
 typedef struct {
@@ -185,45 +191,65 @@ static int s_decode_apply(oms_engine_t *eng, oms_arena_t *arena, uint64_t seq, i
     return rc ? rc : s_apply_ev(eng, seq, ts_ns, &ev, why, cap);
 }
 
-/* Memory hints for the records ev will touch (proj_prefetch_order's two stages): a hint only,
- * cannot fail, changes nothing. */
-static void s_hint(const proj_state_t *st, const oms_event_t *ev, int stage)
+/* The memory hints for the records ev will touch, as key hashes in e (proj_key_hash): computed
+ * by the process task, on the event it has just decoded, so that the consume task, which runs
+ * one chunk after the other, only issues the requests (s_hint) and reads nothing of the event
+ * for them (it sits in the other core's cache). Changes nothing but e's hint fields. */
+static void s_hint_keys(entry_t *e, const oms_event_t *ev)
 {
+    e->hint_order = 0;
+    e->hint_other = 0;
+    const char *oid = NULL, *other = NULL, *other_b = NULL;
+    proj_table_t other_t = PROJ_T_EXEC;
     if (oms_event_is_order_report(ev->type)) {
-        proj_prefetch_order(st, ev->u.order.h.order_id, stage);
-        if (stage == 1 && ev->type == OMS_EV_ORDER_FILLED)
-            proj_prefetch_exec(st, ev->u.order.h.venue, ev->u.order.h.exec_id);
-        return;
-    }
-    switch (ev->type) {
-    case OMS_EV_ORDER_ACCEPTED: {
-        /* Stage 1 only: the order is new, so its index slot is where the insert probes, and
-         * stage 2 (the slot read, the record behind it) would find no record to fetch. */
-        const char *oid = ev->u.accepted.order.order_id;
-        if (stage == 1) {
-            proj_prefetch_order(st, oid, 1);
-            proj_prefetch_clordid(st, oid, oid); /* its id starts the order's ClOrdID chain */
+        oid = ev->u.order.h.order_id;
+        e->hint_order = 2;
+        if (ev->type == OMS_EV_ORDER_FILLED) {
+            other = ev->u.order.h.venue;
+            other_b = ev->u.order.h.exec_id;
         }
-        break;
+    } else if (ev->type == OMS_EV_ORDER_ACCEPTED) {
+        /* Stage 1 only: the order is new, so its index slot is where the insert probes, and
+         * stage 2 (the slot read, the record behind it) would find no record to fetch. Its id
+         * starts the order's ClOrdID chain. */
+        oid = other = other_b = ev->u.accepted.order.order_id;
+        other_t = PROJ_T_CLORDID;
+        e->hint_order = 1;
+    } else if (ev->type == OMS_EV_CANCEL_REQUESTED || ev->type == OMS_EV_REPLACE_REQUESTED) {
+        oid = other = ev->u.request.order_id;
+        other_b = ev->u.request.cl_ord_id;
+        other_t = PROJ_T_CLORDID;
+        e->hint_order = 2;
     }
-    case OMS_EV_CANCEL_REQUESTED:
-    case OMS_EV_REPLACE_REQUESTED:
-        proj_prefetch_order(st, ev->u.request.order_id, stage);
-        if (stage == 1)
-            proj_prefetch_clordid(st, ev->u.request.order_id, ev->u.request.cl_ord_id);
-        break;
-    default:
-        break;
+    if (oid)
+        e->h_order = proj_key_hash(PROJ_T_ORDER, oid, NULL);
+    if (other) {
+        e->h_other = proj_key_hash(other_t, other, other_b);
+        e->hint_other = (uint8_t)(other_t + 1);
     }
+}
+
+/* Memory hints for the records entry e's event will touch (proj_prefetch_h's two stages, from
+ * the hashes s_hint_keys left in e): a hint only, cannot fail, changes nothing. */
+static void s_hint(const proj_state_t *st, const entry_t *e, int stage)
+{
+    if (e->hint_order >= stage)
+        proj_prefetch_h(st, PROJ_T_ORDER, e->h_order, stage);
+    if (stage == 1 && e->hint_other)
+        proj_prefetch_h(st, (proj_table_t)(e->hint_other - 1), e->h_other, 1);
 }
 
 /* A memory hint for a decoded event the consume task will apply soon: its bytes. The event
  * (1.2 KB) was decoded, and cleared up to its text, by another thread, so its cache lines sit
  * in the other core's cache; the apply reads them one after the other, each a cross-core
  * transfer that the hardware does not start ahead. A hint only: cannot fail, changes nothing. */
-static void s_hint_event(const oms_event_t *ev)
+static inline __attribute__((always_inline)) void s_hint_event(const oms_event_t *ev)
 {
+    /* Unrolled: a prefetch per line and nothing else (the loop cost four instructions a line,
+     * on the pass's critical path). Always inline: GCC 12 may drop a call to a function made
+     * only of prefetches (see s_prefetch_h in projections/table.c). */
     const char *q = (const char *)ev;
+#pragma GCC unroll 32
     for (size_t off = 0; off < sizeof *ev; off += 64)
         __builtin_prefetch(q + off);
 }
@@ -420,6 +446,7 @@ static void s_process(pass_t *p, chunk_t *c)
             return;
         } else {
             e->ev = &c->evs[i];
+            s_hint_keys(e, e->ev);
         }
     }
 }
@@ -450,10 +477,10 @@ static bool s_consume(pass_t *p, chunk_t *c)
     if (st) {
         for (uint32_t i = 0; i < c->n_good; i++)
             if (c->e[i].ev)
-                s_hint(st, c->e[i].ev, 1);
+                s_hint(st, &c->e[i], 1);
         for (uint32_t i = 0; i < c->n_good && i < PASS_HINT_AHEAD; i++)
             if (c->e[i].ev)
-                s_hint(st, c->e[i].ev, 2);
+                s_hint(st, &c->e[i], 2);
         for (uint32_t i = 0; i < c->n_good && i < PASS_EV_AHEAD; i++)
             if (c->e[i].ev)
                 s_hint_event(c->e[i].ev);
@@ -496,7 +523,7 @@ static bool s_consume(pass_t *p, chunk_t *c)
         }
         if (cfg->eng) {
             if (st && i + PASS_HINT_AHEAD < c->n_good && c->e[i + PASS_HINT_AHEAD].ev)
-                s_hint(st, c->e[i + PASS_HINT_AHEAD].ev, 2);
+                s_hint(st, &c->e[i + PASS_HINT_AHEAD], 2);
             if (i + PASS_EV_AHEAD < c->n_good && c->e[i + PASS_EV_AHEAD].ev)
                 s_hint_event(c->e[i + PASS_EV_AHEAD].ev);
             int rc = e->ev ? s_apply_ev(cfg->eng, e->seq, e->ts_ns, e->ev, why, sizeof why)
