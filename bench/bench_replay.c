@@ -273,6 +273,9 @@ static double s_raw(const char *dir, uint64_t *n_out)
         rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
         rocksdb_readoptions_set_fill_cache(ro, 0);
         rocksdb_readoptions_set_readahead_size(ro, 2u << 20);
+        /* As the log's readers do (eventlog.c, s_no_perf_counts): no per-step perf counters.
+         * Set here, not inherited, so the first round's baseline is like the later ones. */
+        rocksdb_set_perf_level(rocksdb_disable);
         int64_t t0 = oms_clock_mono_ns();
         double c0 = s_cpu_s();
         rocksdb_iterator_t *it = rocksdb_create_iterator_cf(db, ro, ev);
