@@ -138,6 +138,13 @@ uint64_t oms_engine_head(const oms_engine_t *self);
  * rebuild and the replay tool. 0, or proj_apply's error (OMS_ERR_STATE for a log the handlers
  * could not have produced). The batch is committed at once. */
 int oms_engine_apply_event(oms_engine_t *self, uint64_t seq, int64_t ts_ns, const oms_event_t *ev);
+/* The same as oms_engine_apply_event without the batch journal, for a rebuild that stops at the
+ * first refusal (the replay tool): cheaper, but a refused event may be half applied, so on any
+ * error other than a seq out of order (OMS_ERR_STATE with nothing changed) the engine is spent:
+ * the state it shows is undefined and every later apply, process, load, reserve and
+ * oms_engine_rows returns OMS_ERR_STATE. Only destroy it then. */
+int oms_engine_replay_event(oms_engine_t *self, uint64_t seq, int64_t ts_ns,
+                            const oms_event_t *ev);
 
 /* Encodes every projection row of the current state (for rebuild comparisons): calls fn for
  * each (cf, key, value) in a fixed order. 0 or the first non-zero fn result / error. */

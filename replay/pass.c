@@ -16,7 +16,8 @@
  *            envelope, then decode its event and hash the keys of the records it will touch
  *            (for the consume task's memory hints)
  *   consume  (one thread at a time, in seq order) the checks that need the previous event
- *            (sequencer time), the anchor, then oms_engine_apply_event, and the report
+ *            (sequencer time), the anchor, then oms_engine_replay_event (no batch journal:
+ *            the pass stops at the first refusal and its state is thrown away), and the report
  *
  * Every thread (the caller included) loops taking the most urgent task available: consume
  * (the sequential part), then read, then process; a thread that finds nothing to do sleeps.
@@ -165,11 +166,12 @@ static int s_decode(uint64_t seq, const uint8_t *body, size_t len, oms_arena_t *
     return 0;
 }
 
-/* Applies a decoded event. 0, or proj_apply's errors with the reason in why. */
+/* Applies a decoded event. 0, or proj_apply's errors with the reason in why; after an error
+ * the engine is spent (oms_engine_replay_event) and the pass ends. */
 static int s_apply_ev(oms_engine_t *eng, uint64_t seq, int64_t ts_ns, const oms_event_t *ev,
                       char *why, size_t cap)
 {
-    int rc = oms_engine_apply_event(eng, seq, ts_ns, ev);
+    int rc = oms_engine_replay_event(eng, seq, ts_ns, ev);
     if (rc)
         snprintf(why, cap, "seq %" PRIu64 " (%s): the projections refuse it: %s", seq,
                  oms_event_type_name(ev->type), oms_strerror(rc));

@@ -1067,6 +1067,126 @@ static void test_engine_stored_rows_equal_live_state(void **state)
     tu_rmrf(dir);
 }
 
+/* oms_engine_rows callback: counts rows. */
+static int s_count_row(void *ctx, evlog_cf_t cf, const uint8_t *key, size_t klen,
+                       const uint8_t *val, size_t vlen)
+{
+    (void)cf, (void)key, (void)klen, (void)val, (void)vlen;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* The replay tool's entry point (no batch journal) gives the same state as the journaled one,
+ * event by event over a log with fills, a bust, a block, an allocation, an instrument update and
+ * an end of day; a seq out of order is refused and changes nothing; a refused event spends the
+ * engine (its state may be half changed): every later call that reads or changes the state is
+ * refused, while the journaled engine, given the same event, stays as it was. */
+static void test_engine_replay_event_matches_apply_and_spends_on_refusal(void **state)
+{
+    (void)state;
+    const char *dir = tu_mkdtemp(0, "engine-replay-ev");
+    fx_t f;
+    fx_init(&f, dir);
+    fx_setup(&f);
+    fx_ok(&f, "pm", fx_new_order("S1", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "10"));
+    fx_ok(&f, "venue", fx_fill("S1", "e1", "60", "10"));
+    fx_ok(&f, "venue", fx_fill("S1", "e2", "40", "11"));
+    oms_cmd_t b = fx_simple(OMS_CMD_TRADE_BUST, "S1");
+    oms_strlcpy(b.u.report.h.exec_id, "b1", OMS_ID_CAP);
+    oms_strlcpy(b.u.report.ref_exec_id, "e1", OMS_ID_CAP);
+    fx_ok(&f, "venue", b);
+    oms_alloc_instr_t ins[2] = {{"ACC2", true, D("2")}, {"ACC3", true, D("1")}};
+    fx_ok(&f, "pm", s_block("BK", "300", ins, 2));
+    fx_ok(&f, "venue", fx_fill("BK", "k1", "300", "50"));
+    oms_cmd_t a = fx_simple(OMS_CMD_ALLOCATE, "BK");
+    oms_strlcpy(a.u.allocate.alloc_id, "A", OMS_ID_CAP);
+    fx_ok(&f, "ops", a);
+    oms_cmd_t e;
+    memset(&e, 0, sizeof e);
+    e.type = OMS_CMD_END_OF_DAY;
+    oms_strlcpy(e.u.eod.trade_date, "2026-11-21", OMS_DATE_CAP);
+    fx_ok(&f, "ops", e);
+
+    oms_engine_opts_t o;
+    oms_engine_opts_default(&o);
+    oms_engine_t *journaled = oms_engine_new(&o, 0), *replayed = oms_engine_new(&o, 0);
+    assert_non_null(journaled);
+    assert_non_null(replayed);
+    oms_arena_t arena;
+    assert_int_equal(oms_arena_init(&arena, 1u << 20), 0);
+    evlog_iter_t *it = NULL;
+    assert_int_equal(evlog_iter_new(f.log, 1, &it), 0);
+    uint64_t seq = 0;
+    const uint8_t *v;
+    size_t len;
+    int rc, n = 0;
+    oms_event_t fill; /* the first fill, applied again at the end (a duplicate exec id) */
+    int64_t fill_ts = 0;
+    bool have_fill = false;
+    oms_arena_t fill_arena;
+    assert_int_equal(oms_arena_init(&fill_arena, 1u << 16), 0);
+    while ((rc = evlog_iter_next(it, &seq, &v, &len)) == 1) {
+        evlog_record_t rec;
+        assert_int_equal(evlog_record_parse(v, len, &rec), 0);
+        oms_event_t ev;
+        oms_arena_reset(&arena);
+        assert_int_equal(codec_decode_event(rec.body, rec.body_len, &arena, &ev), 0);
+        if (n == 0) /* out of order: refused, and the engine is not spent by it */
+            assert_int_equal(oms_engine_replay_event(replayed, seq + 1, rec.ts_ns, &ev),
+                             OMS_ERR_STATE);
+        assert_int_equal(oms_engine_apply_event(journaled, seq, rec.ts_ns, &ev), 0);
+        assert_int_equal(oms_engine_replay_event(replayed, seq, rec.ts_ns, &ev), 0);
+        if (!have_fill && ev.type == OMS_EV_ORDER_FILLED) {
+            assert_int_equal(codec_decode_event(rec.body, rec.body_len, &fill_arena, &fill), 0);
+            fill_ts = rec.ts_ns;
+            have_fill = true;
+        }
+        n++;
+    }
+    assert_int_equal(rc, 0);
+    evlog_iter_destroy(&it);
+    assert_true(n > 10);
+    assert_true(have_fill);
+    assert_int_equal(oms_engine_head(replayed), oms_engine_head(f.eng));
+    size_t la = 0, lb = 0, lc = 0;
+    uint8_t *ra = fx_rows(journaled, &la), *rb = fx_rows(replayed, &lb);
+    assert_true(la > 0);
+    assert_int_equal(la, lb);
+    assert_memory_equal(ra, rb, la);
+
+    /* The same fill again: both refuse it; the journaled engine is unchanged and goes on. */
+    uint64_t next = oms_engine_head(replayed) + 1;
+    assert_int_equal(oms_engine_apply_event(journaled, next, fill_ts, &fill), OMS_ERR_STATE);
+    uint8_t *rc2 = fx_rows(journaled, &lc);
+    assert_int_equal(lc, la);
+    assert_memory_equal(rc2, ra, la);
+    assert_int_equal(oms_engine_replay_event(replayed, next, fill_ts, &fill), OMS_ERR_STATE);
+    assert_int_equal(oms_engine_head(replayed), next - 1);
+    /* Spent: nothing more, not even a read of its rows. */
+    oms_event_t eod;
+    memset(&eod, 0, sizeof eod);
+    eod.type = OMS_EV_END_OF_DAY_PROCESSED;
+    oms_strlcpy(eod.u.eod.trade_date, "2026-11-22", OMS_DATE_CAP);
+    assert_int_equal(oms_engine_apply_event(journaled, next, fill_ts, &eod), 0);
+    assert_int_equal(oms_engine_replay_event(replayed, next, fill_ts, &eod), OMS_ERR_STATE);
+    assert_int_equal(oms_engine_apply_event(replayed, next, fill_ts, &eod), OMS_ERR_STATE);
+    assert_int_equal(oms_engine_reserve(replayed, PROJ_T_ORDER, 10), OMS_ERR_STATE);
+    assert_int_equal(oms_engine_rows(replayed, s_count_row, &n), OMS_ERR_STATE);
+    oms_batch_t out;
+    oms_cmd_t c = fx_simple(OMS_CMD_CANCEL_ORDER, "S1");
+    assert_int_equal(oms_engine_process(replayed, &c, 1, fill_ts, &out), OMS_ERR_STATE);
+
+    free(ra);
+    free(rb);
+    free(rc2);
+    oms_arena_free(&arena);
+    oms_arena_free(&fill_arena);
+    oms_engine_destroy(&journaled);
+    oms_engine_destroy(&replayed);
+    fx_free(&f);
+    tu_rmrf(dir);
+}
+
 /* Order strings (texts, ClOrdIDs, venue ids, principals) live in the state's text store, which
  * a rollback cuts back: strings written by a rolled-back batch disappear, strings of earlier
  * batches survive the reuse of that space, and a restart (state from rows) gives the same. */
@@ -1538,6 +1658,7 @@ int main(void)
         cmocka_unit_test(test_engine_overfill_is_recorded_not_clipped),
         cmocka_unit_test(test_engine_request_reject_restores_status_for_current_cum),
         cmocka_unit_test(test_engine_stored_rows_equal_live_state),
+        cmocka_unit_test(test_engine_replay_event_matches_apply_and_spends_on_refusal),
         cmocka_unit_test(test_engine_on_demand_restart_keeps_only_working_orders),
         cmocka_unit_test(test_engine_on_demand_duplicate_order_id),
         cmocka_unit_test(test_engine_on_demand_commands_naming_an_order),
