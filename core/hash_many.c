@@ -79,13 +79,11 @@ static uint64_t s_ror64(uint64_t x, unsigned n)
     return (x >> n) | (x << (64 - n));
 }
 
-/* Compresses one 128-byte block into h: t is the byte count including this block, last marks
- * the message's final block (RFC 7693, F). */
-static void s_compress1(uint64_t h[8], const uint8_t block[128], uint64_t t, bool last)
+/* Compresses one 128-byte block, as its 16 message words m, into h: t is the byte count
+ * including this block, last marks the message's final block (RFC 7693, F). */
+static void s_compress1m(uint64_t h[8], const uint64_t m[16], uint64_t t, bool last)
 {
-    uint64_t m[16], v[16];
-    for (unsigned i = 0; i < 16; i++)
-        m[i] = s_le64(block + 8 * i);
+    uint64_t v[16];
     for (unsigned i = 0; i < 8; i++) {
         v[i] = h[i];
         v[i + 8] = k_iv[i];
@@ -122,6 +120,40 @@ static void s_compress1(uint64_t h[8], const uint8_t block[128], uint64_t t, boo
         h[i] ^= v[i] ^ v[i + 8];
 }
 
+/* The words of a message's last block p[rest] (rest <= 128), zero-padded, into m[0], m[stride],
+ * ... m[15 * stride]. Read in place, never past p + rest: copying the tail into a zeroed
+ * block on the stack and reading it back in words stalled on store forwarding (a 16-31 byte
+ * tail is copied by two overlapping 16-byte stores that the 8-byte loads straddle): messages
+ * with such tails hashed in twice the time. */
+static inline void s_last_block(const uint8_t *p, size_t rest, uint64_t *m, unsigned stride)
+{
+    unsigned full = (unsigned)(rest / 8), w = 0;
+    for (; w < full; w++)
+        m[w * stride] = s_le64(p + 8 * w);
+    size_t k = rest - 8 * (size_t)full; /* bytes of the partial word, 0..7 */
+    if (k) {
+        uint64_t v = 0;
+        if (rest >= 8) { /* the message's last 8 bytes end with the partial word's k */
+            v = s_le64(p + rest - 8) >> (8 * (8 - k));
+        } else {
+            for (size_t b = 0; b < k; b++)
+                v |= (uint64_t)p[b] << (8 * b);
+        }
+        m[w++ * stride] = v;
+    }
+    for (; w < 16; w++)
+        m[w * stride] = 0;
+}
+
+/* s_compress1m on the block's 16 little-endian words. */
+static void s_compress1(uint64_t h[8], const uint8_t block[128], uint64_t t, bool last)
+{
+    uint64_t m[16];
+    for (unsigned i = 0; i < 16; i++)
+        m[i] = s_le64(block + 8 * i);
+    s_compress1m(h, m, t, last);
+}
+
 static void s_mid_init(oms_hash_mid_t *mid)
 {
     for (unsigned i = 0; i < 8; i++)
@@ -141,11 +173,10 @@ void oms_hash_finish(const oms_hash_mid_t *mid, const uint8_t *rest, size_t len,
         rest += 128;
         len -= 128;
     }
-    uint8_t block[128] = {0};
-    if (len)
-        memcpy(block, rest, len);
+    uint64_t m[16];
+    s_last_block(rest, len, m, 1);
     t += len;
-    s_compress1(h, block, t, true);
+    s_compress1m(h, m, t, true);
     for (unsigned w = 0; w < OMS_HASH_LEN / 8; w++)
         for (unsigned b = 0; b < 8; b++)
             out->bytes[8 * w + b] = (uint8_t)(h[w] >> (8 * b));
@@ -206,11 +237,7 @@ static unsigned s_step_in(lanes_t *s, unsigned lanes, uint64_t *m, uint64_t *t, 
             t[l] = s->off[l] + 128;
             f[l] = 0;
         } else { /* the last block (empty for an empty message), zero-padded */
-            uint8_t block[128] = {0};
-            if (rest)
-                memcpy(block, p, rest);
-            for (unsigned w = 0; w < 16; w++)
-                m[w * lanes + l] = s_le64(block + 8 * w);
+            s_last_block(p, rest, m + l, lanes);
             t[l] = s->len[s->cur[l]];
             f[l] = ~0ull;
         }
