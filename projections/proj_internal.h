@@ -13,17 +13,30 @@
 #define TBL_CHUNK       (1u << TBL_CHUNK_SHIFT) /* records per chunk */
 #define TBL_KEY_CAP     (3 * OMS_ID_CAP + 4)    /* composite keys: up to three ids and separators */
 
+/* Key storage: every record has a key slot of key_inl bytes in its chunk's key array. A key
+ * shorter than the slot is kept in it, NUL-terminated, and the slot's last byte is 0; a longer
+ * one goes to the table's overflow store (blocks of TBL_OVF_BLOCK bytes that never move), and
+ * the slot holds its address, store position (8 bytes each) and length (4), with the last byte
+ * 1. Ids are usually far
+ * shorter than their limit (OMS_LIMIT_ID_LEN), so slots sized for the limit were most of the
+ * key memory: 130 bytes for an execution's key of about 15. */
+#define TBL_OVF_BLOCK (64u * 1024u)
+
 /* One table. Records live in chunks that never move; the index is found by linear probing on
  * the key's hash (see slots). */
 typedef struct {
     size_t rec_size;     /* bytes of one record */
-    size_t key_cap;      /* bytes of one key slot (longest key + NUL), at most TBL_KEY_CAP */
+    size_t key_cap;      /* longest key + NUL the table takes, at most TBL_KEY_CAP */
+    size_t key_inl;      /* bytes of one key slot (see "Key storage"), at most key_cap */
     uint32_t max;        /* capacity limit */
     uint32_t n;          /* records in use */
     uint8_t **chunks;    /* chunk pointers */
     uint32_t n_chunks;   /* allocated chunks */
     uint32_t chunks_cap; /* capacity of the chunks array */
-    char **keys;         /* per chunk: key_cap bytes of key per record */
+    char **keys;         /* per chunk: key_inl bytes of key slot per record */
+    char **ovf;          /* the overflow store's blocks (kept for reuse after a truncation) */
+    uint32_t n_ovf, ovf_cap; /* blocks allocated, capacity of ovf */
+    uint64_t ovf_used;   /* position of the next overflow key: block * TBL_OVF_BLOCK + offset */
     uint32_t *epoch;     /* per record: the batch epoch that last journaled it (grown with n) */
     uint32_t epoch_cap;  /* capacity of epoch */
     uint64_t *slots;     /* the index: (high 32 bits of the key's hash) << 32 | (record + 1);
@@ -36,7 +49,8 @@ typedef struct {
                             whole when allocated (0 = none: the daemon's tables) */
 } tbl_t;
 
-int tbl_init(tbl_t *t, size_t rec_size, uint32_t max, size_t key_cap);
+/* key_inl: the key slot's size (more than 20 bytes, at most key_cap). */
+int tbl_init(tbl_t *t, size_t rec_size, uint32_t max, size_t key_cap, size_t key_inl);
 void tbl_free(tbl_t *t);
 void *tbl_rec(const tbl_t *t, uint32_t idx);
 const char *tbl_key(const tbl_t *t, uint32_t idx);

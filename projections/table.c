@@ -29,12 +29,14 @@ static uint64_t s_slot(uint32_t h, uint32_t idx)
     return (uint64_t)h << 32 | (uint64_t)(idx + 1);
 }
 
-int tbl_init(tbl_t *t, size_t rec_size, uint32_t max, size_t key_cap)
+int tbl_init(tbl_t *t, size_t rec_size, uint32_t max, size_t key_cap, size_t key_inl)
 {
     assert(key_cap > 0 && key_cap <= TBL_KEY_CAP);
+    assert(key_inl > 2 * sizeof(uint64_t) + sizeof(uint32_t) && key_inl <= key_cap);
     memset(t, 0, sizeof *t);
     t->rec_size = rec_size;
     t->key_cap = key_cap;
+    t->key_inl = key_inl;
     t->max = max;
     t->n_slots = 64;
     t->slots = calloc(t->n_slots, sizeof *t->slots);
@@ -49,6 +51,9 @@ void tbl_free(tbl_t *t)
     }
     free(t->chunks);
     free(t->keys);
+    for (uint32_t b = 0; b < t->n_ovf; b++)
+        free(t->ovf[b]);
+    free(t->ovf);
     free(t->epoch);
     free(t->slots);
     memset(t, 0, sizeof *t);
@@ -60,10 +65,31 @@ void *tbl_rec(const tbl_t *t, uint32_t idx)
     return t->chunks[idx >> TBL_CHUNK_SHIFT] + (size_t)(idx & (TBL_CHUNK - 1)) * t->rec_size;
 }
 
+/* Record idx's key slot (see "Key storage" in proj_internal.h). */
+static inline const char *s_kslot(const tbl_t *t, uint32_t idx)
+{
+    return t->keys[idx >> TBL_CHUNK_SHIFT] + (size_t)(idx & (TBL_CHUNK - 1)) * t->key_inl;
+}
+
+/* True when slot s holds an overflow key's address instead of the key. */
+static inline bool s_is_ovf(const tbl_t *t, const char *s)
+{
+    return s[t->key_inl - 1] != 0;
+}
+
+/* The overflow key a slot points to. */
+static inline const char *s_ovf_key(const char *s)
+{
+    const char *p;
+    memcpy(&p, s, sizeof p);
+    return p;
+}
+
 const char *tbl_key(const tbl_t *t, uint32_t idx)
 {
     assert(idx < t->n);
-    return t->keys[idx >> TBL_CHUNK_SHIFT] + (size_t)(idx & (TBL_CHUNK - 1)) * t->key_cap;
+    const char *s = s_kslot(t, idx);
+    return s_is_ovf(t, s) ? s_ovf_key(s) : s;
 }
 
 /* True when the stored key k (NUL-terminated in its slot) is key[klen]. Inline, eight bytes at
@@ -86,6 +112,18 @@ static inline bool s_key_eq(const char *k, const char *key, size_t klen)
     return k[klen] == '\0';
 }
 
+/* True when record idx's key is key[klen]. A key that fits a slot is only ever kept in one,
+ * and a longer one only in the overflow store, so the length decides which to read. */
+static inline bool s_rec_key_eq(const tbl_t *t, uint32_t idx, const char *key, size_t klen)
+{
+    const char *s = s_kslot(t, idx);
+    if (klen < t->key_inl)
+        return !s_is_ovf(t, s) && s_key_eq(s, key, klen);
+    uint32_t len; /* an overflow key's length: its bytes end there */
+    memcpy(&len, s + 2 * sizeof(uint64_t), sizeof len);
+    return s_is_ovf(t, s) && len == klen && memcmp(s_ovf_key(s), key, klen) == 0;
+}
+
 uint32_t tbl_find(const tbl_t *t, const char *key, size_t klen)
 {
     if (klen >= t->key_cap)
@@ -98,7 +136,7 @@ uint32_t tbl_find(const tbl_t *t, const char *key, size_t klen)
             return PROJ_NIL;
         if ((uint32_t)(s >> 32) == h) {
             uint32_t idx = (uint32_t)s - 1;
-            if (s_key_eq(tbl_key(t, idx), key, klen))
+            if (s_rec_key_eq(t, idx, key, klen))
                 return idx;
         }
     }
@@ -122,7 +160,7 @@ static inline __attribute__((always_inline)) void s_prefetch_h(const tbl_t *tb, 
     uint32_t idx = (uint32_t)s - 1;
     if (idx >= tb->n)
         return;
-    __builtin_prefetch(tbl_key(tb, idx));
+    __builtin_prefetch(s_kslot(tb, idx)); /* (an overflow key is not chased) */
     const char *rec = tbl_rec(tb, idx);
     for (size_t off = 0; off < tb->rec_size; off += 64)
         __builtin_prefetch(rec + off);
@@ -268,6 +306,34 @@ int tbl_reserve(tbl_t *t, uint32_t n)
     return rc;
 }
 
+/* Room for len bytes (at most TBL_OVF_BLOCK) in the overflow store; *pos gets where they start
+ * (for tbl_truncate). NULL when a block cannot be allocated (nothing changed). */
+static char *s_ovf_alloc(tbl_t *t, size_t len, uint64_t *pos)
+{
+    assert(len <= TBL_OVF_BLOCK);
+    uint64_t b = t->ovf_used / TBL_OVF_BLOCK, off = t->ovf_used % TBL_OVF_BLOCK;
+    if (off + len > TBL_OVF_BLOCK) { /* the rest of this block stays unused */
+        b++;
+        off = 0;
+    }
+    if (b >= t->n_ovf) {
+        if (t->n_ovf == t->ovf_cap) {
+            uint32_t cap = t->ovf_cap ? t->ovf_cap * 2 : 8;
+            char **nb = realloc(t->ovf, cap * sizeof *nb);
+            if (nb == NULL)
+                return NULL;
+            t->ovf = nb;
+            t->ovf_cap = cap;
+        }
+        if ((t->ovf[t->n_ovf] = malloc(TBL_OVF_BLOCK)) == NULL)
+            return NULL;
+        t->n_ovf++;
+    }
+    *pos = b * TBL_OVF_BLOCK + off;
+    t->ovf_used = *pos + len;
+    return t->ovf[b] + off;
+}
+
 uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
 {
     if (t->n >= t->max || klen >= t->key_cap)
@@ -283,7 +349,7 @@ uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
          * into the cache anyway) and a key slot is read only up to its NUL, so zeroing a whole
          * chunk up front would touch every byte twice. */
         t->chunks[c] = malloc((size_t)TBL_CHUNK * t->rec_size);
-        t->keys[c] = malloc((size_t)TBL_CHUNK * t->key_cap);
+        t->keys[c] = malloc((size_t)TBL_CHUNK * t->key_inl);
         if (!t->chunks[c] || !t->keys[c]) {
             free(t->chunks[c]);
             free(t->keys[c]);
@@ -291,17 +357,32 @@ uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
         }
         if (idx < t->prefault) { /* a rebuild's hint: these records are coming */
             s_populate(t->chunks[c], (size_t)TBL_CHUNK * t->rec_size);
-            s_populate(t->keys[c], (size_t)TBL_CHUNK * t->key_cap);
+            s_populate(t->keys[c], (size_t)TBL_CHUNK * t->key_inl);
         }
         t->n_chunks = c + 1;
     }
     if (idx >= t->epoch_cap && s_epoch_cap(t, t->epoch_cap ? t->epoch_cap * 2 : 1024) != 0)
         return PROJ_NIL;
+    char *slot = (char *)s_kslot(t, idx);
+    if (klen < t->key_inl) {
+        memcpy(slot, key, klen);
+        slot[klen] = '\0';
+        slot[t->key_inl - 1] = 0;
+    } else {
+        uint64_t pos;
+        char *k = s_ovf_alloc(t, klen + 1, &pos);
+        if (k == NULL)
+            return PROJ_NIL;
+        memcpy(k, key, klen);
+        k[klen] = '\0';
+        uint32_t len = (uint32_t)klen;
+        memcpy(slot, &k, sizeof k);
+        memcpy(slot + sizeof(uint64_t), &pos, sizeof pos);
+        memcpy(slot + 2 * sizeof(uint64_t), &len, sizeof len);
+        slot[t->key_inl - 1] = 1;
+    }
     t->n = idx + 1;
     memset(tbl_rec(t, idx), 0, t->rec_size);
-    char *k = (char *)tbl_key(t, idx);
-    memcpy(k, key, klen);
-    k[klen] = '\0';
     t->epoch[idx] = 0;
     s_place(t, s_slot(s_hash(key, klen), idx));
     return idx;
@@ -336,6 +417,12 @@ void tbl_truncate(tbl_t *t, uint32_t n)
     while (t->n > n) {
         uint32_t idx = t->n - 1;
         s_unindex(t, idx);
+        const char *s = s_kslot(t, idx);
+        if (s_is_ovf(t, s)) { /* overflow keys were stored in record order: cut back to it */
+            uint64_t pos;
+            memcpy(&pos, s + sizeof(uint64_t), sizeof pos);
+            t->ovf_used = pos;
+        }
         t->n = idx;
     }
 }
@@ -372,9 +459,8 @@ static const uint32_t s_rec_max[PROJ_T_COUNT_] = {
     [PROJ_T_PART] = PROJ_MAX_PARTS,
 };
 
-/* Key slot sizes: one id, two ids joined (proj_key2), or up to three (limits, parts). Every key
- * a table is given fits (ids are at most OMS_LIMIT_ID_LEN), so a smaller slot changes no
- * lookup's result; it keeps the per-record key memory to what the table needs. */
+/* Longest keys: one id, two ids joined (proj_key2), or up to three (limits, parts). Every key
+ * a table is given fits (ids are at most OMS_LIMIT_ID_LEN). */
 static const size_t s_key_caps[PROJ_T_COUNT_] = {
     [PROJ_T_INSTRUMENT] = OMS_ID_CAP,      [PROJ_T_ACCOUNT] = OMS_ID_CAP,
     [PROJ_T_PRINCIPAL] = OMS_ID_CAP,       [PROJ_T_LIMITS] = TBL_KEY_CAP,
@@ -384,6 +470,14 @@ static const size_t s_key_caps[PROJ_T_COUNT_] = {
     [PROJ_T_ALLOC] = 2 * OMS_ID_CAP,       [PROJ_T_PART] = TBL_KEY_CAP,
 };
 
+/* Key slot sizes (see "Key storage" in proj_internal.h): 32 bytes for one id (ids of up to 31
+ * bytes in place), 48 for two joined (an execution's venue and exec id), 64 for three. A key
+ * that does not fit costs its length + 1 in the overflow store beside the slot. */
+static size_t s_key_slot(size_t key_cap)
+{
+    return key_cap <= OMS_ID_CAP ? 32 : key_cap <= 2 * OMS_ID_CAP ? 48 : 64;
+}
+
 proj_state_t *proj_new(void)
 {
     proj_state_t *st = calloc(1, sizeof *st);
@@ -391,7 +485,8 @@ proj_state_t *proj_new(void)
         return NULL;
     st->epoch = 1;
     for (int i = 0; i < PROJ_T_COUNT_; i++) {
-        if (tbl_init(&st->t[i], s_rec_sizes[i], s_rec_max[i], s_key_caps[i]) != 0) {
+        if (tbl_init(&st->t[i], s_rec_sizes[i], s_rec_max[i], s_key_caps[i],
+                     s_key_slot(s_key_caps[i])) != 0) {
             proj_destroy(&st);
             return NULL;
         }

@@ -1061,6 +1061,79 @@ static void test_projections_dirty_names_each_record_once(void **state)
     proj_destroy(&st);
 }
 
+/* ---- key storage ---------------------------------------------------------------------------- */
+
+/* Key i (below 26^3) of a family where shorter keys are prefixes of longer ones, of length
+ * len: i is written in base 26 into its last three bytes, so keys of one length differ. */
+static size_t s_key_of(char *out, size_t len, uint32_t i)
+{
+    for (size_t b = 0; b < len; b++) {
+        size_t d = len - 1 - b; /* digit d of i, from the last byte */
+        uint32_t add = d < 3 ? (d == 0 ? i : d == 1 ? i / 26 : i / 676) % 26 : 0;
+        out[b] = (char)('a' + (b * 7 + add) % 26);
+    }
+    out[len] = '\0';
+    return len;
+}
+
+/* Keys of every length a table takes, in its slot or in the overflow store: each is found as
+ * itself and never as a prefix or an extension of another; a key too long is refused; a
+ * rolled-back batch's keys vanish and the overflow store is reused from where the batch began;
+ * thousands of long keys span several overflow blocks and stay where they were. */
+static void test_projections_table_keys_at_every_length(void **state)
+{
+    (void)state;
+    static const proj_table_t tabs[] = {PROJ_T_ORDER, PROJ_T_EXEC, PROJ_T_PART};
+    for (size_t ti = 0; ti < sizeof tabs / sizeof tabs[0]; ti++) {
+        proj_state_t *st = proj_new();
+        assert_non_null(st);
+        tbl_t *tb = &st->t[tabs[ti]];
+        size_t cap = tb->key_cap;
+        char k[TBL_KEY_CAP + 8];
+        /* one key of every length, committed */
+        proj_begin(st);
+        for (size_t len = 1; len < cap; len++)
+            assert_int_equal(proj_create(st, tabs[ti], k, s_key_of(k, len, 0)), len - 1);
+        assert_int_equal(proj_create(st, tabs[ti], k, s_key_of(k, cap, 0)), PROJ_NIL);
+        proj_commit(st);
+        for (size_t len = 1; len < cap; len++) {
+            s_key_of(k, len, 0);
+            assert_int_equal(tbl_find(tb, k, len), len - 1);
+            assert_string_equal(tbl_key(tb, (uint32_t)(len - 1)), k);
+            s_key_of(k, len, 1); /* the same length, another last byte: absent */
+            assert_int_equal(tbl_find(tb, k, len), PROJ_NIL);
+        }
+        uint64_t ovf_before = tb->ovf_used;
+        assert_true(ovf_before > 0); /* the longest keys did not fit their slots */
+        uint32_t n_before = tb->n;
+        /* a batch of long keys, rolled back: gone, and the store is back where it was */
+        proj_begin(st);
+        for (uint32_t i = 0; i < 3000; i++)
+            assert_int_not_equal(proj_create(st, tabs[ti], k, s_key_of(k, cap - 1, i + 2)),
+                                 PROJ_NIL);
+        assert_true(tb->n_ovf > 1);
+        proj_rollback(st);
+        assert_int_equal(tb->n, n_before);
+        assert_int_equal(tb->ovf_used, ovf_before);
+        for (uint32_t i = 0; i < 3000; i++)
+            assert_int_equal(tbl_find(tb, k, s_key_of(k, cap - 1, i + 2)), PROJ_NIL);
+        /* the same space reused by other keys, committed, all found, the old ones intact */
+        proj_begin(st);
+        for (uint32_t i = 0; i < 3000; i++)
+            assert_int_equal(proj_create(st, tabs[ti], k, s_key_of(k, cap - 2, i + 2)),
+                             n_before + i);
+        proj_commit(st);
+        for (uint32_t i = 0; i < 3000; i++) {
+            size_t len = s_key_of(k, cap - 2, i + 2);
+            assert_int_equal(tbl_find(tb, k, len), n_before + i);
+            assert_string_equal(tbl_key(tb, n_before + i), k);
+        }
+        for (size_t len = 1; len < cap; len++)
+            assert_int_equal(tbl_find(tb, k, s_key_of(k, len, 0)), len - 1);
+        proj_destroy(&st);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1086,6 +1159,7 @@ int main(void)
         cmocka_unit_test(test_projections_split_invalid),
         cmocka_unit_test(test_projections_split_random_property),
         cmocka_unit_test(test_projections_dirty_names_each_record_once),
+        cmocka_unit_test(test_projections_table_keys_at_every_length),
     };
     return cmocka_run_group_tests_name("projections_math", tests, NULL, NULL);
 }
