@@ -1134,6 +1134,34 @@ static void test_projections_table_keys_at_every_length(void **state)
     }
 }
 
+/* proj_key_hash (the replay's hint hashes, found with word reads) is the index's hash of the
+ * key the lookups build (the high half of oms_hash64 of the id, or of two ids joined by 0x1f)
+ * for ids of every length, whatever follows their NUL in the array. */
+static void test_projections_key_hash_at_every_length(void **state)
+{
+    (void)state;
+    char a[OMS_ID_CAP], b[OMS_ID_CAP], joined[2 * OMS_ID_CAP];
+    for (size_t la = 0; la < OMS_ID_CAP; la++) {
+        for (size_t lb = 0; lb < OMS_ID_CAP; lb += (la % 7) + 1) {
+            memset(a, 0x5a, sizeof a); /* garbage after each NUL */
+            memset(b, 0xa5, sizeof b);
+            for (size_t i = 0; i < la; i++)
+                a[i] = (char)('A' + (i * 5 + la) % 26);
+            for (size_t i = 0; i < lb; i++)
+                b[i] = (char)('a' + (i * 3 + lb) % 26);
+            a[la] = '\0';
+            b[lb] = '\0';
+            assert_int_equal(proj_key_hash(PROJ_T_ORDER, a, NULL),
+                             (uint32_t)(oms_hash64(a, la) >> 32));
+            memcpy(joined, a, la);
+            joined[la] = 0x1f;
+            memcpy(joined + la + 1, b, lb);
+            assert_int_equal(proj_key_hash(PROJ_T_EXEC, a, b),
+                             (uint32_t)(oms_hash64(joined, la + 1 + lb) >> 32));
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1160,6 +1188,7 @@ int main(void)
         cmocka_unit_test(test_projections_split_random_property),
         cmocka_unit_test(test_projections_dirty_names_each_record_once),
         cmocka_unit_test(test_projections_table_keys_at_every_length),
+        cmocka_unit_test(test_projections_key_hash_at_every_length),
     };
     return cmocka_run_group_tests_name("projections_math", tests, NULL, NULL);
 }
