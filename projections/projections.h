@@ -263,7 +263,8 @@ void proj_prefetch_clordid(const proj_state_t *st, const char *order_id, const c
  * proj_key_hash is the hash the index keeps for the key the lookups of table t build from a and
  * b (b = NULL for the tables keyed by one id: orders), a pure function of its arguments that
  * reads no state; proj_prefetch_h is proj_prefetch_* given that hash. A hash for another key or
- * table only makes the hint useless. */
+ * table only makes the hint useless. a and b must each be a whole OMS_ID_CAP-byte array (the
+ * id fields of a decoded event or a command): proj_key_hash reads all of it. */
 uint32_t proj_key_hash(proj_table_t t, const char *a, const char *b);
 void proj_prefetch_h(const proj_state_t *st, proj_table_t t, uint32_t h, int stage);
 
