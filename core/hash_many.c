@@ -215,8 +215,10 @@ static size_t s_span(const lanes_t *s, size_t i)
  * and its byte count nb[l] (128 for a whole block, 0 to 128 for a message's last, to be
  * zero-padded; 0 for an idle lane), their byte counters t and final flags f. Returns the mask
  * of lanes with a block this step (0: every message is done). */
-static inline __attribute__((always_inline)) unsigned s_step_in(lanes_t *s, unsigned lanes, const uint8_t **p, unsigned *nb,
-                          uint64_t *t, uint64_t *f, unsigned *fresh)
+#define STEP_INLINE static inline __attribute__((always_inline))
+
+STEP_INLINE unsigned s_step_in(lanes_t *s, unsigned lanes, const uint8_t **p, unsigned *nb,
+                               uint64_t *t, uint64_t *f, unsigned *fresh)
 {
     unsigned active = 0;
     *fresh = 0;
@@ -252,8 +254,8 @@ static inline __attribute__((always_inline)) unsigned s_step_in(lanes_t *s, unsi
 
 /* The lanes' message words of one step, transposed (m[word * lanes + lane]), read with scalar
  * loads (the AVX2 path). */
-static inline __attribute__((always_inline)) void s_gather_words(unsigned lanes, const uint8_t *const *p, const unsigned *nb,
-                           uint64_t *m)
+STEP_INLINE void s_gather_words(unsigned lanes, const uint8_t *const *p, const unsigned *nb,
+                                uint64_t *m)
 {
     for (unsigned l = 0; l < lanes; l++) {
         if (nb[l] == 128) {
@@ -270,7 +272,7 @@ static inline __attribute__((always_inline)) void s_gather_words(unsigned lanes,
 
 /* After a step: lanes whose block was their message's last give their digest, or in absorb
  * mode their state (h holds the state transposed: h[word * lanes + lane]). */
-static inline __attribute__((always_inline)) void s_step_out(lanes_t *s, unsigned lanes, unsigned active, const uint64_t *h)
+STEP_INLINE void s_step_out(lanes_t *s, unsigned lanes, unsigned active, const uint64_t *h)
 {
     for (unsigned l = 0; l < lanes; l++) {
         if (!(active & (1u << l)))
