@@ -13,6 +13,18 @@
 #define TBL_CHUNK       (1u << TBL_CHUNK_SHIFT) /* records per chunk */
 #define TBL_KEY_CAP     (3 * OMS_ID_CAP + 4)    /* composite keys: up to three ids and separators */
 
+/* An append-only store of byte strings in blocks that never move (pointers into it stay valid):
+ * the state's text store (blocks of TEXT_BLOCK) and each table's overflow keys (TBL_OVF_BLOCK).
+ * `used` is block * block size + offset; a rollback sets it back (the blocks are kept for
+ * reuse). */
+#define TEXT_BLOCK (256u * 1024u)
+typedef struct {
+    char **blocks;     /* the blocks */
+    uint32_t n_blocks; /* allocated */
+    uint32_t cap;      /* capacity of blocks */
+    uint64_t used;     /* position of the next string */
+} text_store_t;
+
 /* Key storage: every record has a key slot of key_inl bytes in its chunk's key array. A key
  * shorter than the slot is kept in it, NUL-terminated, and the slot's last byte is 0; a longer
  * one goes to the table's overflow store (blocks of TBL_OVF_BLOCK bytes that never move), and
@@ -34,9 +46,7 @@ typedef struct {
     uint32_t n_chunks;   /* allocated chunks */
     uint32_t chunks_cap; /* capacity of the chunks array */
     char **keys;         /* per chunk: key_inl bytes of key slot per record */
-    char **ovf;          /* the overflow store's blocks (kept for reuse after a truncation) */
-    uint32_t n_ovf, ovf_cap; /* blocks allocated, capacity of ovf */
-    uint64_t ovf_used;   /* position of the next overflow key: block * TBL_OVF_BLOCK + offset */
+    text_store_t ovf;    /* the keys too long for a slot (blocks of TBL_OVF_BLOCK) */
     uint32_t *epoch;     /* per record: the batch epoch that last journaled it (grown with n) */
     uint32_t epoch_cap;  /* capacity of epoch */
     uint64_t *slots;     /* the index: (high 32 bits of the key's hash) << 32 | (record + 1);
@@ -74,20 +84,12 @@ typedef struct {
     size_t off;          /* offset of the saved bytes in the journal buffer; SIZE_MAX if created */
 } jrnl_entry_t;
 
-/* The text store: NUL-terminated strings appended in blocks that never move. `used` is
- * block * TEXT_BLOCK + offset; a rollback sets it back (the blocks are kept for reuse). */
-#define TEXT_BLOCK (256u * 1024u)
-typedef struct {
-    char **blocks;     /* TEXT_BLOCK bytes each */
-    uint32_t n_blocks; /* allocated */
-    uint32_t cap;      /* capacity of blocks */
-    uint64_t used;     /* position of the next string */
-} text_store_t;
 
 struct proj_state {
     uint32_t n_limits[4];                   /* limits records per oms_limit_scope_t (a new
                                                order's checks skip scopes that have none) */
-    text_store_t text;                      /* order texts (see projections.h) */
+    text_store_t text;                      /* order texts (see projections.h), blocks of
+                                               TEXT_BLOCK */
     uint64_t text_at_begin;                 /* text.used at proj_begin */
     tbl_t t[PROJ_T_COUNT_];                 /* the tables */
     bool in_batch;                          /* between begin and commit/rollback */

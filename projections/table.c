@@ -51,9 +51,9 @@ void tbl_free(tbl_t *t)
     }
     free(t->chunks);
     free(t->keys);
-    for (uint32_t b = 0; b < t->n_ovf; b++)
-        free(t->ovf[b]);
-    free(t->ovf);
+    for (uint32_t b = 0; b < t->ovf.n_blocks; b++)
+        free(t->ovf.blocks[b]);
+    free(t->ovf.blocks);
     free(t->epoch);
     free(t->slots);
     memset(t, 0, sizeof *t);
@@ -335,32 +335,33 @@ int tbl_reserve(tbl_t *t, uint32_t n)
     return rc;
 }
 
-/* Room for len bytes (at most TBL_OVF_BLOCK) in the overflow store; *pos gets where they start
- * (for tbl_truncate). NULL when a block cannot be allocated (nothing changed). */
-static char *s_ovf_alloc(tbl_t *t, size_t len, uint64_t *pos)
+/* Room for len bytes (at most block) in store ts of blocks of `block` bytes; *pos gets where
+ * they start (a rollback or truncation sets ts->used back to it). NULL when a block cannot be
+ * allocated (nothing changed). */
+static char *s_store_alloc(text_store_t *ts, size_t block, size_t len, uint64_t *pos)
 {
-    assert(len <= TBL_OVF_BLOCK);
-    uint64_t b = t->ovf_used / TBL_OVF_BLOCK, off = t->ovf_used % TBL_OVF_BLOCK;
-    if (off + len > TBL_OVF_BLOCK) { /* the rest of this block stays unused */
+    assert(len <= block);
+    uint64_t b = ts->used / block, off = ts->used % block;
+    if (off + len > block) { /* the rest of this block stays unused */
         b++;
         off = 0;
     }
-    if (b >= t->n_ovf) {
-        if (t->n_ovf == t->ovf_cap) {
-            uint32_t cap = t->ovf_cap ? t->ovf_cap * 2 : 8;
-            char **nb = realloc(t->ovf, cap * sizeof *nb);
-            if (nb == NULL)
+    if (b >= ts->n_blocks) {
+        if (ts->n_blocks == ts->cap) {
+            uint32_t cap = ts->cap ? ts->cap * 2 : 16;
+            char **bl = realloc(ts->blocks, cap * sizeof *bl);
+            if (bl == NULL)
                 return NULL;
-            t->ovf = nb;
-            t->ovf_cap = cap;
+            ts->blocks = bl;
+            ts->cap = cap;
         }
-        if ((t->ovf[t->n_ovf] = malloc(TBL_OVF_BLOCK)) == NULL)
+        if ((ts->blocks[ts->n_blocks] = malloc(block)) == NULL)
             return NULL;
-        t->n_ovf++;
+        ts->n_blocks++;
     }
-    *pos = b * TBL_OVF_BLOCK + off;
-    t->ovf_used = *pos + len;
-    return t->ovf[b] + off;
+    *pos = b * block + off;
+    ts->used = *pos + len;
+    return ts->blocks[b] + off;
 }
 
 uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
@@ -399,7 +400,7 @@ uint32_t tbl_add(tbl_t *t, const char *key, size_t klen)
         slot[t->key_inl - 1] = 0;
     } else {
         uint64_t pos;
-        char *k = s_ovf_alloc(t, klen + 1, &pos);
+        char *k = s_store_alloc(&t->ovf, TBL_OVF_BLOCK, klen + 1, &pos);
         if (k == NULL)
             return PROJ_NIL;
         memcpy(k, key, klen);
@@ -450,7 +451,7 @@ void tbl_truncate(tbl_t *t, uint32_t n)
         if (s_is_ovf(t, s)) { /* overflow keys were stored in record order: cut back to it */
             uint64_t pos;
             memcpy(&pos, s + sizeof(uint64_t), sizeof pos);
-            t->ovf_used = pos;
+            t->ovf.used = pos;
         }
         t->n = idx;
     }
@@ -551,36 +552,14 @@ const char *proj_text_dup(proj_state_t *st, const char *s, int *rc)
     if (!s || !s[0])
         return ""; /* (most optional texts) without a strnlen call */
     size_t n = strnlen(s, OMS_LIMIT_TEXT_LEN);
-    text_store_t *ts = &st->text;
-    uint64_t b = ts->used / TEXT_BLOCK, off = ts->used % TEXT_BLOCK;
-    if (b < ts->n_blocks && off + n + 1 > TEXT_BLOCK) { /* does not fit: the next block */
-        b++;
-        off = 0;
+    uint64_t pos;
+    char *p = s_store_alloc(&st->text, TEXT_BLOCK, n + 1, &pos);
+    if (p == NULL) {
+        *rc = OMS_ERR_NOMEM;
+        return "";
     }
-    if (b >= ts->n_blocks) {
-        if (ts->n_blocks == ts->cap) {
-            uint32_t cap = ts->cap ? ts->cap * 2 : 16;
-            char **bl = realloc(ts->blocks, cap * sizeof *bl);
-            if (!bl) {
-                *rc = OMS_ERR_NOMEM;
-                return "";
-            }
-            ts->blocks = bl;
-            ts->cap = cap;
-        }
-        char *blk = malloc(TEXT_BLOCK);
-        if (!blk) {
-            *rc = OMS_ERR_NOMEM;
-            return "";
-        }
-        ts->blocks[ts->n_blocks++] = blk;
-        b = ts->n_blocks - 1;
-        off = 0;
-    }
-    char *p = ts->blocks[b] + off;
     memcpy(p, s, n);
     p[n] = '\0';
-    ts->used = b * TEXT_BLOCK + off + n + 1;
     return p;
 }
 

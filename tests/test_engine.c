@@ -1021,27 +1021,25 @@ static void s_assert_live_equals_stored(fx_t *f)
     s_rows_free(&stored);
 }
 
-static void test_engine_stored_rows_equal_live_state(void **state)
+/* A busy day on f's engine: an order filled in two, one fill busted, a block filled and
+ * allocated, its instrument's currency changed (every AAPL position row must follow), an end of
+ * day. */
+static void s_busy_day(fx_t *f)
 {
-    (void)state;
-    const char *dir = tu_mkdtemp(0, "engine-rows");
-    fx_t f;
-    fx_init(&f, dir);
-    fx_setup(&f);
-    fx_ok(&f, "pm", fx_new_order("S1", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "10"));
-    fx_ok(&f, "venue", fx_fill("S1", "e1", "60", "10"));
-    fx_ok(&f, "venue", fx_fill("S1", "e2", "40", "11"));
+    fx_ok(f, "pm", fx_new_order("S1", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "10"));
+    fx_ok(f, "venue", fx_fill("S1", "e1", "60", "10"));
+    fx_ok(f, "venue", fx_fill("S1", "e2", "40", "11"));
     oms_cmd_t b = fx_simple(OMS_CMD_TRADE_BUST, "S1");
     oms_strlcpy(b.u.report.h.exec_id, "b1", OMS_ID_CAP);
     oms_strlcpy(b.u.report.ref_exec_id, "e1", OMS_ID_CAP);
-    fx_ok(&f, "venue", b);
+    fx_ok(f, "venue", b);
     oms_alloc_instr_t ins[2] = {{"ACC2", true, D("2")}, {"ACC3", true, D("1")}};
     oms_cmd_t blk = s_block("BK", "300", ins, 2);
-    fx_ok(&f, "pm", blk);
-    fx_ok(&f, "venue", fx_fill("BK", "k1", "300", "50"));
+    fx_ok(f, "pm", blk);
+    fx_ok(f, "venue", fx_fill("BK", "k1", "300", "50"));
     oms_cmd_t a = fx_simple(OMS_CMD_ALLOCATE, "BK");
     oms_strlcpy(a.u.allocate.alloc_id, "A", OMS_ID_CAP);
-    fx_ok(&f, "ops", a);
+    fx_ok(f, "ops", a);
     /* The instrument changes currency: every AAPL position row must follow. */
     oms_cmd_t u;
     memset(&u, 0, sizeof u);
@@ -1055,13 +1053,22 @@ static void test_engine_stored_rows_equal_live_state(void **state)
     d->lot_size = D("1");
     d->tick_size = D("0.01");
     d->active = true;
-    fx_ok(&f, "admin", u);
+    fx_ok(f, "admin", u);
     oms_cmd_t e;
     memset(&e, 0, sizeof e);
     e.type = OMS_CMD_END_OF_DAY;
     oms_strlcpy(e.u.eod.trade_date, "2026-11-21", OMS_DATE_CAP);
-    fx_ok(&f, "ops", e);
+    fx_ok(f, "ops", e);
+}
 
+static void test_engine_stored_rows_equal_live_state(void **state)
+{
+    (void)state;
+    const char *dir = tu_mkdtemp(0, "engine-rows");
+    fx_t f;
+    fx_init(&f, dir);
+    fx_setup(&f);
+    s_busy_day(&f);
     s_assert_live_equals_stored(&f);
     fx_free(&f);
     tu_rmrf(dir);
@@ -1077,8 +1084,8 @@ static int s_count_row(void *ctx, evlog_cf_t cf, const uint8_t *key, size_t klen
 }
 
 /* The replay tool's entry point (no batch journal) gives the same state as the journaled one,
- * event by event over a log with fills, a bust, a block, an allocation, an instrument update and
- * an end of day; a seq out of order is refused and changes nothing; a refused event spends the
+ * event by event over s_busy_day's log (fills, a bust, a block, an allocation, an instrument
+ * update, an end of day); a seq out of order is refused and changes nothing; a refused event spends the
  * engine (its state may be half changed): every later call that reads or changes the state is
  * refused, while the journaled engine, given the same event, stays as it was. */
 static void test_engine_replay_event_matches_apply_and_spends_on_refusal(void **state)
@@ -1088,24 +1095,7 @@ static void test_engine_replay_event_matches_apply_and_spends_on_refusal(void **
     fx_t f;
     fx_init(&f, dir);
     fx_setup(&f);
-    fx_ok(&f, "pm", fx_new_order("S1", "ACC1", "AAPL", OMS_SIDE_BUY, "100", "10"));
-    fx_ok(&f, "venue", fx_fill("S1", "e1", "60", "10"));
-    fx_ok(&f, "venue", fx_fill("S1", "e2", "40", "11"));
-    oms_cmd_t b = fx_simple(OMS_CMD_TRADE_BUST, "S1");
-    oms_strlcpy(b.u.report.h.exec_id, "b1", OMS_ID_CAP);
-    oms_strlcpy(b.u.report.ref_exec_id, "e1", OMS_ID_CAP);
-    fx_ok(&f, "venue", b);
-    oms_alloc_instr_t ins[2] = {{"ACC2", true, D("2")}, {"ACC3", true, D("1")}};
-    fx_ok(&f, "pm", s_block("BK", "300", ins, 2));
-    fx_ok(&f, "venue", fx_fill("BK", "k1", "300", "50"));
-    oms_cmd_t a = fx_simple(OMS_CMD_ALLOCATE, "BK");
-    oms_strlcpy(a.u.allocate.alloc_id, "A", OMS_ID_CAP);
-    fx_ok(&f, "ops", a);
-    oms_cmd_t e;
-    memset(&e, 0, sizeof e);
-    e.type = OMS_CMD_END_OF_DAY;
-    oms_strlcpy(e.u.eod.trade_date, "2026-11-21", OMS_DATE_CAP);
-    fx_ok(&f, "ops", e);
+    s_busy_day(&f);
 
     oms_engine_opts_t o;
     oms_engine_opts_default(&o);

@@ -1103,7 +1103,7 @@ static void test_projections_table_keys_at_every_length(void **state)
             s_key_of(k, len, 1); /* the same length, another last byte: absent */
             assert_int_equal(tbl_find(tb, k, len), PROJ_NIL);
         }
-        uint64_t ovf_before = tb->ovf_used;
+        uint64_t ovf_before = tb->ovf.used;
         assert_true(ovf_before > 0); /* the longest keys did not fit their slots */
         uint32_t n_before = tb->n;
         /* a batch of long keys, rolled back: gone, and the store is back where it was */
@@ -1111,10 +1111,10 @@ static void test_projections_table_keys_at_every_length(void **state)
         for (uint32_t i = 0; i < 3000; i++)
             assert_int_not_equal(proj_create(st, tabs[ti], k, s_key_of(k, cap - 1, i + 2)),
                                  PROJ_NIL);
-        assert_true(tb->n_ovf > 1);
+        assert_true(tb->ovf.n_blocks > 1);
         proj_rollback(st);
         assert_int_equal(tb->n, n_before);
-        assert_int_equal(tb->ovf_used, ovf_before);
+        assert_int_equal(tb->ovf.used, ovf_before);
         for (uint32_t i = 0; i < 3000; i++)
             assert_int_equal(tbl_find(tb, k, s_key_of(k, cap - 1, i + 2)), PROJ_NIL);
         /* the same space reused by other keys, committed, all found, the old ones intact */
