@@ -124,8 +124,10 @@ static void s_compress1m(uint64_t h[8], const uint64_t m[16], uint64_t t, bool l
  * ... m[15 * stride]. Read in place, never past p + rest: copying the tail into a zeroed
  * block on the stack and reading it back in words stalled on store forwarding (a 16-31 byte
  * tail is copied by two overlapping 16-byte stores that the 8-byte loads straddle): messages
- * with such tails hashed in twice the time. */
-static inline void s_last_block(const uint8_t *p, size_t rest, uint64_t *m, unsigned stride)
+ * with such tails hashed in twice the time. Always inlined, also into the AVX2 lanes' code (see
+ * the step helpers below). */
+static inline __attribute__((always_inline)) void s_last_block(const uint8_t *p, size_t rest,
+                                                                uint64_t *m, unsigned stride)
 {
     unsigned full = (unsigned)(rest / 8), w = 0;
     for (; w < full; w++)

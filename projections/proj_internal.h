@@ -29,9 +29,8 @@ typedef struct {
  * shorter than the slot is kept in it, NUL-terminated, and the slot's last byte is 0; a longer
  * one goes to the table's overflow store (blocks of TBL_OVF_BLOCK bytes that never move), and
  * the slot holds its address, store position (8 bytes each) and length (4), with the last byte
- * 1. Ids are usually far
- * shorter than their limit (OMS_LIMIT_ID_LEN), so slots sized for the limit were most of the
- * key memory: 130 bytes for an execution's key of about 15. */
+ * 1. Ids are usually far shorter than their limit (OMS_LIMIT_ID_LEN), so slots sized for the
+ * limit were most of the key memory: 130 bytes for an execution's key of about 15. */
 #define TBL_OVF_BLOCK (64u * 1024u)
 
 /* One table. Records live in chunks that never move; the index is found by linear probing on
@@ -83,7 +82,6 @@ typedef struct {
                             savepoint; below epoch_at_begin = the batch's first touch) */
     size_t off;          /* offset of the saved bytes in the journal buffer; SIZE_MAX if created */
 } jrnl_entry_t;
-
 
 struct proj_state {
     uint32_t n_limits[4];                   /* limits records per oms_limit_scope_t (a new

@@ -119,9 +119,11 @@ static inline bool s_rec_key_eq(const tbl_t *t, uint32_t idx, const char *key, s
     const char *s = s_kslot(t, idx);
     if (klen < t->key_inl)
         return !s_is_ovf(t, s) && s_key_eq(s, key, klen);
+    if (!s_is_ovf(t, s))
+        return false;
     uint32_t len; /* an overflow key's length: its bytes end there */
     memcpy(&len, s + 2 * sizeof(uint64_t), sizeof len);
-    return s_is_ovf(t, s) && len == klen && memcmp(s_ovf_key(s), key, klen) == 0;
+    return len == klen && memcmp(s_ovf_key(s), key, klen) == 0;
 }
 
 uint32_t tbl_find(const tbl_t *t, const char *key, size_t klen)
