@@ -468,6 +468,8 @@ void ctl_print_stats(const ctl_t *c, const codec_stats_t *s)
                (unsigned long long)s->rejects_by_reason[i].count);
     printf("errors                %llu\n", (unsigned long long)s->errors_total);
     printf("duplicates            %llu\n", (unsigned long long)s->duplicates_total);
+    printf("orders in memory      %llu (state reloads %llu)\n",
+           (unsigned long long)s->orders_in_memory, (unsigned long long)s->state_reloads_total);
     for (uint32_t i = 0; i < s->n_subscribers && i < CODEC_STATS_SUBSCRIBERS_MAX; i++)
         printf("subscriber %-16s from seq %llu, lag %llu\n", s->subscribers[i].client,
                (unsigned long long)s->subscribers[i].last_from_seq,

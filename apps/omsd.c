@@ -196,25 +196,10 @@ static int s_open_store(daemon_t *d)
     uint64_t head = 0;
     oms_hash_t hash;
     evlog_head(d->log, &head, &hash);
-    oms_engine_opts_t eo;
-    oms_engine_opts_default(&eo);
-    oms_engine_opts_use_store(&eo, d->log); /* idempotency rows and on-demand loading */
-    d->eng = oms_engine_new(&eo, head);
-    if (!d->eng) {
-        OMSD_ERROR("out of memory creating the engine");
-        return -1;
-    }
     int64_t t0 = oms_clock_mono_ns();
-    rc = oms_engine_load(d->eng, d->log);
+    rc = omsd_engine_open(d->log, &d->eng, err, sizeof err);
     if (rc != 0) {
-        OMSD_ERROR("cannot load the state from %s: %s %s", d->cfg.data_dir, oms_strerror(rc),
-                   oms_engine_error(d->eng));
-        return -1;
-    }
-    if (oms_engine_head(d->eng) != head) {
-        OMSD_ERROR("the loaded state is at seq %llu but the log's head is %llu: refusing to "
-                   "start (rebuild the projections with oms-replay)",
-                   (unsigned long long)oms_engine_head(d->eng), (unsigned long long)head);
+        OMSD_ERROR("cannot load the state from %s: %s; refusing to start", d->cfg.data_dir, err);
         return -1;
     }
     char hex[2 * OMS_HASH_LEN + 1];
@@ -307,7 +292,7 @@ int main(int argc, char **argv)
     int status = 1;
     if (s_open_store(&d) != 0 || s_open_endpoints(&d) != 0)
         goto out;
-    d.seq = omsd_seq_new(&d.cfg, d.log, d.eng, d.cmd, d.pub, &d.stats);
+    d.seq = omsd_seq_new(&d.cfg, d.log, &d.eng, d.cmd, d.pub, &d.stats);
     if (!d.seq) {
         OMSD_ERROR("out of memory creating the sequencer");
         goto out;

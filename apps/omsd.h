@@ -45,6 +45,10 @@ enum {
     OMSD_CATCHUP_DEFAULT = 1000, /* events per catch-up when the request says 0 */
 };
 
+/* --reload-orders: the default (about 450 MB of finished orders at most) and the largest. */
+#define OMSD_RELOAD_ORDERS_DEFAULT 1000000ull
+#define OMSD_RELOAD_ORDERS_MAX     1000000000ull
+
 /* ---- configuration (omsd_config.c) ---------------------------------------------------------- */
 
 typedef enum {
@@ -64,10 +68,13 @@ typedef struct {
     uint32_t pub_hwm;                       /* PUB send high-water mark, 1..OMSD_PUB_HWM_MAX */
     omsd_level_t log_level;                 /* lines below this level are dropped */
     bool demo_data;                         /* load the demo reference data at start */
+    uint64_t reload_orders;                 /* reload the state after this many more orders
+                                               in memory, 0..OMSD_RELOAD_ORDERS_MAX; 0 never */
 } omsd_config_t;
 
 /* Fills *cfg with the defaults (endpoints tcp://127.0.0.1:7701/7702/7703, var/oms, sync, 256,
- * PUB high-water mark OMSD_PUB_HWM, info, no demo data). */
+ * PUB high-water mark OMSD_PUB_HWM, info, no demo data, reload after
+ * OMSD_RELOAD_ORDERS_DEFAULT orders). */
 void omsd_config_default(omsd_config_t *cfg);
 
 /* Reads `--config FILE` (if given), then applies every other flag over it. Returns 0, 1 when
@@ -128,6 +135,8 @@ typedef struct {
     uint64_t rejects_by_reason[OMSD_REASONS];    /* per reason code */
     uint64_t errors_total;                       /* ERROR replies */
     uint64_t duplicates_total;                   /* DUPLICATE replies */
+    uint64_t orders_in_memory;                   /* orders in the engine's state */
+    uint64_t state_reloads_total;                /* state reloads (--reload-orders) */
     omsd_rate_slot_t rate[OMSD_RATE_WINDOW_S];   /* per-second totals, ring by second */
     omsd_lat_slot_t lat[OMSD_LAT_RING];          /* append latencies, ring */
     uint32_t lat_next;                           /* next slot to write */
@@ -154,6 +163,8 @@ typedef struct {
     uint64_t rejects_by_reason[OMSD_REASONS]; /* see omsd_stats_t */
     uint64_t errors_total;                    /* see omsd_stats_t */
     uint64_t duplicates_total;                /* see omsd_stats_t */
+    uint64_t orders_in_memory;                /* see omsd_stats_t */
+    uint64_t state_reloads_total;             /* see omsd_stats_t */
 } omsd_stats_view_t;
 
 /* Initialises the counters with the head loaded at start. 0 or OMS_ERR_NOMEM (mutex). */
@@ -166,6 +177,8 @@ void omsd_stats_batch(omsd_stats_t *s, uint32_t n_cmds, uint32_t n_events, uint3
                       uint64_t head_seq, const oms_hash_t *head_hash, const oms_reply_t *replies);
 /* n commands answered ERROR without reaching the engine. */
 void omsd_stats_errors(omsd_stats_t *s, uint32_t n);
+/* The orders in the engine's state now and the state reloads since start. */
+void omsd_stats_state(omsd_stats_t *s, uint64_t orders_in_memory, uint64_t reloads);
 /* A consistent copy with the rates and percentiles over the last window. */
 void omsd_stats_view(omsd_stats_t *s, omsd_stats_view_t *v);
 
@@ -173,10 +186,22 @@ void omsd_stats_view(omsd_stats_t *s, omsd_stats_view_t *v);
 
 typedef struct omsd_seq omsd_seq_t;
 
-/* Creates the sequencer over an open writer log and a loaded engine (both stay the caller's,
- * and must outlive it), the bound command ROUTER and event PUB (may be NULL: no publishing),
- * and the shared counters. NULL on out of memory. */
-omsd_seq_t *omsd_seq_new(const omsd_config_t *cfg, evlog_t *log, oms_engine_t *eng,
+/* Creates an engine over the writer log (idempotency lookups and on-demand loading from the
+ * store) and loads its state from the store, as a restart does: reference data, positions,
+ * working orders. Returns 0 with *out (the caller's, oms_engine_destroy), or an oms_err_t
+ * with the reason in err (cap bytes) and *out NULL: OMS_ERR_NOMEM, the store's read errors,
+ * OMS_ERR_CORRUPT (a stored row does not decode), OMS_ERR_STATE (the loaded state's head is
+ * not the log's: the projections need a rebuild with oms-replay). */
+int omsd_engine_open(evlog_t *log, oms_engine_t **out, char *err, size_t cap);
+
+/* Creates the sequencer over an open writer log (the caller's; must outlive it), the engine
+ * *engp was loaded with (omsd_engine_open), the bound command ROUTER and event PUB (may be
+ * NULL: no publishing), and the shared counters. *engp stays the caller's to destroy, but the
+ * sequencer may replace it: with cfg->reload_orders set, once that many orders have entered
+ * the state since it was loaded, the sequencer drains its pipeline, loads a fresh engine
+ * (omsd_engine_open), destroys the old one and stores the new one in *engp. NULL on out of
+ * memory. */
+omsd_seq_t *omsd_seq_new(const omsd_config_t *cfg, evlog_t *log, oms_engine_t **engp,
                          void *cmd_sock, void *pub_sock, omsd_stats_t *stats);
 void omsd_seq_destroy(omsd_seq_t **self_p);
 

@@ -27,6 +27,7 @@ void omsd_config_default(omsd_config_t *cfg)
     cfg->pub_hwm = OMSD_PUB_HWM;
     cfg->log_level = OMSD_LOG_INFO;
     cfg->demo_data = false;
+    cfg->reload_orders = OMSD_RELOAD_ORDERS_DEFAULT;
 }
 
 void omsd_usage(FILE *f)
@@ -48,11 +49,16 @@ void omsd_usage(FILE *f)
             "                         them (they catch up from the log), 1..%d (default %d)\n"
             "  --log-level LEVEL      error, warn, info (default) or debug\n"
             "  --demo-data            load demo principals, instruments and accounts\n"
+            "  --reload-orders N      once N more orders are in memory than after the last\n"
+            "                         load, drain and reload the state from the store,\n"
+            "                         keeping the working orders only; 0..%llu, 0 never\n"
+            "                         (default %llu)\n"
             "  --help                 this text\n"
             "\n"
             "Stops cleanly on SIGTERM or SIGINT. Exit status: 0 after a clean stop, 1 on a\n"
             "start-up or storage failure, 2 on bad usage.\n",
-            (int)OMS_LIMIT_BATCH_COMMANDS, (int)OMSD_PUB_HWM_MAX, (int)OMSD_PUB_HWM);
+            (int)OMS_LIMIT_BATCH_COMMANDS, (int)OMSD_PUB_HWM_MAX, (int)OMSD_PUB_HWM,
+            OMSD_RELOAD_ORDERS_MAX, OMSD_RELOAD_ORDERS_DEFAULT);
 }
 
 /* Copies value into dst[cap]; OMS_ERR_INVALID if empty or too long. */
@@ -139,6 +145,19 @@ static int s_apply(omsd_config_t *cfg, const char *key, const char *value, char 
             cfg->batch_max = (uint32_t)v;
         else
             cfg->pub_hwm = (uint32_t)v;
+        return 0;
+    }
+    if (strcmp(key, "reload-orders") == 0) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(value, &end, 10);
+        if (errno || end == value || *end || !isdigit((unsigned char)value[0]) ||
+            v > OMSD_RELOAD_ORDERS_MAX) {
+            snprintf(err, errcap, "reload-orders: '%s' is not a number in 0..%llu", value,
+                     OMSD_RELOAD_ORDERS_MAX);
+            return OMS_ERR_INVALID;
+        }
+        cfg->reload_orders = v;
         return 0;
     }
     if (strcmp(key, "log-level") == 0) {
@@ -245,7 +264,7 @@ static int s_flag(int argc, char **argv, int *i, char *key, size_t keycap, const
     static const char *const known[] = {"config",     "cmd-endpoint", "pub-endpoint",
                                         "query-endpoint", "data-dir", "durability",
                                         "batch-max",  "pub-hwm",      "log-level",    "demo-data",
-                                        "help"};
+                                        "reload-orders", "help"};
     bool ok = false;
     for (size_t k = 0; k < sizeof known / sizeof known[0] && !ok; k++)
         ok = strcmp(key, known[k]) == 0;

@@ -662,6 +662,8 @@ static int s_stats(omsd_query_t *q, codec_reply_writer_t *w)
                 (codec_reject_count_t){(oms_reject_reason_t)i, v->rejects_by_reason[i]};
     c->errors_total = v->errors_total;
     c->duplicates_total = v->duplicates_total;
+    c->orders_in_memory = v->orders_in_memory;
+    c->state_reloads_total = v->state_reloads_total;
     for (int i = 0; i < OMSD_SUBSCRIBERS && c->n_subscribers < CODEC_STATS_SUBSCRIBERS_MAX; i++)
         if (q->subs[i].used)
             c->subscribers[c->n_subscribers++] = q->subs[i].lag;

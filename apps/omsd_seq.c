@@ -32,6 +32,18 @@
  * iterator per batch plus one memtable read per event, the price of publishing exactly what a
  * verifier will hash.
  *
+ * The state's memory (--reload-orders): the engine keeps every order it has seen since its
+ * state was loaded, finished or not (engine.h: nothing is evicted while it runs), so a daemon
+ * that runs for weeks would hold every order of those weeks. Once cfg->reload_orders more
+ * orders are in memory than right after the last load, the sequencer drains its flights (every
+ * reply and event goes out, the store holds all the old state knew) and loads a fresh engine
+ * from the store exactly as a restart does (omsd_engine_open: working orders, positions,
+ * reference data; finished orders load again on demand when a command names them), then drops
+ * the old one. Commands wait in the socket meanwhile: the pause is a restart's load time, which
+ * grows with the working orders (docs/PERFORMANCE.md), once per reload_orders new orders. The
+ * property test's restarting twin (tests/test_engine_property.c) is what shows that a state
+ * loaded this way answers every later command as the continuous one would.
+ *
  * Memory: everything is allocated in omsd_seq_new and sized by batch-max: the decoded
  * commands, the received messages (kept until the engine has consumed them, because each
  * command's raw bytes point into its message), a decoding arena large enough for batch-max
@@ -80,7 +92,10 @@ _Static_assert(FLIGHTS <= EVLOG_PIPELINE_DEPTH, "the log must take every flight 
 struct omsd_seq {
     const omsd_config_t *cfg;  /* settings (batch_max) */
     evlog_t *log;              /* the writer handle (the caller's) */
-    oms_engine_t *eng;         /* the engine (the caller's) */
+    oms_engine_t *eng;         /* the engine: *engp */
+    oms_engine_t **engp;       /* the caller's engine variable (replaced on a reload) */
+    uint64_t reload_base;      /* orders in memory right after the last load */
+    uint64_t reloads;          /* state reloads since start */
     void *cmd;                 /* command ROUTER (the caller's); NULL in local-only use */
     void *pub;                 /* event PUB (the caller's); NULL: nothing published */
     omsd_stats_t *stats;       /* shared counters */
@@ -124,17 +139,57 @@ static int64_t s_head_ts(evlog_t *log)
     return ts;
 }
 
-omsd_seq_t *omsd_seq_new(const omsd_config_t *cfg, evlog_t *log, oms_engine_t *eng, void *cmd_sock,
-                         void *pub_sock, omsd_stats_t *stats)
+int omsd_engine_open(evlog_t *log, oms_engine_t **out, char *err, size_t cap)
 {
-    assert(cfg && log && eng && stats);
+    *out = NULL;
+    uint64_t head = 0;
+    evlog_head(log, &head, NULL);
+    oms_engine_opts_t eo;
+    oms_engine_opts_default(&eo);
+    oms_engine_opts_use_store(&eo, log); /* idempotency rows and on-demand loading */
+    oms_engine_t *e = oms_engine_new(&eo, head);
+    if (!e) {
+        snprintf(err, cap, "out of memory creating the engine");
+        return OMS_ERR_NOMEM;
+    }
+    int rc = oms_engine_load(e, log);
+    if (rc != 0) {
+        snprintf(err, cap, "%s %s", oms_strerror(rc), oms_engine_error(e));
+        oms_engine_destroy(&e);
+        return rc;
+    }
+    if (oms_engine_head(e) != head) {
+        snprintf(err, cap,
+                 "the loaded state is at seq %llu but the log's head is %llu (rebuild the "
+                 "projections with oms-replay)",
+                 (unsigned long long)oms_engine_head(e), (unsigned long long)head);
+        oms_engine_destroy(&e);
+        return OMS_ERR_STATE;
+    }
+    *out = e;
+    return 0;
+}
+
+/* Orders in the engine's state. */
+static uint64_t s_orders(const omsd_seq_t *s)
+{
+    return proj_count(oms_engine_state(s->eng), PROJ_T_ORDER);
+}
+
+omsd_seq_t *omsd_seq_new(const omsd_config_t *cfg, evlog_t *log, oms_engine_t **engp,
+                         void *cmd_sock, void *pub_sock, omsd_stats_t *stats)
+{
+    assert(cfg && log && engp && *engp && stats);
     assert(cfg->batch_max >= 1 && cfg->batch_max <= OMS_LIMIT_BATCH_COMMANDS);
     omsd_seq_t *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
     s->cfg = cfg;
     s->log = log;
-    s->eng = eng;
+    s->eng = *engp;
+    s->engp = engp;
+    s->reload_base = s_orders(s);
+    omsd_stats_state(stats, s->reload_base, 0);
     s->cmd = cmd_sock;
     s->pub = pub_sock;
     s->stats = stats;
@@ -429,7 +484,8 @@ static bool s_in_flight(omsd_seq_t *s, uint64_t key)
  * one the subscribers compute for events they catch up on, with the account of the order the
  * event names taken from the engine's state when the event does not carry it. The state may be
  * a few batches ahead of the event (pipelining), which changes nothing: an order's account never
- * changes, and every order an event names was loaded before its batch and stays. Returns the
+ * changes, and every order an event names was loaded before its batch and stays (a reload
+ * of the state happens only with no flight in hand). Returns the
  * length or a negative oms_err_t (an envelope this version cannot read). */
 static int s_topic(omsd_seq_t *s, const uint8_t *env, size_t len, char *topic, size_t cap)
 {
@@ -677,6 +733,43 @@ static int s_process(omsd_seq_t *s)
     return fatal;
 }
 
+/* After a batch: publishes the state's size to the counters, and reloads the state from the
+ * store once cfg->reload_orders more orders are in memory than after the last load (see the
+ * file comment). A load that fails keeps the old state (logged) and is tried again after as
+ * many more orders. 0, or the fatal error of draining the flights (OMS_ERR_IO). */
+static int s_after_batch(omsd_seq_t *s)
+{
+    uint64_t n = s_orders(s);
+    if (s->cfg->reload_orders == 0 || n - s->reload_base < s->cfg->reload_orders ||
+        n < s->reload_base) {
+        omsd_stats_state(s->stats, n, s->reloads);
+        return 0;
+    }
+    int rc = s_complete(s, 0);
+    if (rc)
+        return rc;
+    int64_t t0 = oms_clock_mono_ns();
+    oms_engine_t *fresh = NULL;
+    char err[512];
+    rc = omsd_engine_open(s->log, &fresh, err, sizeof err);
+    if (rc != 0) {
+        OMSD_WARN("state reload failed: %s; keeping the %llu orders in memory", err,
+                  (unsigned long long)n);
+        s->reload_base = n;
+        omsd_stats_state(s->stats, n, s->reloads);
+        return 0;
+    }
+    oms_engine_destroy(s->engp);
+    *s->engp = s->eng = fresh;
+    s->reloads++;
+    s->reload_base = s_orders(s);
+    OMSD_INFO("state reloaded from the store in %lld ms: %llu orders in memory (was %llu)",
+              (long long)((oms_clock_mono_ns() - t0) / 1000000),
+              (unsigned long long)s->reload_base, (unsigned long long)n);
+    omsd_stats_state(s->stats, s->reload_base, s->reloads);
+    return 0;
+}
+
 int omsd_seq_run(omsd_seq_t *s, volatile sig_atomic_t *stop)
 {
     assert(s->cmd);
@@ -708,6 +801,8 @@ int omsd_seq_run(omsd_seq_t *s, volatile sig_atomic_t *stop)
         rc = s_drain(s);
         if (s->n) {
             int prc = s_process(s);
+            if (!prc)
+                prc = s_after_batch(s);
             if (prc)
                 return prc;
         }

@@ -84,6 +84,14 @@ void omsd_stats_batch(omsd_stats_t *s, uint32_t n_cmds, uint32_t n_events, uint3
     atomic_store(&s->head_seq_pub, head_seq);
 }
 
+void omsd_stats_state(omsd_stats_t *s, uint64_t orders_in_memory, uint64_t reloads)
+{
+    pthread_mutex_lock(&s->mu);
+    s->orders_in_memory = orders_in_memory;
+    s->state_reloads_total = reloads;
+    pthread_mutex_unlock(&s->mu);
+}
+
 void omsd_stats_errors(omsd_stats_t *s, uint32_t n)
 {
     pthread_mutex_lock(&s->mu);
@@ -122,6 +130,8 @@ void omsd_stats_view(omsd_stats_t *s, omsd_stats_view_t *v)
     memcpy(v->rejects_by_reason, s->rejects_by_reason, sizeof v->rejects_by_reason);
     v->errors_total = s->errors_total;
     v->duplicates_total = s->duplicates_total;
+    v->orders_in_memory = s->orders_in_memory;
+    v->state_reloads_total = s->state_reloads_total;
     /* The window: the last OMSD_RATE_WINDOW_S whole seconds before the current one. */
     for (int i = 0; i < OMSD_RATE_WINDOW_S; i++) {
         const omsd_rate_slot_t *r = &s->rate[i];

@@ -74,6 +74,8 @@ int bench_daemon_start(bench_daemon_t *d, const char *const *extra, int timeout_
 int bench_daemon_stop(bench_daemon_t *d, int sig, int timeout_ms);
 /* Resident set size of a process in KiB, or -1. */
 long bench_rss_kib(pid_t pid);
+/* Peak resident set size of a process in KiB, or -1. */
+long bench_hwm_kib(pid_t pid);
 
 /* ---- the bus load generator (driver.c) ------------------------------------------------------ */
 

@@ -64,6 +64,7 @@ typedef struct {
     uint64_t orders[8];      /* restart: --orders */
     int n_orders;            /* how many */
     bool no_mixed;           /* restart: --no-mixed (skip N open + 10 x N filled) */
+    const char *reload;      /* e2e: --reload-orders N for omsd, NULL: omsd's default */
 } e2e_args_t;
 
 static int s_parse_list(const char *s, double *out, int cap)
@@ -124,6 +125,8 @@ static int s_parse(int argc, char **argv, e2e_args_t *e)
                 e->orders[k] = (uint64_t)o[k];
             }
             e->n_orders = n, i++;
+        } else if (strcmp(argv[i], "--reload-orders") == 0 && v) {
+            e->reload = v, i++; /* omsd checks it: a bad value fails the daemon's start */
         } else if (strcmp(argv[i], "--no-mixed") == 0) {
             e->no_mixed = true;
         } else if (strcmp(argv[i], "--paced-only") == 0) {
@@ -297,6 +300,9 @@ typedef struct {
     double closed_events_per_s; /* the same in events */
     double cmds_per_batch;      /* mean commands per appended batch in the closed loop */
     uint64_t closed_problems;   /* replies not ACCEPTED */
+    long rss_kib, hwm_kib;      /* omsd's resident memory after the closed loop, and its peak */
+    uint64_t orders_in_memory;  /* omsd's state then (Stats) */
+    uint64_t state_reloads;     /* its state reloads during the loop */
     drv_result_t paced[RATES_MAX];
     pct_t rtt; /* DEALER/ROUTER round trip on this transport */
     size_t rtt_samples;
@@ -320,7 +326,7 @@ static int s_run_transport(const e2e_args_t *e, const char *base, bool tcp, tran
         fprintf(stderr, "oms-bench: round-trip baseline on %s failed\n", ep);
         return -1;
     }
-    const char *extra[] = {"--demo-data", NULL};
+    const char *extra[] = {"--demo-data", e->reload ? "--reload-orders" : NULL, e->reload, NULL};
     if (bench_daemon_start(&d, extra, START_TIMEOUT_MS) != 0) {
         fprintf(stderr, "oms-bench: omsd did not start (see %s)\n", d.logpath);
         return -1;
@@ -345,6 +351,10 @@ static int s_run_transport(const e2e_args_t *e, const char *base, bool tcp, tran
         if (tr->closed_problems)
             fprintf(stderr, "oms-bench: %llu replies were not ACCEPTED, first: %s\n",
                     (unsigned long long)tr->closed_problems, drv->first_problem);
+        tr->rss_kib = bench_rss_kib(d.pid);
+        tr->hwm_kib = bench_hwm_kib(d.pid);
+        tr->orders_in_memory = q1->stats.orders_in_memory;
+        tr->state_reloads = q1->stats.state_reloads_total;
         rc = 0;
     }
     drv_destroy(&drv);
@@ -393,7 +403,7 @@ int bench_e2e_main(int argc, char **argv)
     if (s_parse(argc, argv, &e) != 0) {
         fprintf(stderr, "usage: oms-bench e2e [--json] [--seconds S] [--dir D] [--omsd PATH]\n"
                         "         [--transport tcp|ipc|both] [--window W] [--rates R1,R2,..]\n"
-                        "         [--durability sync|async] [--paced-only]\n");
+                        "         [--durability sync|async] [--paced-only] [--reload-orders N]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -441,9 +451,12 @@ int bench_e2e_main(int argc, char **argv)
             else
                 printf("\"closed_loop\":{\"commands_per_s\":%.0f,\"events_per_s\":%.0f,"
                        "\"commands_per_batch\":%.1f,\"not_accepted\":%llu,"
-                       "\"ratio_to_raw_512\":%.3f},\"paced\":[",
+                       "\"ratio_to_raw_512\":%.3f,\"omsd_rss_kib\":%ld,\"omsd_peak_rss_kib\":%ld,"
+                       "\"orders_in_memory\":%llu,\"state_reloads\":%llu},\"paced\":[",
                        tr[t].closed_cmds_per_s, tr[t].closed_events_per_s, tr[t].cmds_per_batch,
-                       (unsigned long long)tr[t].closed_problems, tr[t].closed_cmds_per_s / raw[2]);
+                       (unsigned long long)tr[t].closed_problems, tr[t].closed_cmds_per_s / raw[2],
+                       tr[t].rss_kib, tr[t].hwm_kib, (unsigned long long)tr[t].orders_in_memory,
+                       (unsigned long long)tr[t].state_reloads);
             for (int i = 0; i < e.n_rates; i++) {
                 const drv_result_t *p = &tr[t].paced[i];
                 printf("%s{\"rate\":%.0f,\"samples\":%zu,\"starved\":%llu,\"p50_us\":%.1f,"
@@ -484,6 +497,11 @@ int bench_e2e_main(int argc, char **argv)
                    e.sync ? (r->closed_cmds_per_s / raw[2] >= 0.5 ? "   target >= 50%: met"
                                                                   : "   target >= 50%: MISSED")
                           : "");
+            printf("    omsd after it: RSS %.1f MB (peak %.1f MB), %llu orders in memory, %llu "
+                   "state reloads (--reload-orders %s)\n",
+                   (double)r->rss_kib / 1024, (double)r->hwm_kib / 1024,
+                   (unsigned long long)r->orders_in_memory, (unsigned long long)r->state_reloads,
+                   e.reload ? e.reload : "default");
         }
         /* Two budgets: the judged one prices the fsync and the round trip at their medians; the
          * second at their p99s, the same percentile as the reply latency it divides, so it

@@ -201,7 +201,8 @@ int bench_daemon_stop(bench_daemon_t *d, int sig, int timeout_ms)
     return st;
 }
 
-long bench_rss_kib(pid_t pid)
+/* The value in KiB of a "Key:" line of /proc/<pid>/status, or -1. */
+static long s_status_kib(pid_t pid, const char *key)
 {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
@@ -209,11 +210,22 @@ long bench_rss_kib(pid_t pid)
     if (!f)
         return -1;
     long kib = -1;
+    size_t n = strlen(key);
     while (fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            kib = strtol(line + 6, NULL, 10);
+        if (strncmp(line, key, n) == 0) {
+            kib = strtol(line + n, NULL, 10);
             break;
         }
     fclose(f);
     return kib;
+}
+
+long bench_rss_kib(pid_t pid)
+{
+    return s_status_kib(pid, "VmRSS:");
+}
+
+long bench_hwm_kib(pid_t pid)
+{
+    return s_status_kib(pid, "VmHWM:");
 }

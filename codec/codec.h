@@ -367,6 +367,8 @@ typedef struct {
     uint64_t duplicates_total;                                       /* DUPLICATE replies */
     uint32_t n_subscribers;                                   /* entries used in subscribers */
     codec_sub_lag_t subscribers[CODEC_STATS_SUBSCRIBERS_MAX]; /* catch-up clients */
+    uint64_t orders_in_memory;                                /* orders in the state now */
+    uint64_t state_reloads_total;                             /* state reloads since start */
 } codec_stats_t;
 
 /* The daemon's reply writer: builds one oms.v1.QueryReply in a caller buffer, in order:

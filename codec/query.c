@@ -635,6 +635,8 @@ static int s_stats_to_pb(const codec_stats_t *s, s_stats_pb_t *p)
     }
     p->m.n_subscribers = s->n_subscribers;
     p->m.subscribers = s->n_subscribers ? p->sl_ptr : NULL;
+    p->m.orders_in_memory = s->orders_in_memory;
+    p->m.state_reloads_total = s->state_reloads_total;
     return 0;
 }
 
@@ -762,6 +764,8 @@ static int s_stats_from_pb(const uint8_t *data, size_t len, codec_stats_t *s)
         }
         s->errors_total = m->errors_total;
         s->duplicates_total = m->duplicates_total;
+        s->orders_in_memory = m->orders_in_memory;
+        s->state_reloads_total = m->state_reloads_total;
         s->n_subscribers = (uint32_t)m->n_subscribers;
         for (size_t i = 0; i < m->n_subscribers && rc == 0; i++) {
             const Oms__V1__SubscriberLag *l = m->subscribers[i];

@@ -788,6 +788,8 @@ static void test_codec_query_stats(void **state)
     }
     s->errors_total = 2;
     s->duplicates_total = 3;
+    s->orders_in_memory = 123456789012ull;
+    s->state_reloads_total = 4;
     s->n_subscribers = 2;
     strcpy(s->subscribers[0].client, "00a1b2c3d4");
     s->subscribers[0].last_from_seq = 100;

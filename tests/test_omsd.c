@@ -691,6 +691,110 @@ static void test_omsd_restart_finds_finished_orders(void **state)
     s_stop(d);
 }
 
+/* ---- --reload-orders ------------------------------------------------------------------------ */
+
+enum { RL_ORDERS = 40, RL_MORE = 20, RL_CMDS = 2 * RL_ORDERS + 7 + RL_MORE };
+
+/* The script of test_omsd_reload_keeps_answers: RL_ORDERS orders, three in four filled (the
+ * rest partly filled and working), then commands that need finished orders (a resent exec id,
+ * a reused order id, a cancel of a filled order, a retried command) and working ones, then
+ * RL_MORE more orders. Returns the number of commands written to c. */
+static int s_reload_script(oms_cmd_t *c)
+{
+    int n = 0;
+    char a[32], b[32], x[32];
+    for (int i = 0; i < RL_ORDERS; i++) {
+        snprintf(a, sizeof a, "n-%d", i);
+        snprintf(b, sizeof b, "R%d", i);
+        c[n++] = s_new_order(a, b, "ACC1", "100");
+        snprintf(a, sizeof a, "f-%d", i);
+        snprintf(x, sizeof x, "X%d", i);
+        c[n++] = s_fill(a, b, x, i % 4 ? "100" : "30");
+    }
+    c[n++] = s_fill("p-resend", "R1", "X1", "100");  /* finished order's exec: DUPLICATE */
+    c[n++] = s_fill("p-steal", "R0", "X1", "10");    /* another order's exec id: EXE-003 */
+    c[n++] = s_fill("p-fill", "R0", "X0b", "70");    /* working order: FILLED */
+    c[n] = s_cmd(OMS_CMD_CANCEL_ORDER, "p-cxl-filled", "trader"); /* too late */
+    oms_strlcpy(c[n].u.cancel.order_id, "R2", OMS_ID_CAP);
+    oms_strlcpy(c[n++].u.cancel.cl_ord_id, "R2-C1", OMS_ID_CAP);
+    c[n++] = s_new_order("p-reuse", "R3", "ACC2", "1"); /* duplicate order id */
+    c[n++] = c[2 * 5];                                  /* n-5 again: DUPLICATE */
+    c[n] = s_cmd(OMS_CMD_CANCEL_ORDER, "p-cxl-working", "trader");
+    oms_strlcpy(c[n].u.cancel.order_id, "R4", OMS_ID_CAP);
+    oms_strlcpy(c[n++].u.cancel.cl_ord_id, "R4-C1", OMS_ID_CAP);
+    for (int i = 0; i < RL_MORE; i++) {
+        snprintf(a, sizeof a, "m-%d", i);
+        snprintf(b, sizeof b, "M%d", i);
+        c[n++] = s_new_order(a, b, "ACC1", "5");
+    }
+    assert_int_equal(n, RL_CMDS);
+    return n;
+}
+
+/* A daemon that reloads its state every 16 new orders answers a script that leans on finished
+ * orders exactly as one that never reloads: same statuses, reasons, rules, texts, order
+ * statuses and seqs, command by command. The counters show the reloads and the smaller
+ * state. */
+static void test_omsd_reload_keeps_answers(void **state)
+{
+    omsd_t *d = *state;
+    static oms_cmd_t cmds[RL_CMDS];
+    static oms_reply_t want[RL_CMDS];
+    int n = s_reload_script(cmds);
+    static const char *const never[] = {"--demo-data", "--reload-orders", "0", NULL};
+    static const char *const often[] = {"--demo-data", "--reload-orders", "16", NULL};
+    for (int run = 0; run < 2; run++) {
+        snprintf(d->data, sizeof d->data, "%s/store-%d", d->dir, run);
+        s_start(d, run == 0 ? never : often);
+        void *dealer = s_dealer(d->cmd_ep);
+        for (int i = 0; i < n; i++) {
+            oms_reply_t r = s_run(dealer, &cmds[i]);
+            if (i == 2 * RL_ORDERS && run == 1) {
+                const codec_stats_t *st = s_stats(d); /* before the commands on old orders */
+                assert_true(st->state_reloads_total >= 2);
+                assert_true(st->orders_in_memory < RL_ORDERS);
+            }
+            if (run == 0) {
+                want[i] = r;
+                continue;
+            }
+            const oms_reply_t *w = &want[i];
+            if (r.status != w->status || r.reject_reason != w->reject_reason ||
+                r.ord_status != w->ord_status || r.first_seq != w->first_seq ||
+                r.last_seq != w->last_seq || r.original_status != w->original_status ||
+                strcmp(r.rule_id, w->rule_id) || strcmp(r.text, w->text) ||
+                strcmp(r.order_id, w->order_id))
+                fail_msg("command %s: status %d/%d reason %d/%d ord_status %d/%d seq %llu/%llu "
+                         "rule '%s'/'%s' text '%s'/'%s'",
+                         cmds[i].command_id, r.status, w->status, r.reject_reason,
+                         w->reject_reason, r.ord_status, w->ord_status,
+                         (unsigned long long)r.first_seq, (unsigned long long)w->first_seq,
+                         r.rule_id, w->rule_id, r.text, w->text);
+        }
+        zmq_close(dealer);
+        const codec_stats_t *st = s_stats(d);
+        if (run == 0) {
+            assert_int_equal(st->state_reloads_total, 0);
+            assert_int_equal(st->orders_in_memory, RL_ORDERS + RL_MORE);
+        } else {
+            assert_true(st->state_reloads_total >= 3);
+            assert_true(st->orders_in_memory < RL_ORDERS + RL_MORE);
+        }
+        s_stop(d);
+    }
+    /* The script meant what it says (checked once, on the answers both runs gave). */
+    const oms_reply_t *p = &want[2 * RL_ORDERS];
+    assert_int_equal(p[0].status, OMS_REPLY_DUPLICATE);
+    assert_int_equal(p[1].status, OMS_REPLY_REJECTED);
+    assert_string_equal(p[1].rule_id, "EXE-003");
+    assert_int_equal(p[2].ord_status, OMS_ST_FILLED);
+    assert_int_equal(p[3].status, OMS_REPLY_REJECTED);
+    assert_int_equal(p[4].reject_reason, OMS_RR_DUPLICATE_ORDER_ID);
+    assert_int_equal(p[4].ord_status, OMS_ST_FILLED);
+    assert_int_equal(p[5].status, OMS_REPLY_DUPLICATE);
+    assert_int_equal(p[6].status, OMS_REPLY_ACCEPTED);
+}
+
 /* Sends raw frames (n of them) and returns the reply. */
 static oms_reply_t s_raw(void *sock, const void *const *frames, const size_t *lens, int n)
 {
@@ -1152,6 +1256,21 @@ static void test_omsd_bad_flags(void **state)
     fclose(f);
     assert_non_null(strstr(text, "unknown flag"));
     assert_non_null(strstr(text, "usage: omsd"));
+    /* --reload-orders: a number in 0..OMSD_RELOAD_ORDERS_MAX, nothing else. */
+    static const char *const bad[] = {"-1", "1e6", "", "1000000001", "12x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *const rl[] = {"--reload-orders", bad[i], NULL};
+        pid = s_spawn(d, rl);
+        st = s_wait_exit(pid, WAIT_MS);
+        assert_true(st != -1 && WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 2);
+        f = fopen(d->logpath, "r");
+        assert_non_null(f);
+        n = fread(text, 1, sizeof text - 1, f);
+        text[n] = '\0';
+        fclose(f);
+        assert_non_null(strstr(text, "reload-orders"));
+    }
 }
 
 int main(void)
@@ -1173,6 +1292,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_omsd_sigterm_under_burst, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_omsd_kill9_restart, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_omsd_bad_flags, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_omsd_reload_keeps_answers, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_omsd_restart_finds_finished_orders, s_setup,
                                         s_teardown),
     };
