@@ -35,7 +35,8 @@
  *     recomputed from all its live trades): one scan of the orders family's "o" rows the
  *     first time an instrument is busted after a restart (cost: every order row decoded once;
  *     then the instrument is known complete until the next restart).
- * Nothing is evicted while the engine runs (loaded orders stay until the next restart), so a
+ * Nothing is evicted while the engine runs (loaded orders stay until the next restart; omsd
+ * bounds its memory by loading a fresh engine instead, omsd --reload-orders), so a
  * record absent from memory has not changed since the restart and its stored rows are current
  * even while later batches are still being written. The handlers and projections see the same
  * state they would with everything in memory; EndOfDay expires in creation order for that
