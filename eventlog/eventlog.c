@@ -1023,6 +1023,8 @@ static bool s_row_before(const evlog_row_ord_t *a, const evlog_row_ord_t *b,
  * is scratch. */
 static void s_row_order(evlog_row_ord_t *ord, const evlog_row_t *rows, size_t n)
 {
+    if (n == 0)
+        return; /* ord may be NULL: no row has needed it yet */
     for (size_t i = 0; i < n; i++) {
         uint8_t b[8] = {0};
         memcpy(b, rows[i].key, rows[i].key_len < 8 ? rows[i].key_len : 8);
