@@ -42,7 +42,9 @@
  * the old one. Commands wait in the socket meanwhile: the pause is a restart's load time, which
  * grows with the working orders (docs/PERFORMANCE.md), once per reload_orders new orders. The
  * property test's restarting twin (tests/test_engine_property.c) is what shows that a state
- * loaded this way answers every later command as the continuous one would.
+ * loaded this way answers every later command as the continuous one would. A store written
+ * before index rows (no marker: oms_engine_indexed is false) loads whole, so reloading it
+ * would free nothing: reloads are then off, with a warning at start.
  *
  * Memory: everything is allocated in omsd_seq_new and sized by batch-max: the decoded
  * commands, the received messages (kept until the engine has consumed them, because each
@@ -58,6 +60,9 @@
 
 #include <assert.h>
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -96,6 +101,7 @@ struct omsd_seq {
     oms_engine_t **engp;       /* the caller's engine variable (replaced on a reload) */
     uint64_t reload_base;      /* orders in memory right after the last load */
     uint64_t reloads;          /* state reloads since start */
+    bool reload_ok;            /* the store loads working orders only (oms_engine_indexed) */
     void *cmd;                 /* command ROUTER (the caller's); NULL in local-only use */
     void *pub;                 /* event PUB (the caller's); NULL: nothing published */
     omsd_stats_t *stats;       /* shared counters */
@@ -189,6 +195,12 @@ omsd_seq_t *omsd_seq_new(const omsd_config_t *cfg, evlog_t *log, oms_engine_t **
     s->eng = *engp;
     s->engp = engp;
     s->reload_base = s_orders(s);
+    /* A store written before index rows loads whole: reloading it would free nothing and
+     * pause for a load that grows with history. */
+    s->reload_ok = oms_engine_indexed(*engp);
+    if (cfg->reload_orders && !s->reload_ok)
+        OMSD_WARN("the store has no index rows (written by an older version): every restart "
+                  "loads it whole, and --reload-orders is off");
     omsd_stats_state(stats, s->reload_base, 0);
     s->cmd = cmd_sock;
     s->pub = pub_sock;
@@ -740,8 +752,8 @@ static int s_process(omsd_seq_t *s)
 static int s_after_batch(omsd_seq_t *s)
 {
     uint64_t n = s_orders(s);
-    if (s->cfg->reload_orders == 0 || n - s->reload_base < s->cfg->reload_orders ||
-        n < s->reload_base) {
+    if (s->cfg->reload_orders == 0 || !s->reload_ok || n < s->reload_base ||
+        n - s->reload_base < s->cfg->reload_orders) {
         omsd_stats_state(s->stats, n, s->reloads);
         return 0;
     }
@@ -761,6 +773,9 @@ static int s_after_batch(omsd_seq_t *s)
     }
     oms_engine_destroy(s->engp);
     *s->engp = s->eng = fresh;
+#ifdef __GLIBC__
+    malloc_trim(0); /* the old state's small blocks, or RSS keeps the peak */
+#endif
     s->reloads++;
     s->reload_base = s_orders(s);
     OMSD_INFO("state reloaded from the store in %lld ms: %llu orders in memory (was %llu)",

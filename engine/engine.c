@@ -265,6 +265,11 @@ const char *oms_engine_error(const oms_engine_t *self)
     return self->err;
 }
 
+bool oms_engine_indexed(const oms_engine_t *self)
+{
+    return self->write_index;
+}
+
 uint64_t oms_engine_loaded_on_demand(const oms_engine_t *self)
 {
     return self->n_loaded;

@@ -125,6 +125,11 @@ const char *oms_engine_error(const oms_engine_t *self);
 /* Orders loaded on demand since the engine was created (tests, the daemon's log). */
 uint64_t oms_engine_loaded_on_demand(const oms_engine_t *self);
 
+/* Whether the engine's store has had index rows from its start (a new log, or one with the
+ * index marker), so that oms_engine_load keeps only what can change without being named;
+ * false for an engine without row_get or over an older store, which loads whole. */
+bool oms_engine_indexed(const oms_engine_t *self);
+
 /* The state, read-only (queries, tests). */
 const proj_state_t *oms_engine_state(const oms_engine_t *self);
 

@@ -612,6 +612,18 @@ static void s_check_execs(void *q, codec_query_t *oq, codec_slice_t *items, cons
 /* A restart keeps only working orders; a finished order is still found: by a query (from the
  * stored rows), by a command naming it, by a fill reusing its exec id, by a new order reusing
  * its id. */
+/* Whether the daemon's log (its last start's) contains text. */
+static bool s_log_has(const omsd_t *d, const char *text)
+{
+    FILE *f = fopen(d->logpath, "r");
+    assert_non_null(f);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return strstr(buf, text) != NULL;
+}
+
 static void test_omsd_restart_finds_finished_orders(void **state)
 {
     omsd_t *d = *state;
@@ -679,16 +691,28 @@ static void test_omsd_restart_finds_finished_orders(void **state)
                        .value_len = 0};
     assert_int_equal(evlog_append(log, NULL, 0, &del, 1, NULL), 0);
     evlog_destroy(&log);
-    s_start(d, s_demo);
+    /* Reloading such a store would load it whole again: --reload-orders is switched off. */
+    static const char *const reload1[] = {"--demo-data", "--reload-orders", "1", NULL};
+    s_start(d, reload1);
     q = s_dealer(d->query_ep);
     items = calloc(64, sizeof *items);
     assert_non_null(items);
     s_check_execs(q, &oq, items, "EW1-b", "EW1-a");
     strcpy(oq.id, "F1");
     s_check_execs(q, &oq, items, "EF1", NULL);
+    dealer = s_dealer(d->cmd_ep);
+    c = s_new_order("f-new-4", "U1", "ACC1", "1");
+    assert_int_equal(s_run(dealer, &c).status, OMS_REPLY_ACCEPTED);
+    c = s_new_order("f-new-5", "U2", "ACC1", "1");
+    assert_int_equal(s_run(dealer, &c).status, OMS_REPLY_ACCEPTED);
+    zmq_close(dealer);
+    const codec_stats_t *st = s_stats(d);
+    assert_int_equal(st->state_reloads_total, 0);
+    assert_int_equal(st->orders_in_memory, 4); /* F1, W1, U1, U2: loaded whole */
     free(items);
     zmq_close(q);
     s_stop(d);
+    assert_true(s_log_has(d, "--reload-orders is off"));
 }
 
 /* ---- --reload-orders ------------------------------------------------------------------------ */
@@ -749,7 +773,7 @@ static void test_omsd_reload_keeps_answers(void **state)
         void *dealer = s_dealer(d->cmd_ep);
         for (int i = 0; i < n; i++) {
             oms_reply_t r = s_run(dealer, &cmds[i]);
-            if (i == 2 * RL_ORDERS && run == 1) {
+            if (i == 2 * RL_ORDERS - 1 && run == 1) {
                 const codec_stats_t *st = s_stats(d); /* before the commands on old orders */
                 assert_true(st->state_reloads_total >= 2);
                 assert_true(st->orders_in_memory < RL_ORDERS);
@@ -1256,11 +1280,20 @@ static void test_omsd_bad_flags(void **state)
     fclose(f);
     assert_non_null(strstr(text, "unknown flag"));
     assert_non_null(strstr(text, "usage: omsd"));
-    /* --reload-orders: a number in 0..OMSD_RELOAD_ORDERS_MAX, nothing else. */
-    static const char *const bad[] = {"-1", "1e6", "", "1000000001", "12x"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    /* --reload-orders: a number in 0..OMSD_RELOAD_ORDERS_MAX, nothing else; as a flag and
+     * in a config file (the last case). */
+    static const char *const bad[] = {"-1", "1e6", "", "1000000001", "12x", "12y"};
+    const size_t n_bad = sizeof bad / sizeof bad[0];
+    char conf[700];
+    snprintf(conf, sizeof conf, "%s/bad.conf", d->dir);
+    f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f, "# a config file\nreload-orders = %s\n", bad[n_bad - 1]);
+    fclose(f);
+    for (size_t i = 0; i < n_bad; i++) {
         const char *const rl[] = {"--reload-orders", bad[i], NULL};
-        pid = s_spawn(d, rl);
+        const char *const cf[] = {"--config", conf, NULL};
+        pid = s_spawn(d, i + 1 < n_bad ? rl : cf);
         st = s_wait_exit(pid, WAIT_MS);
         assert_true(st != -1 && WIFEXITED(st));
         assert_int_equal(WEXITSTATUS(st), 2);
@@ -1269,7 +1302,10 @@ static void test_omsd_bad_flags(void **state)
         n = fread(text, 1, sizeof text - 1, f);
         text[n] = '\0';
         fclose(f);
-        assert_non_null(strstr(text, "reload-orders"));
+        char want[64];
+        snprintf(want, sizeof want, "reload-orders: '%s' is not a number in 0..", bad[i]);
+        if (!strstr(text, want))
+            fail_msg("no '%s' in:\n%s", want, text);
     }
 }
 
