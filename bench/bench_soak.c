@@ -18,6 +18,9 @@
  * and --kill-max-ms after each restart; the seed is printed so a failing run can be repeated
  * (the timing still differs: kills land where they land).
  *
+ * --reload-orders N is passed to every omsd start, so that state reloads (omsd_seq.c) happen
+ * between the kills too; CI's short version uses 300 (several reloads per cycle).
+ *
  * CI runs a short version (ctest soak_short); scripts/crash-soak.sh runs a long one.
  */
 #include "bench.h"
@@ -304,7 +307,7 @@ int bench_soak_main(int argc, char **argv)
     int cycles = 10, clients = 4, kmin = 200, kmax = 1500;
     bool tcp = false, keep = false;
     unsigned long long seed = (unsigned long long)bench_mono_ns();
-    const char *omsd = NULL, *dir = NULL;
+    const char *omsd = NULL, *dir = NULL, *reload = NULL;
     for (int i = 0; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--cycles") == 0 && v)
@@ -325,6 +328,8 @@ int bench_soak_main(int argc, char **argv)
             tcp = strcmp(v, "tcp") == 0, i++;
         else if (strcmp(argv[i], "--keep") == 0)
             keep = true;
+        else if (strcmp(argv[i], "--reload-orders") == 0 && v)
+            reload = v, i++; /* omsd checks it: a bad value fails the first start */
         else
             cycles = -1;
     }
@@ -332,7 +337,7 @@ int bench_soak_main(int argc, char **argv)
         kmax < kmin || kmax > 600000) {
         fprintf(stderr, "usage: oms-bench soak [--cycles N] [--clients K] [--kill-min-ms MS]\n"
                         "         [--kill-max-ms MS] [--seed S] [--omsd PATH] [--dir D]\n"
-                        "         [--transport ipc|tcp] [--keep]\n");
+                        "         [--transport ipc|tcp] [--keep] [--reload-orders N]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -345,7 +350,8 @@ int bench_soak_main(int argc, char **argv)
         return 1;
     fprintf(stderr, "oms-bench soak: seed %llu, %d cycles, %d clients, store %s\n", seed, cycles,
             clients, d.data);
-    const char *demo[] = {"--demo-data", NULL};
+    const char *demo[] = {"--demo-data", reload ? "--reload-orders" : NULL, reload, NULL};
+    const char *again[] = {reload ? "--reload-orders" : NULL, reload, NULL}; /* restarts */
     if (bench_daemon_start(&d, demo, START_TIMEOUT_MS) != 0) {
         fprintf(stderr, "oms-bench soak: omsd did not start (see %s)\n", d.logpath);
         return 1;
@@ -374,7 +380,7 @@ int bench_soak_main(int argc, char **argv)
         usleep((useconds_t)ms * 1000);
         bench_daemon_stop(&d, SIGKILL, 5000);
         kills++;
-        if (bench_daemon_start(&d, NULL, START_TIMEOUT_MS) != 0) {
+        if (bench_daemon_start(&d, again, START_TIMEOUT_MS) != 0) {
             fprintf(stderr, "oms-bench soak: restart %d failed (see %s)\n", c + 1, d.logpath);
             fails++;
             break;
