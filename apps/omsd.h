@@ -198,7 +198,8 @@ int omsd_engine_open(evlog_t *log, oms_engine_t **out, char *err, size_t cap);
  * *engp was loaded with (omsd_engine_open), the bound command ROUTER and event PUB (may be
  * NULL: no publishing), and the shared counters. *engp stays the caller's to destroy, but the
  * sequencer may replace it: with cfg->reload_orders set, once that many orders have entered
- * the state since it was loaded, the sequencer drains its pipeline, loads a fresh engine
+ * the state since it was loaded, or after a batch that ended a day (EndOfDayProcessed) when
+ * any has, the sequencer drains its pipeline, loads a fresh engine
  * (omsd_engine_open), destroys the old one and stores the new one in *engp. NULL on out of
  * memory. */
 omsd_seq_t *omsd_seq_new(const omsd_config_t *cfg, evlog_t *log, oms_engine_t **engp,

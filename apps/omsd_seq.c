@@ -35,12 +35,14 @@
  * The state's memory (--reload-orders): the engine keeps every order it has seen since its
  * state was loaded, finished or not (engine.h: nothing is evicted while it runs), so a daemon
  * that runs for weeks would hold every order of those weeks. Once cfg->reload_orders more
- * orders are in memory than right after the last load, the sequencer drains its flights (every
- * reply and event goes out, the store holds all the old state knew) and loads a fresh engine
- * from the store exactly as a restart does (omsd_engine_open: working orders, positions,
- * reference data; finished orders load again on demand when a command names them), then drops
- * the old one. Commands wait in the socket meanwhile: the pause is a restart's load time, which
- * grows with the working orders (docs/PERFORMANCE.md), once per reload_orders new orders. The
+ * orders are in memory than right after the last load, or after a batch that ended a trading
+ * day (EndOfDayProcessed: the day's orders are finished now), the sequencer drains its
+ * flights (every reply and event goes out, the store holds all the old state knew) and loads
+ * a fresh engine from the store exactly as a restart does (omsd_engine_open: working orders,
+ * positions, reference data; finished orders load again on demand when a command names
+ * them), then drops the old one. Commands wait in the socket meanwhile: the pause is a
+ * restart's load time, which grows with the working orders (docs/PERFORMANCE.md), once per
+ * reload_orders new orders and once per trading day. The
  * property test's restarting twin (tests/test_engine_property.c) is what shows that a state
  * loaded this way answers every later command as the continuous one would. A store written
  * before index rows (no marker: oms_engine_indexed is false) loads whole, so reloading it
@@ -102,6 +104,7 @@ struct omsd_seq {
     uint64_t reload_base;      /* orders in memory right after the last load */
     uint64_t reloads;          /* state reloads since start */
     bool reload_ok;            /* the store loads working orders only (oms_engine_indexed) */
+    bool day_ended;            /* a batch since the last load processed an end of day */
     void *cmd;                 /* command ROUTER (the caller's); NULL in local-only use */
     void *pub;                 /* event PUB (the caller's); NULL: nothing published */
     omsd_stats_t *stats;       /* shared counters */
@@ -728,6 +731,9 @@ static int s_process(omsd_seq_t *s)
             s->submitted = ticket + 1;
             need = ticket + 1;
         }
+        for (uint32_t k = 0; k < b.n_events; k++)
+            if (b.decoded[k].type == OMS_EV_END_OF_DAY_PROCESSED)
+                s->day_ended = true;
         s_fly(s, done, &b, appended, need, t0);
         oms_engine_commit(s->eng);
         done += b.n_consumed;
@@ -746,14 +752,18 @@ static int s_process(omsd_seq_t *s)
 }
 
 /* After a batch: publishes the state's size to the counters, and reloads the state from the
- * store once cfg->reload_orders more orders are in memory than after the last load (see the
- * file comment). A load that fails keeps the old state (logged) and is tried again after as
- * many more orders. 0, or the fatal error of draining the flights (OMS_ERR_IO). */
+ * store once cfg->reload_orders more orders are in memory than after the last load, or once
+ * a day has ended (EndOfDayProcessed: the day's orders are finished, and the new day starts
+ * with the working ones only) and orders came in since the last load (see the file comment).
+ * A load that fails keeps the old state (logged) and is tried again after as many more
+ * orders. 0, or the fatal error of draining the flights (OMS_ERR_IO). */
 static int s_after_batch(omsd_seq_t *s)
 {
     uint64_t n = s_orders(s);
-    if (s->cfg->reload_orders == 0 || !s->reload_ok || n < s->reload_base ||
-        n - s->reload_base < s->cfg->reload_orders) {
+    bool grown = n >= s->reload_base && n - s->reload_base >= s->cfg->reload_orders;
+    bool day = s->day_ended && n > s->reload_base;
+    s->day_ended = false;
+    if (s->cfg->reload_orders == 0 || !s->reload_ok || !(grown || day)) {
         omsd_stats_state(s->stats, n, s->reloads);
         return 0;
     }
@@ -778,8 +788,8 @@ static int s_after_batch(omsd_seq_t *s)
 #endif
     s->reloads++;
     s->reload_base = s_orders(s);
-    OMSD_INFO("state reloaded from the store in %lld ms: %llu orders in memory (was %llu)",
-              (long long)((oms_clock_mono_ns() - t0) / 1000000),
+    OMSD_INFO("state reloaded from the store%s in %lld ms: %llu orders in memory (was %llu)",
+              day ? " after the end of day" : "", (long long)((oms_clock_mono_ns() - t0) / 1000000),
               (unsigned long long)s->reload_base, (unsigned long long)n);
     omsd_stats_state(s->stats, s->reload_base, s->reloads);
     return 0;

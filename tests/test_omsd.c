@@ -819,6 +819,49 @@ static void test_omsd_reload_keeps_answers(void **state)
     assert_int_equal(p[6].status, OMS_REPLY_ACCEPTED);
 }
 
+/* An end of day reloads the state (finished orders leave memory) even below --reload-orders,
+ * and the reloaded state still knows the processed day. */
+static void test_omsd_reload_after_end_of_day(void **state)
+{
+    omsd_t *d = *state;
+    static const char *const flags[] = {"--demo-data", "--reload-orders", "1000", NULL};
+    s_start(d, flags);
+    void *dealer = s_dealer(d->cmd_ep);
+    oms_cmd_t c = s_new_order("e-new-1", "D1", "ACC1", "10");
+    assert_int_equal(s_run(dealer, &c).status, OMS_REPLY_ACCEPTED);
+    c = s_fill("e-fill-1", "D1", "ED1", "10");
+    assert_int_equal(s_run(dealer, &c).ord_status, OMS_ST_FILLED);
+    c = s_new_order("e-new-2", "D2", "ACC1", "10"); /* working DAY order: expires */
+    assert_int_equal(s_run(dealer, &c).status, OMS_REPLY_ACCEPTED);
+    const codec_stats_t *st = s_stats(d);
+    assert_int_equal(st->orders_in_memory, 2);
+    assert_int_equal(st->state_reloads_total, 0);
+    oms_cmd_t eod = s_cmd(OMS_CMD_END_OF_DAY, "e-eod-1", "ops");
+    oms_strlcpy(eod.u.eod.trade_date, "2026-12-01", OMS_DATE_CAP);
+    assert_int_equal(s_run(dealer, &eod).status, OMS_REPLY_ACCEPTED);
+    /* The reload follows the batch's replies: wait for the counters to show it. */
+    int64_t end = s_now_ms() + WAIT_MS;
+    while ((st = s_stats(d))->state_reloads_total == 0 && s_now_ms() < end)
+        usleep(10000);
+    assert_int_equal(st->state_reloads_total, 1);
+    assert_int_equal(st->orders_in_memory, 0); /* both finished: none loaded */
+    /* The day is known after the reload: the same date again is refused. */
+    oms_strlcpy(eod.command_id, "e-eod-2", OMS_ID_CAP);
+    oms_reply_t r = s_run(dealer, &eod);
+    assert_int_equal(r.status, OMS_REPLY_REJECTED);
+    assert_string_equal(r.rule_id, "EOD-001");
+    /* D2 was expired and is loaded on demand as such: a fill for it is a late fill, booked
+     * with its status unchanged (RULES.md). */
+    c = s_fill("e-fill-2", "D2", "ED2", "1");
+    r = s_run(dealer, &c);
+    assert_int_equal(r.status, OMS_REPLY_ACCEPTED);
+    assert_int_equal(r.ord_status, OMS_ST_EXPIRED);
+    st = s_stats(d);
+    assert_int_equal(st->state_reloads_total, 1); /* no new day: no second reload */
+    zmq_close(dealer);
+    s_stop(d);
+}
+
 /* Sends raw frames (n of them) and returns the reply. */
 static oms_reply_t s_raw(void *sock, const void *const *frames, const size_t *lens, int n)
 {
@@ -1329,6 +1372,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_omsd_kill9_restart, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_omsd_bad_flags, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_omsd_reload_keeps_answers, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_omsd_reload_after_end_of_day, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_omsd_restart_finds_finished_orders, s_setup,
                                         s_teardown),
     };
