@@ -42,11 +42,11 @@
  * positions, reference data; finished orders load again on demand when a command names
  * them), then drops the old one. Commands wait in the socket meanwhile: the pause is a
  * restart's load time, which grows with the working orders (docs/PERFORMANCE.md), once per
- * reload_orders new orders and once per trading day. The
- * property test's restarting twin (tests/test_engine_property.c) is what shows that a state
- * loaded this way answers every later command as the continuous one would. A store written
- * before index rows (no marker: oms_engine_indexed is false) loads whole, so reloading it
- * would free nothing: reloads are then off, with a warning at start.
+ * reload_orders new orders and once per trading day. The property test's restarting twin
+ * (tests/test_engine_property.c) is what shows that a state loaded this way answers every
+ * later command as the continuous one would. A store written before index rows (no marker:
+ * oms_engine_indexed is false) loads whole, so reloading it would free nothing: reloads are
+ * then off, with a warning at start.
  *
  * Memory: everything is allocated in omsd_seq_new and sized by batch-max: the decoded
  * commands, the received messages (kept until the engine has consumed them, because each
@@ -500,8 +500,8 @@ static bool s_in_flight(omsd_seq_t *s, uint64_t key)
  * event names taken from the engine's state when the event does not carry it. The state may be
  * a few batches ahead of the event (pipelining), which changes nothing: an order's account never
  * changes, and every order an event names was loaded before its batch and stays (a reload
- * of the state happens only with no flight in hand). Returns the
- * length or a negative oms_err_t (an envelope this version cannot read). */
+ * of the state happens only with no flight in hand). Returns the length or a negative
+ * oms_err_t (an envelope this version cannot read). */
 static int s_topic(omsd_seq_t *s, const uint8_t *env, size_t len, char *topic, size_t cap)
 {
     bus_topic_info_t info;
@@ -751,34 +751,22 @@ static int s_process(omsd_seq_t *s)
     return fatal;
 }
 
-/* After a batch: publishes the state's size to the counters, and reloads the state from the
- * store once cfg->reload_orders more orders are in memory than after the last load, or once
- * a day has ended (EndOfDayProcessed: the day's orders are finished, and the new day starts
- * with the working ones only) and orders came in since the last load (see the file comment).
- * A load that fails keeps the old state (logged) and is tried again after as many more
+/* Drains the flights and replaces the engine with one freshly loaded from the store (see the
+ * file comment); n is the orders in memory before, day whether an end of day asked for it. A
+ * load that fails keeps the old state (logged) and is tried again after reload_orders more
  * orders. 0, or the fatal error of draining the flights (OMS_ERR_IO). */
-static int s_after_batch(omsd_seq_t *s)
+static int s_reload(omsd_seq_t *s, uint64_t n, bool day)
 {
-    uint64_t n = s_orders(s);
-    bool grown = n >= s->reload_base && n - s->reload_base >= s->cfg->reload_orders;
-    bool day = s->day_ended && n > s->reload_base;
-    s->day_ended = false;
-    if (s->cfg->reload_orders == 0 || !s->reload_ok || !(grown || day)) {
-        omsd_stats_state(s->stats, n, s->reloads);
-        return 0;
-    }
     int rc = s_complete(s, 0);
     if (rc)
         return rc;
     int64_t t0 = oms_clock_mono_ns();
     oms_engine_t *fresh = NULL;
     char err[512];
-    rc = omsd_engine_open(s->log, &fresh, err, sizeof err);
-    if (rc != 0) {
+    if (omsd_engine_open(s->log, &fresh, err, sizeof err) != 0) {
         OMSD_WARN("state reload failed: %s; keeping the %llu orders in memory", err,
                   (unsigned long long)n);
         s->reload_base = n;
-        omsd_stats_state(s->stats, n, s->reloads);
         return 0;
     }
     oms_engine_destroy(s->engp);
@@ -791,7 +779,25 @@ static int s_after_batch(omsd_seq_t *s)
     OMSD_INFO("state reloaded from the store%s in %lld ms: %llu orders in memory (was %llu)",
               day ? " after the end of day" : "", (long long)((oms_clock_mono_ns() - t0) / 1000000),
               (unsigned long long)s->reload_base, (unsigned long long)n);
-    omsd_stats_state(s->stats, s->reload_base, s->reloads);
+    return 0;
+}
+
+/* After a batch: reloads the state once cfg->reload_orders more orders are in memory than
+ * after the last load, or once a day has ended (EndOfDayProcessed: the day's orders are
+ * finished, and the new day starts with the working ones only) and orders came in since the
+ * last load; then publishes the state's size to the counters. 0, or s_reload's fatal error. */
+static int s_after_batch(omsd_seq_t *s)
+{
+    uint64_t n = s_orders(s);
+    bool grown = n >= s->reload_base && n - s->reload_base >= s->cfg->reload_orders;
+    bool day = s->day_ended && n > s->reload_base;
+    s->day_ended = false;
+    if (s->cfg->reload_orders && s->reload_ok && (grown || day)) {
+        int rc = s_reload(s, n, day);
+        if (rc)
+            return rc;
+    }
+    omsd_stats_state(s->stats, s_orders(s), s->reloads);
     return 0;
 }
 

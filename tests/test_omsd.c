@@ -612,6 +612,24 @@ static void s_check_execs(void *q, codec_query_t *oq, codec_slice_t *items, cons
 /* A restart keeps only working orders; a finished order is still found: by a query (from the
  * stored rows), by a command naming it, by a fill reusing its exec id, by a new order reusing
  * its id. */
+/* Sends p-new-1 (order filled_id, then filled by p-fill-1 with exec id "E" filled_id) and
+ * p-new-2 (order working_id, left working), qty each, and checks their replies. */
+static void s_filled_and_working(void *dealer, const char *p, const char *filled_id,
+                                 const char *working_id, const char *qty)
+{
+    char id[3][32], exec[40];
+    snprintf(id[0], sizeof id[0], "%s-new-1", p);
+    snprintf(id[1], sizeof id[1], "%s-fill-1", p);
+    snprintf(id[2], sizeof id[2], "%s-new-2", p);
+    snprintf(exec, sizeof exec, "E%s", filled_id);
+    oms_cmd_t c = s_new_order(id[0], filled_id, "ACC1", qty);
+    assert_int_equal(s_run(dealer, &c).status, OMS_REPLY_ACCEPTED);
+    c = s_fill(id[1], filled_id, exec, qty);
+    assert_int_equal(s_run(dealer, &c).ord_status, OMS_ST_FILLED);
+    c = s_new_order(id[2], working_id, "ACC1", qty);
+    assert_int_equal(s_run(dealer, &c).status, OMS_REPLY_ACCEPTED);
+}
+
 /* Whether the daemon's log (its last start's) contains text. */
 static bool s_log_has(const omsd_t *d, const char *text)
 {
@@ -629,12 +647,7 @@ static void test_omsd_restart_finds_finished_orders(void **state)
     omsd_t *d = *state;
     s_start(d, s_demo);
     void *dealer = s_dealer(d->cmd_ep);
-    oms_cmd_t c = s_new_order("f-new-1", "F1", "ACC1", "100");
-    assert_int_equal(s_run(dealer, &c).status, OMS_REPLY_ACCEPTED);
-    c = s_fill("f-fill-1", "F1", "EF1", "100");
-    assert_int_equal(s_run(dealer, &c).ord_status, OMS_ST_FILLED);
-    c = s_new_order("f-new-2", "W1", "ACC1", "100");
-    assert_int_equal(s_run(dealer, &c).status, OMS_REPLY_ACCEPTED);
+    s_filled_and_working(dealer, "f", "F1", "W1", "100");
     zmq_close(dealer);
     s_stop(d);
 
@@ -653,7 +666,7 @@ static void test_omsd_restart_finds_finished_orders(void **state)
     assert_int_equal(s_query(q, &oq, items, 64, s_qr, WAIT_MS), 0);
     assert_int_equal(s_qr->n_items, 1);
     /* W1's fill with F1's exec id: the stored execution answers (EXE-003). */
-    c = s_fill("f-fill-2", "W1", "EF1", "100");
+    oms_cmd_t c = s_fill("f-fill-2", "W1", "EF1", "100");
     oms_reply_t r = s_run(dealer, &c);
     assert_int_equal(r.status, OMS_REPLY_REJECTED);
     assert_string_equal(r.rule_id, "EXE-003");
@@ -827,12 +840,7 @@ static void test_omsd_reload_after_end_of_day(void **state)
     static const char *const flags[] = {"--demo-data", "--reload-orders", "1000", NULL};
     s_start(d, flags);
     void *dealer = s_dealer(d->cmd_ep);
-    oms_cmd_t c = s_new_order("e-new-1", "D1", "ACC1", "10");
-    assert_int_equal(s_run(dealer, &c).status, OMS_REPLY_ACCEPTED);
-    c = s_fill("e-fill-1", "D1", "ED1", "10");
-    assert_int_equal(s_run(dealer, &c).ord_status, OMS_ST_FILLED);
-    c = s_new_order("e-new-2", "D2", "ACC1", "10"); /* working DAY order: expires */
-    assert_int_equal(s_run(dealer, &c).status, OMS_REPLY_ACCEPTED);
+    s_filled_and_working(dealer, "e", "D1", "D2", "10"); /* D2: a working DAY order */
     const codec_stats_t *st = s_stats(d);
     assert_int_equal(st->orders_in_memory, 2);
     assert_int_equal(st->state_reloads_total, 0);
@@ -852,7 +860,7 @@ static void test_omsd_reload_after_end_of_day(void **state)
     assert_string_equal(r.rule_id, "EOD-001");
     /* D2 was expired and is loaded on demand as such: a fill for it is a late fill, booked
      * with its status unchanged (RULES.md). */
-    c = s_fill("e-fill-2", "D2", "ED2", "1");
+    oms_cmd_t c = s_fill("e-fill-2", "D2", "ED2", "1");
     r = s_run(dealer, &c);
     assert_int_equal(r.status, OMS_REPLY_ACCEPTED);
     assert_int_equal(r.ord_status, OMS_ST_EXPIRED);
